@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up everything tamizdat needs on a Debian machine: Debian packages (when missing and we
+# can install them), then a virtual environment in .venv with tamizdat and its tools.
+# Usage: bash scripts/setup.sh [--dev]     (--dev adds the test and lint tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: exiftool (metadata-stripping tests), OpenSSH server (SFTP mirror tests),
+# zim-tools and kiwix-tools (ZIM export tests).
+debs=(python3-venv libimage-exiftool-perl openssh-server zim-tools kiwix-tools)
+missing=()
+for deb in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+python=${PYTHON:-python3}
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup: tamizdat needs Python 3.11 or newer (found $("$python" --version))" >&2; exit 2; }
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+if [ "${1:-}" = "--dev" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e . --group dev
+else
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+fi

@@ -1,0 +1,5 @@
+"""``python -m tamizdat`` runs the command line."""
+
+from tamizdat.cli import run
+
+run()

@@ -1,0 +1,92 @@
+"""The command line: parse, call one library function, print. No logic lives here.
+
+Each command group is a module with ``register(subparsers)``; a command's handler takes
+``(args, out)`` and returns an exit code. Errors are turned into one ``error: …`` line in
+exactly one place, :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from tamizdat import __version__
+from tamizdat.cli import build, publish, reader, trust
+from tamizdat.cli._output import Output, internal_error, report_error
+from tamizdat.errors import ExitCode, TamizdatError
+
+__all__ = ["main", "run"]
+
+_GROUPS = (build, trust, publish, reader)
+
+_EPILOG = """\
+typical session:
+  tamizdat init mysite && cd mysite
+  tamizdat build                 # content/ -> public/
+  tamizdat keys init --demo      # demo keys (unencrypted!) for trying things out
+  tamizdat sign                  # public/ -> release/ (TUF-signed)
+  tamizdat publish               # release/ -> every mirror in tamizdat.toml
+  tamizdat mirrors check         # which mirrors serve the current, authentic release
+
+exit codes: 0 ok, 1 internal error, 2 bad input or configuration, 3 authentic but stale,
+4 rollback, 5 tampered, 6 not signed by this publisher, 7 mirror unreachable
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tamizdat",
+        description="Publish once from exile; reach readers through every channel, verifiably.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tamizdat {__version__}")
+    parser.add_argument(
+        "-C",
+        "--site",
+        default=".",
+        metavar="DIR",
+        help="site folder holding tamizdat.toml (default: .)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of text"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or notes on stderr")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-vv for debug)"
+    )
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in _GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code. Tests call this directly."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return int(ExitCode.USER)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    out = Output(json_mode=args.json, quiet=args.quiet)
+    try:
+        return int(args.handler(args, out))
+    except TamizdatError as error:
+        return report_error(out, error)
+    except KeyboardInterrupt:
+        out.note("interrupted")
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        return internal_error(out, exc)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""tamizdat.toml → validated, frozen settings. Every error names the file and key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tamizdat.config._table import Table, suggest
+from tamizdat.config.mirrors import MirrorSettings, read_mirrors
+from tamizdat.config.signing import SigningSettings, read_signing
+from tamizdat.config.site import (
+    BuildSettings,
+    DeskSettings,
+    LanguageSettings,
+    SiteSettings,
+    read_site,
+)
+from tamizdat.errors import ConfigError
+
+__all__ = [
+    "CONFIG_NAME",
+    "BuildSettings",
+    "Config",
+    "DeskSettings",
+    "LanguageSettings",
+    "MirrorSettings",
+    "SigningSettings",
+    "SiteSettings",
+    "load_config",
+    "suggest",
+]
+
+CONFIG_NAME = "tamizdat.toml"
+_SECTIONS = ("site", "languages", "build", "desks", "signing", "mirrors")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """All settings of one site. ``root`` is the folder holding tamizdat.toml."""
+
+    root: Path
+    file: Path
+    site: SiteSettings
+    signing: SigningSettings
+    mirrors: tuple[MirrorSettings, ...]
+
+    @property
+    def build(self) -> BuildSettings:
+        return self.site.build
+
+
+def _site_id(title: str, base_url: str) -> str:
+    host = re.sub(r"^https?://", "", base_url).split("/")[0].split(":")[0]
+    word = host if host not in ("127.0.0.1", "localhost", "") else title
+    return re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") or "site"
+
+
+def load_config(site_dir: Path | str = ".") -> Config:
+    """Read ``tamizdat.toml`` in ``site_dir``.
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML (names the line), or a key is
+            unknown or has a wrong value (names the key, suggests the closest known one).
+    """
+    root = Path(site_dir).resolve()
+    file = root / CONFIG_NAME
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "no tamizdat.toml here",
+            where=str(root),
+            hint="run 'tamizdat init DIR' to create a site",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", where=str(file)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", where=str(file)) from None
+    top = Table(data, file)
+    top.reject_unknown(_SECTIONS)
+    site = read_site(top, root)
+    return Config(
+        root=root,
+        file=file,
+        site=site,
+        signing=read_signing(top, root, _site_id(site.title, site.base_url)),
+        mirrors=read_mirrors(top),
+    )

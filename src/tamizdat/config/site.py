@@ -1,0 +1,195 @@
+"""The ``[site]``, ``[languages.*]``, ``[build]`` and ``[desks.*]`` sections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tamizdat.config._table import Table
+
+__all__ = ["BuildSettings", "DeskSettings", "LanguageSettings", "SiteSettings", "read_site"]
+
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_DESK = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSettings:
+    """One language the site publishes in."""
+
+    code: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    """A desk (or coalition member): signs only its own section of the site."""
+
+    name: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    """Where the build reads and writes, and its limits. Paths are absolute."""
+
+    content_dir: Path
+    static_dirs: tuple[Path, ...]
+    data_dir: Path
+    theme_dir: Path
+    output_dir: Path
+    cache_dir: Path
+    page_size: int
+    feed_size: int
+    related_count: int
+    image_widths: tuple[int, ...]
+    image_quality: int
+    default_desk: str
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """Who publishes, in which languages, at which canonical address."""
+
+    title: str
+    base_url: str
+    default_language: str
+    languages: tuple[LanguageSettings, ...]
+    desks: tuple[DeskSettings, ...]
+    copyright: str
+    build: BuildSettings
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(lang.code for lang in self.languages)
+
+    def language(self, code: str) -> LanguageSettings:
+        for lang in self.languages:
+            if lang.code == code:
+                return lang
+        raise KeyError(code)
+
+    @property
+    def desk_names(self) -> tuple[str, ...]:
+        return tuple(desk.name for desk in self.desks)
+
+
+def _path(root: Path, value: str) -> Path:
+    return (root / Path(value).expanduser()).resolve()
+
+
+def _read_build(table: Table, root: Path) -> BuildSettings:
+    known = {
+        "content_dir",
+        "static_dirs",
+        "data_dir",
+        "theme_dir",
+        "output_dir",
+        "cache_dir",
+        "page_size",
+        "feed_size",
+        "related_count",
+        "image_widths",
+        "image_quality",
+        "default_desk",
+        "workers",
+    }
+    table.reject_unknown(known)
+    widths = table.integers("image_widths", (480, 960, 1440))
+    if not widths or any(w < 16 or w > 8192 for w in widths):
+        raise table.error("image_widths", f"expected widths between 16 and 8192, found {widths}")
+    quality = table.integer("image_quality", 78, minimum=1)
+    if quality > 100:
+        raise table.error("image_quality", f"expected 1–100, found {quality}")
+    desk = table.string("default_desk", "news")
+    if not _DESK.match(desk):
+        raise table.error(
+            "default_desk", f"expected lowercase letters, digits and '-', found {desk!r}"
+        )
+    return BuildSettings(
+        content_dir=_path(root, table.string("content_dir", "content")),
+        static_dirs=tuple(
+            _path(root, p) for p in table.strings("static_dirs", ("static", "media"))
+        ),
+        data_dir=_path(root, table.string("data_dir", "data")),
+        theme_dir=_path(root, table.string("theme_dir", "theme")),
+        output_dir=_path(root, table.string("output_dir", "public")),
+        cache_dir=_path(root, table.string("cache_dir", ".tamizdat")),
+        page_size=table.integer("page_size", 10, minimum=1),
+        feed_size=table.integer("feed_size", 20, minimum=1),
+        related_count=table.integer("related_count", 4, minimum=0),
+        image_widths=tuple(sorted(set(widths))),
+        image_quality=quality,
+        default_desk=desk,
+        workers=table.integer("workers", 0, minimum=0),
+    )
+
+
+def read_site(top: Table, root: Path) -> SiteSettings:
+    """Read ``[site]``, ``[languages]``, ``[desks]`` and ``[build]`` from the top table."""
+    site = top.table("site")
+    site.reject_unknown({"title", "base_url", "default_language", "copyright"})
+    title = site.string("title", "")
+    if not title:
+        raise site.error("title", "missing: every site needs a title")
+    base_url = site.string("base_url", "http://127.0.0.1:8000/")
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", base_url):
+        raise site.error("base_url", f"expected an http(s):// URL, found {base_url!r}")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    default_language = site.string("default_language", "en")
+
+    languages_table = top.table("languages")
+    languages = []
+    for code in languages_table.data:
+        lang = languages_table.table(code)
+        if not _LANG.match(code):
+            raise languages_table.error(
+                code, f"expected a language code such as 'en' or 'ru', found {code!r}"
+            )
+        lang.reject_unknown({"title", "description"})
+        languages.append(
+            LanguageSettings(code, lang.string("title", title), lang.string("description", ""))
+        )
+    if not languages:
+        languages.append(LanguageSettings(default_language, title, ""))
+    codes = [lang.code for lang in languages]
+    if default_language not in codes:
+        raise site.error(
+            "default_language",
+            f"{default_language!r} is not one of the [languages] tables ({', '.join(codes)})",
+        )
+    # The default language comes first; the others keep the file's order.
+    languages.sort(key=lambda lang: lang.code != default_language)
+
+    build = _read_build(top.table("build"), root)
+
+    desks_table = top.table("desks")
+    desks = []
+    for name in desks_table.data:
+        desk = desks_table.table(name)
+        if not _DESK.match(name):
+            raise desks_table.error(
+                name, f"expected lowercase letters, digits and '-', found {name!r}"
+            )
+        desk.reject_unknown({"title"})
+        desks.append(DeskSettings(name, desk.string("title", name)))
+    if build.default_desk not in {d.name for d in desks}:
+        if desks:
+            raise top.table("build").error(
+                "default_desk", f"{build.default_desk!r} is not one of the [desks] tables"
+            )
+        desks.append(DeskSettings(build.default_desk, build.default_desk))
+
+    return SiteSettings(
+        title=title,
+        base_url=base_url,
+        default_language=default_language,
+        languages=tuple(languages),
+        desks=tuple(desks),
+        copyright=site.string("copyright", ""),
+        build=build,
+    )

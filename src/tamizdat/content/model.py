@@ -1,0 +1,108 @@
+"""The site model: pure, frozen data that ``load`` produces and ``render`` consumes.
+
+Nothing here does I/O. Paths in the model are POSIX strings relative to the site root
+(``source``) or to the output root (``url_path``, without a leading slash), so the model
+pickles small and compares exactly across builds (the incremental build relies on that).
+
+URL layout (the trust layer delegates by these path shapes; TUF patterns do not cross ``/``):
+
+- article page: ``{lang}/{desk}/{yyyy}/{mm}/{slug}/index.html`` (``url_path`` ends in ``/``)
+- article images: ``media/{desk}/{yyyy}/{mm}/{name}-{width}.{ext}``
+- everything else (home, tag, author, archive, search, feeds, theme assets) is site-wide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = ["Article", "Author", "ImageRef", "Site", "StaticFile"]
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """One person (or pseudonym) who writes for the site, from the authors data file."""
+
+    key: str
+    name: str
+    bio: str = ""
+    pseudonym: bool = False
+    # Optional localised names and bios: {"ru": "Анна Петрова"}.
+    names: tuple[tuple[str, str], ...] = ()
+    bios: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, lang: str) -> str:
+        return dict(self.names).get(lang, self.name)
+
+    def bio_in(self, lang: str) -> str:
+        return dict(self.bios).get(lang, self.bio)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """An image an article shows. ``source`` is the file relative to the site root."""
+
+    source: str
+    alt: str = ""
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article in one language, as written; body HTML is produced by ``render``."""
+
+    source: str  # content file, relative to the site root, POSIX
+    lang: str
+    desk: str
+    slug: str
+    title: str
+    date: datetime  # timezone-aware
+    updated: datetime | None
+    authors: tuple[str, ...]  # Author.key values
+    tags: tuple[str, ...]  # display names, in front-matter order
+    summary: str
+    lead: str
+    body: str  # Markdown source of the body
+    body_line: int  # 1-based line in ``source`` where the body starts
+    draft: bool
+    translation_key: str
+    image: ImageRef | None
+    words: int
+    content_hash: str  # sha256 hex of the source file's bytes
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def url_path(self) -> str:
+        """``{lang}/{desk}/{yyyy}/{mm}/{slug}/`` relative to the output root."""
+        return f"{self.lang}/{self.desk}/{self.date:%Y}/{self.date:%m}/{self.slug}/"
+
+    @property
+    def reading_minutes(self) -> int:
+        """Reading time at 200 words a minute, at least one minute."""
+        return max(1, round(self.words / 200))
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    """A file copied as-is (or, for images, processed) into the output."""
+
+    source: str  # relative to the site root
+    output: str  # relative to the output root
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Everything ``load`` read. Articles are sorted newest first, then by ``url_path``."""
+
+    articles: tuple[Article, ...]
+    authors: tuple[Author, ...]
+    static_files: tuple[StaticFile, ...]
+    tag_slugs: tuple[tuple[str, str], ...]  # (tag display name, slug), deterministic
+    warnings: tuple[str, ...] = ()
+
+    def author(self, key: str) -> Author:
+        for author in self.authors:
+            if author.key == key:
+                return author
+        raise KeyError(key)

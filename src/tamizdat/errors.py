@@ -1,0 +1,174 @@
+"""Every error tamizdat raises, grouped by who is at fault.
+
+::
+
+    TamizdatError                       base of everything below; ``where`` + ``hint``
+    ├── UserError                       fix your files, flags or keys, then run again
+    │   ├── ConfigError                 tamizdat.toml: names the key ("did you mean …")
+    │   ├── ContentError                an article, data file or image: names file and line
+    │   ├── PrivacyError                a page would load a third-party resource: file and URL
+    │   ├── KeyStoreError               a key is missing, locked, or the passphrase is wrong
+    │   └── BundleError                 a bundle file is malformed or hostile
+    ├── UntrustedContentError           what a mirror, bundle or channel delivered is not authentic
+    │   ├── BadSignatureError           signatures below threshold, or by a key not authorised
+    │   ├── RollbackError               older than a version this machine saw before
+    │   ├── TamperedError               a file's length or hash differs from the signed one
+    │   ├── MixAndMatchError            metadata of different releases combined
+    │   ├── OversizeError               more bytes than the signed length or a hard limit
+    │   ├── UnauthorizedPathError       a role signed a path outside its delegation
+    │   ├── LogForkError                the publication log rewrites history
+    │   └── NotThisPublisherError       the root does not match the pinned fingerprint
+    ├── TransportError                  a mirror did not answer properly: try the next one
+    │   ├── MirrorUnreachableError      connection refused, DNS, TLS, deadline passed
+    │   └── MirrorResponseError         an HTTP error status or a store error
+    └── InternalError                   a bug in tamizdat: please report it
+
+An *expired* signature is deliberately not an error: an old but authentic copy is shown as
+"authentic, published DATE, possibly outdated" (see ``tamizdat.trust``). Messages say what
+was expected, what was found, and where; ``hint`` says what to do about it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "BadSignatureError",
+    "BundleError",
+    "ConfigError",
+    "ContentError",
+    "ExitCode",
+    "InternalError",
+    "KeyStoreError",
+    "LogForkError",
+    "MirrorResponseError",
+    "MirrorUnreachableError",
+    "MixAndMatchError",
+    "NotThisPublisherError",
+    "OversizeError",
+    "PrivacyError",
+    "RollbackError",
+    "TamizdatError",
+    "TamperedError",
+    "TransportError",
+    "UnauthorizedPathError",
+    "UntrustedContentError",
+    "UserError",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, shared by every command (documented in README.md)."""
+
+    OK = 0
+    INTERNAL = 1
+    USER = 2
+    STALE = 3
+    ROLLBACK = 4
+    TAMPERED = 5
+    NOT_THIS_PUBLISHER = 6
+    UNREACHABLE = 7
+
+
+class TamizdatError(Exception):
+    """Base of every tamizdat error.
+
+    ``where`` names the file (with ``:line``), config key, mirror or URL at fault;
+    ``hint`` is one optional sentence on what to do next.
+    """
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+        self.message = message
+        self.where = where
+        self.hint = hint
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UserError(TamizdatError):
+    """The user's files, flags or keys need fixing."""
+
+    exit_code = ExitCode.USER
+
+
+class ConfigError(UserError):
+    """tamizdat.toml is invalid; ``where`` is ``FILE: key``."""
+
+
+class ContentError(UserError):
+    """An article, data file or image is invalid; ``where`` is ``FILE:LINE``."""
+
+
+class PrivacyError(UserError):
+    """A built page would make readers' browsers contact another origin."""
+
+
+class KeyStoreError(UserError):
+    """A signing key is missing, unreadable, or its passphrase is wrong."""
+
+
+class BundleError(UserError):
+    """A bundle file is malformed or hostile (traversal, bomb, duplicates, truncation)."""
+
+
+class UntrustedContentError(TamizdatError):
+    """Delivered bytes are not what the publisher signed. Never display them."""
+
+    exit_code = ExitCode.TAMPERED
+
+
+class BadSignatureError(UntrustedContentError):
+    """Fewer valid signatures than the threshold, or a key the role does not authorise."""
+
+
+class RollbackError(UntrustedContentError):
+    """A version older than one this machine has already seen (TUF §5.3–5.6)."""
+
+    exit_code = ExitCode.ROLLBACK
+
+
+class TamperedError(UntrustedContentError):
+    """A file's length or hash differs from the signed one; ``where`` names file and source."""
+
+
+class MixAndMatchError(UntrustedContentError):
+    """Metadata files of different releases were combined (snapshot/timestamp mismatch)."""
+
+
+class OversizeError(UntrustedContentError):
+    """More bytes than the signed length or a configured hard limit (endless data)."""
+
+
+class UnauthorizedPathError(UntrustedContentError):
+    """A role signed a path outside the paths delegated to it."""
+
+
+class LogForkError(UntrustedContentError):
+    """The publication log does not extend the one seen before: history was rewritten."""
+
+    exit_code = ExitCode.ROLLBACK
+
+
+class NotThisPublisherError(UntrustedContentError):
+    """The root metadata does not match the pinned fingerprint."""
+
+    exit_code = ExitCode.NOT_THIS_PUBLISHER
+
+
+class TransportError(TamizdatError):
+    """A mirror or channel failed to deliver; another mirror may work."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class MirrorUnreachableError(TransportError):
+    """Connection refused, name not resolved, TLS failure, or a deadline passed."""
+
+
+class MirrorResponseError(TransportError):
+    """The mirror answered with an error status or the store raised an error."""
+
+
+class InternalError(TamizdatError):
+    """A bug in tamizdat."""
