@@ -69,6 +69,9 @@ class Article:
     image: ImageRef | None
     words: int
     content_hash: str  # sha256 hex of the source file's bytes
+    # Images the body shows: (reference as written in the Markdown, source relative to the
+    # site root), so render can point <img> at the processed, metadata-free widths.
+    body_images: tuple[tuple[str, str], ...] = ()
     extra: tuple[tuple[str, str], ...] = field(default=())
 
     @property

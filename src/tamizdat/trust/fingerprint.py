@@ -1,0 +1,44 @@
+"""The publisher fingerprint readers pin.
+
+The fingerprint is the SHA-256 of the exact bytes of the first root metadata file
+(``METADATA_DIR/1.root.json``). Every later root is reached from it through the TUF root
+chain (§5.3.4: each new root is signed by a threshold of the previous root's keys and of
+its own), so the fingerprint never changes when keys rotate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from tamizdat.errors import UserError
+
+__all__ = ["format_fingerprint", "normalize_fingerprint", "root_fingerprint"]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def root_fingerprint(first_root: bytes) -> str:
+    """Lowercase hex SHA-256 of the bytes of ``1.root.json``."""
+    return hashlib.sha256(first_root).hexdigest()
+
+
+def normalize_fingerprint(text: str) -> str:
+    """Accept a fingerprint as printed (groups, spaces, dashes, colons, any case).
+
+    Raises:
+        UserError: not 64 hexadecimal digits once separators are removed.
+    """
+    cleaned = re.sub(r"[\s:\-_]", "", text).lower()
+    if not _HEX64.match(cleaned):
+        raise UserError(
+            f"expected a fingerprint of 64 hexadecimal digits, found {text!r}",
+            where="--fingerprint",
+            hint="copy it from the publisher's verify page, channel description or printout",
+        )
+    return cleaned
+
+
+def format_fingerprint(fingerprint: str, group: int = 4) -> str:
+    """``abcd ef01 …``: groups of four for reading aloud and comparing on paper."""
+    return " ".join(fingerprint[i : i + group] for i in range(0, len(fingerprint), group))
