@@ -17,6 +17,7 @@
     │   ├── OversizeError               more bytes than the signed length or a hard limit
     │   ├── UnauthorizedPathError       a role signed a path outside its delegation
     │   ├── LogForkError                the publication log rewrites history
+    │   ├── ExpiredMetadataError        expired metadata, raised only in strict (spec) mode
     │   └── NotThisPublisherError       the root does not match the pinned fingerprint
     ├── TransportError                  a mirror did not answer properly: try the next one
     │   ├── MirrorUnreachableError      connection refused, DNS, TLS, deadline passed
@@ -38,6 +39,7 @@ __all__ = [
     "ConfigError",
     "ContentError",
     "ExitCode",
+    "ExpiredMetadataError",
     "InternalError",
     "KeyStoreError",
     "LogForkError",
@@ -148,6 +150,15 @@ class LogForkError(UntrustedContentError):
     """The publication log does not extend the one seen before: history was rewritten."""
 
     exit_code = ExitCode.ROLLBACK
+
+
+class ExpiredMetadataError(UntrustedContentError):
+    """Expired metadata in strict mode (``allow_stale=False``, the conformance client only).
+
+    Readers never see it: for them expiry is the "stale" label, not an error.
+    """
+
+    exit_code = ExitCode.STALE
 
 
 class NotThisPublisherError(UntrustedContentError):

@@ -1,0 +1,91 @@
+"""Rollback: a copy older than one this machine saw is always refused (TUF §5.4–5.6)."""
+
+from __future__ import annotations
+
+import pytest
+import tamizdat_test_release_builder as builder
+
+from tamizdat.errors import LogForkError, RollbackError
+from tamizdat.layout import METADATA_DIR
+from tamizdat.trust.state import SeenStore
+
+
+def test_timestamp_rollback_refused(publisher, state_dir) -> None:
+    old = publisher.publish(builder.sample_files("one"))
+    new = publisher.publish(builder.sample_files("two"))
+    assert builder.verify(new.files, new.fingerprint, state_dir).outcome == "current"
+    with pytest.raises(RollbackError, match=r"expected timestamp version 2 or newer, found 1"):
+        builder.verify(old.files, old.fingerprint, state_dir)
+    # The refusal did not lower what this machine remembers.
+    assert SeenStore(state_dir).load(new.fingerprint).timestamp == 2
+
+
+def test_snapshot_rollback_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    new = publisher.publish(builder.sample_files("two"))
+    builder.verify(new.files, new.fingerprint, state_dir)
+    # A fresh timestamp that names the old snapshot version (a compromised timestamp key).
+    publisher.version = 0
+    replay = publisher.publish(builder.sample_files("one"), log=publisher.log)
+    assert replay.version == 1
+    with pytest.raises(
+        RollbackError, match=r"expected snapshot version 2 or newer, timestamp v3 names 1"
+    ):
+        builder.verify(replay.files, replay.fingerprint, state_dir)
+
+
+def test_targets_role_rollback_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    new = publisher.publish(builder.sample_files("two"))
+    builder.verify(new.files, new.fingerprint, state_dir)
+    # Snapshot v3 lists the news desk at version 1 again: that role was rolled back.
+    files = builder.sample_files("three")
+    release = publisher.publish(files)
+    snapshot_name = f"{METADATA_DIR}/3.snapshot.json"
+    snap = __import__("json").loads(release.files[snapshot_name])
+    assert snap["signed"]["meta"]["news.json"]["version"] == 3
+    seen = SeenStore(state_dir)
+    remembered = seen.load(new.fingerprint)
+    seen.save(
+        new.fingerprint,
+        type(remembered)(**{**_fields(remembered), "roles": {**remembered.roles, "news": 9}}),
+    )
+    with pytest.raises(
+        RollbackError, match=r"expected news.json version 9 or newer, snapshot v3 names 3"
+    ):
+        builder.verify(release.files, release.fingerprint, state_dir)
+
+
+def _fields(seen):  # type: ignore[no-untyped-def]
+    return {name: getattr(seen, name) for name in type(seen).__dataclass_fields__}
+
+
+def test_log_rollback_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    second = publisher.publish(builder.sample_files("two"))
+    builder.verify(second.files, second.fingerprint, state_dir)
+    # Release 3 is signed properly but carries a log cut back to its first entry.
+    short = type(publisher.log)(publisher.log.entries[:1])
+    third = publisher.publish(builder.sample_files("three"), log=short)
+    with pytest.raises(RollbackError, match=r"publication log of at least 2 entries"):
+        builder.verify(third.files, third.fingerprint, state_dir)
+
+
+def test_log_rewriting_history_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    second = publisher.publish(builder.sample_files("two"))
+    builder.verify(second.files, second.fingerprint, state_dir)
+    # A new release whose log replaces the first entry (a quietly edited article).
+    forged = builder.append_entry(
+        type(publisher.log)(),
+        version=1,
+        time="2026-01-01T00:00:00Z",
+        snapshot_sha256="0" * 64,
+        added=["news/2026/election/index.html"],
+    )
+    forged = builder.append_entry(
+        forged, version=2, time="2026-01-02T00:00:00Z", snapshot_sha256="1" * 64
+    )
+    third = publisher.publish(builder.sample_files("three"), log=forged)
+    with pytest.raises(LogForkError, match=r"expected the log to extend entry 1"):
+        builder.verify(third.files, third.fingerprint, state_dir)
