@@ -1,0 +1,95 @@
+"""Who lists whom: the site's articles grouped the way the pages show them.
+
+Invariant kept: every grouping is a pure function of the Site and settings, sorted
+deterministically (newest first, then by ``url_path``, as the Site itself is), so two
+builds of the same content list the same articles in the same order. Whether drafts are
+in the Site is the loader's decision (``include_drafts``); every article given is listed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tamizdat.config import SiteSettings
+from tamizdat.content import RelatedIndex, TranslationIndex, slugify
+from tamizdat.content.model import Article, Site
+
+__all__ = ["Listing", "page_count", "page_slice"]
+
+
+def page_count(items: int, size: int) -> int:
+    """Pages needed for ``items`` at ``size`` a page; an empty list still has one page."""
+    return max(1, -(-items // size))
+
+
+def page_slice(items: Sequence[Article], n: int, size: int) -> Sequence[Article]:
+    """Page ``n`` (1-based) of ``items``."""
+    return items[(n - 1) * size : n * size]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Published articles, grouped per language, tag, author and month."""
+
+    languages: tuple[str, ...]
+    by_source: dict[str, Article]
+    by_lang: dict[str, tuple[Article, ...]]
+    by_tag: dict[tuple[str, str], tuple[Article, ...]]  # (lang, tag slug)
+    tag_names: dict[tuple[str, str], str]  # (lang, slug) → display name, first seen
+    tag_slugs: dict[str, str]  # display name → slug
+    by_author: dict[tuple[str, str], tuple[Article, ...]]  # (lang, author key)
+    by_month: dict[tuple[str, int, int], tuple[Article, ...]]  # (lang, yyyy, mm)
+    translations: dict[str, tuple[Article, ...]]  # source → other-language versions
+    related: dict[str, tuple[Article, ...]]  # source → "don't miss" articles
+
+    @classmethod
+    def build(cls, site: Site, settings: SiteSettings) -> Listing:
+        """Group the articles of ``site`` for ``settings``."""
+        published = site.articles
+        extra = sorted({a.lang for a in published} - set(settings.language_codes))
+        languages = (*settings.language_codes, *extra)
+        tag_slugs = dict(site.tag_slugs)
+        tag_names: dict[tuple[str, str], str] = {}
+        for article in published:  # tags the loader did not list get the content slug
+            for tag in article.tags:
+                tag_slugs.setdefault(tag, slugify(tag))
+                tag_names.setdefault((article.lang, tag_slugs[tag]), tag)
+        by_lang: dict[str, list[Article]] = defaultdict(list)
+        by_tag: dict[tuple[str, str], list[Article]] = defaultdict(list)
+        by_author: dict[tuple[str, str], list[Article]] = defaultdict(list)
+        by_month: dict[tuple[str, int, int], list[Article]] = defaultdict(list)
+        for article in published:
+            by_lang[article.lang].append(article)
+            for slug in dict.fromkeys(tag_slugs[tag] for tag in article.tags):
+                by_tag[(article.lang, slug)].append(article)
+            for key in dict.fromkeys(article.authors):
+                by_author[(article.lang, key)].append(article)
+            by_month[(article.lang, article.date.year, article.date.month)].append(article)
+        translation_index = TranslationIndex(site)
+        related_index = RelatedIndex(site)
+        count = settings.build.related_count
+        return cls(
+            languages=languages,
+            by_source={a.source: a for a in published},
+            by_lang={lang: tuple(by_lang.get(lang, ())) for lang in languages},
+            by_tag={k: tuple(v) for k, v in sorted(by_tag.items())},
+            tag_names=tag_names,
+            tag_slugs=tag_slugs,
+            by_author={k: tuple(v) for k, v in sorted(by_author.items())},
+            by_month={k: tuple(v) for k, v in sorted(by_month.items())},
+            translations={a.source: tuple(translation_index.translations(a)) for a in published},
+            related={
+                a.source: tuple(related_index.related(a, count)) if count else () for a in published
+            },
+        )
+
+    def months(self, lang: str) -> list[tuple[int, int, int]]:
+        """``(year, month, count)`` of ``lang``, newest month first."""
+        found = [(y, m, len(v)) for (lg, y, m), v in self.by_month.items() if lg == lang]
+        return sorted(found, reverse=True)
+
+    def tags(self, lang: str) -> list[tuple[str, int]]:
+        """``(slug, count)`` of the tags used in ``lang``, sorted by slug."""
+        return [(slug, len(v)) for (lg, slug), v in self.by_tag.items() if lg == lang]

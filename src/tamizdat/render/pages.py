@@ -1,0 +1,272 @@
+"""The renderer: plans every output file of the theme and renders one at a time.
+
+Invariant kept: ``render(plan)`` is a pure function of the site, settings, images, theme and
+fingerprint given to the constructor, so equal plan keys mean equal bytes, and every HTML
+page and stylesheet passes the privacy check before it leaves this module. Plans are
+plain data, so a forked worker holding the same Renderer can render any of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from tamizdat.config import SiteSettings
+from tamizdat.content.model import Site
+from tamizdat.errors import ContentError, PrivacyError
+from tamizdat.render import feeds
+from tamizdat.render.context import ContextBuilder
+from tamizdat.render.i18n import translations_for
+from tamizdat.render.listing import Listing, page_count, page_slice
+from tamizdat.render.markdown import render_body
+from tamizdat.render.plans import plan_pages
+from tamizdat.render.privacy import find_violations
+from tamizdat.render.search import search_index
+from tamizdat.render.theme import Theme
+from tamizdat.render.types import ImageSet, PagePlan
+from tamizdat.render.urls import (
+    archive_path,
+    home_path,
+    tag_path,
+)
+from tamizdat.trust.fingerprint import format_fingerprint
+
+__all__ = ["Renderer"]
+
+
+class Renderer:
+    """Plans and renders the pages of one site with one theme.
+
+    Raises (from ``__init__``):
+        PrivacyError: a template references a resource on another origin.
+    """
+
+    def __init__(
+        self,
+        site: Site,
+        settings: SiteSettings,
+        images: Mapping[str, ImageSet],
+        *,
+        fingerprint: str | None = None,
+        theme_dir: Path | None = None,
+    ) -> None:
+        self.site = site
+        self.settings = settings
+        self.images = images
+        self.fingerprint = fingerprint
+        self.theme = Theme(theme_dir)
+        self.listing = Listing.build(site, settings)
+        self.contexts = ContextBuilder(site, settings, self.listing, images)
+        self._kinds: dict[str, Callable[..., bytes]] = {
+            "chooser": self._chooser,
+            "404": self._not_found,
+            "robots": lambda: feeds.robots_txt(settings),
+            "sitemap": self._sitemap,
+            "home": self._home,
+            "tag": self._tag,
+            "author": self._author,
+            "archive": self._archive,
+            "month": self._month,
+            "search": self._search,
+            "verify": self._verify,
+            "search-index": lambda lang: search_index(lang, self.listing.by_lang[lang]),
+            "atom": lambda lang: self._feed(feeds.atom_feed, lang),
+            "rss": lambda lang: self._feed(feeds.rss_feed, lang),
+            "jsonfeed": lambda lang: self._feed(feeds.json_feed, lang),
+            "article": self._article,
+            "asset": lambda name: self.theme.assets[name].read_bytes(),
+        }
+        self._output = ""
+
+    def plan(self) -> list[PagePlan]:
+        """Every output file, sorted by path, each keyed by what its bytes depend on."""
+        assets = {
+            name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for name, path in self.theme.assets.items()
+        }
+        return plan_pages(
+            self.site,
+            self.settings,
+            self.listing,
+            self.images,
+            self.theme.digest,
+            assets,
+            self.fingerprint,
+        )
+
+    def render(self, plan: PagePlan) -> bytes:
+        """The bytes of one planned output.
+
+        Raises:
+            PrivacyError: the page or stylesheet would load a resource from another origin;
+                names the template (or article line) and the URL.
+            ContentError: an article or template cannot be rendered; names the file.
+        """
+        handler = self._kinds.get(plan.kind)
+        if handler is None:
+            raise ContentError(f"unknown page kind {plan.kind!r}", where=plan.output)
+        self._output = plan.output
+        data = handler(*plan.args)
+        self._check(plan, data)
+        return data
+
+    def _check(self, plan: PagePlan, data: bytes) -> None:
+        violations = find_violations(plan.output, data)
+        if not violations:
+            return
+        first = violations[0]
+        if plan.kind == "asset":
+            where = str(self.theme.assets[str(plan.args[0])])
+        else:
+            where = (first.url and self.theme.locate(first.url)) or self._template_hint(plan)
+        raise PrivacyError(
+            f"{plan.output} line {first.line}: {first.describe()}",
+            where=where,
+            hint="serve every script, style, image and font from this site with relative "
+            "URLs; link to other sites with <a href> only",
+        )
+
+    def _template_hint(self, plan: PagePlan) -> str:
+        name = {"article": "article.html", "chooser": "chooser.html", "404": "404.html"}.get(
+            plan.kind, f"{plan.kind}.html"
+        )
+        return str(self.theme.templates.get(name, name))
+
+    def _page(self, lang: str, template: str, context: dict[str, Any]) -> bytes:
+        return self.theme.render(lang, template, context).encode()
+
+    def _gettext(self, lang: str) -> Callable[[str], str]:
+        return translations_for(lang).gettext
+
+    # --- site-wide pages -------------------------------------------------------------
+
+    def _chooser(self) -> bytes:
+        lang = self.settings.default_language
+        context = self.contexts.common(lang, self._output, self.settings.title)
+        return self._page(lang, "chooser.html", context)
+
+    def _not_found(self) -> bytes:
+        lang = self.settings.default_language
+        title = self._gettext(lang)("Page not found")
+        return self._page(lang, "404.html", self.contexts.common(lang, self._output, title))
+
+    def _sitemap(self) -> bytes:
+        articles = list(self.listing.by_source.values())
+        return feeds.sitemap_xml(
+            self.settings, self.listing.languages, articles, self.listing.translations
+        )
+
+    def _feed(self, write: Callable[..., bytes], lang: str) -> bytes:
+        newest = self.listing.by_lang[lang][: self.settings.build.feed_size]
+        return write(self.site, self.settings, lang, newest)
+
+    # --- lists -----------------------------------------------------------------------
+
+    def _list(
+        self,
+        lang: str,
+        title: str,
+        articles: Any,
+        n: int,
+        path: Callable[[int], str],
+        intro: str = "",
+    ) -> bytes:
+        size = self.settings.build.page_size
+        pages = page_count(len(articles), size)
+        context = self.contexts.common(lang, self._output, title)
+        root = context["root"]
+        context.update(
+            heading=title,
+            intro=intro,
+            items=self.contexts.cards(page_slice(articles, n, size), root),
+            page=n,
+            pages=pages,
+            prev=root + path(n - 1) if n > 1 else "",
+            next=root + path(n + 1) if n < pages else "",
+            total=len(articles),
+        )
+        return self._page(lang, "list.html", context)
+
+    def _home(self, lang: str, n: int) -> bytes:
+        title = self.contexts.common(lang, self._output, "")["site_title"]
+        articles = self.listing.by_lang[lang]
+        return self._list(lang, title, articles, n, lambda k: home_path(lang, k))
+
+    def _tag(self, lang: str, slug: str, n: int) -> bytes:
+        articles = self.listing.by_tag[(lang, slug)]
+        title = self.listing.tag_names[(lang, slug)]
+        return self._list(lang, title, articles, n, lambda k: tag_path(lang, slug, k))
+
+    def _author(self, lang: str, key: str) -> bytes:
+        articles = self.listing.by_author[(lang, key)]
+        try:
+            bio = self.site.author(key).bio_in(lang)
+        except KeyError:
+            bio = ""
+        name = self.contexts.author_name(key, lang)
+        # One page: the layout has no author pagination (``{lang}/authors/{key}/``).
+        context = self.contexts.common(lang, self._output, name)
+        context.update(
+            heading=name,
+            intro=bio,
+            items=self.contexts.cards(articles, context["root"]),
+            page=1,
+            pages=1,
+            prev="",
+            next="",
+            total=len(articles),
+        )
+        return self._page(lang, "list.html", context)
+
+    def _archive(self, lang: str) -> bytes:
+        title = self._gettext(lang)("Archive")
+        return self._page(lang, "archive.html", self.contexts.archive(lang, self._output, title))
+
+    def _month(self, lang: str, year: int, month: int) -> bytes:
+        articles = self.listing.by_month[(lang, year, month)]
+        title = self.contexts.month_label(year, month, lang)
+        context = self.contexts.common(lang, self._output, title)
+        root = context["root"]
+        context.update(
+            heading=title,
+            intro="",
+            items=self.contexts.cards(articles, root),
+            page=1,
+            pages=1,
+            prev="",
+            next="",
+            total=len(articles),
+            up=root + archive_path(lang),
+        )
+        return self._page(lang, "list.html", context)
+
+    # --- utility pages ---------------------------------------------------------------
+
+    def _search(self, lang: str) -> bytes:
+        title = self._gettext(lang)("Search")
+        context = self.contexts.common(lang, self._output, title)
+        context["index"] = "../search-index.json"
+        return self._page(lang, "search.html", context)
+
+    def _verify(self, lang: str) -> bytes:
+        title = self._gettext(lang)("Check this copy")
+        context = self.contexts.common(lang, self._output, title)
+        context.update(
+            fingerprint=format_fingerprint(self.fingerprint) if self.fingerprint else "",
+            raw_fingerprint=self.fingerprint or "",
+            site_url=self.settings.base_url,
+        )
+        return self._page(lang, "verify.html", context)
+
+    # --- the article -----------------------------------------------------------------
+
+    def _article(self, source: str) -> bytes:
+        article = self.listing.by_source[source]
+        root = "../" * self._output.count("/")
+        body = Markup(render_body(article, self.images, root))  # noqa: S704 - sanitised by nh3
+        context = self.contexts.article(article, self._output, body)
+        return self._page(article.lang, "article.html", context)

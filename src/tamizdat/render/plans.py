@@ -1,0 +1,217 @@
+"""Every output file of the theme, each with the key of everything its bytes depend on.
+
+Invariant kept: two plans with the same ``output`` and ``key`` render to the same bytes.
+A key hashes the page kind and arguments, a *base* digest (theme files, catalogs, tamizdat
+and Babel versions, the settings that reach pages, the publisher fingerprint) and the
+digests of exactly the articles, authors and images the page shows. An article's *card*
+digest covers what lists show of it (URL, title, dates, lead, summary, tags, authors), so
+editing an article's body changes its own page, the feeds and the search index, but not
+the tag pages that only list its title.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+
+from tamizdat.config import SiteSettings
+from tamizdat.content.model import Article, Author, Site
+from tamizdat.render.listing import Listing, page_count
+from tamizdat.render.types import ImageSet, PagePlan
+from tamizdat.render.urls import (
+    archive_path,
+    article_path,
+    author_path,
+    home_path,
+    month_path,
+    tag_path,
+)
+
+__all__ = ["ASSET_PREFIX", "plan_pages"]
+
+ASSET_PREFIX = "assets/"
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _settings_digest(settings: SiteSettings) -> str:
+    build = settings.build
+    return _digest(
+        settings.title,
+        settings.base_url,
+        settings.default_language,
+        settings.languages,
+        settings.desks,
+        settings.copyright,
+        build.page_size,
+        build.feed_size,
+        build.related_count,
+    )
+
+
+def card_digest(article: Article) -> str:
+    """What a list, a feed entry or a "don't miss" block shows of ``article``."""
+    return _digest(
+        article.source,
+        article.url_path,
+        article.lang,
+        article.title,
+        article.date,
+        article.updated,
+        article.lead,
+        article.summary,
+        article.tags,
+        article.authors,
+        article.words,
+    )
+
+
+class _Keys:
+    def __init__(
+        self,
+        site: Site,
+        listing: Listing,
+        images: Mapping[str, ImageSet],
+        base: str,
+        feed_size: int,
+    ) -> None:
+        self.listing = listing
+        self.feed_size = feed_size
+        self.images = images
+        self.base = base
+        self.cards = {source: card_digest(a) for source, a in listing.by_source.items()}
+        self.authors: dict[str, Author] = {a.key: a for a in site.authors}
+
+    def key(self, kind: str, args: tuple[str | int, ...], *deps: object) -> str:
+        return _digest(self.base, kind, args, deps)
+
+    def cards_of(self, articles: Iterable[Article]) -> tuple[str, ...]:
+        return tuple(self.cards[a.source] for a in articles)
+
+    def author_data(self, keys: Iterable[str]) -> tuple[object, ...]:
+        return tuple(self.authors.get(key, key) for key in keys)
+
+    def article(self, article: Article) -> str:
+        sources = [article.image.source] if article.image else []
+        sources += [source for _, source in article.body_images]
+        return self.key(
+            "article",
+            (article.source,),
+            article,
+            tuple(self.images.get(s) for s in sources),
+            self.author_data(article.authors),
+            tuple(self.listing.tag_slugs.get(t) for t in article.tags),
+            self.cards_of(self.listing.translations[article.source]),
+            self.cards_of(self.listing.related[article.source]),
+        )
+
+
+def _paged(
+    keys: _Keys,
+    kind: str,
+    head: tuple[str, ...],
+    articles: tuple[Article, ...],
+    size: int,
+    path: Iterator[str],
+    extra: object = None,
+) -> Iterator[PagePlan]:
+    pages = page_count(len(articles), size)
+    for n in range(1, pages + 1):
+        chunk = articles[(n - 1) * size : n * size]
+        args: tuple[str | int, ...] = (*head, n)
+        yield PagePlan(
+            next(path), kind, args, keys.key(kind, args, pages, keys.cards_of(chunk), extra)
+        )
+
+
+def _language_plans(keys: _Keys, listing: Listing, lang: str, size: int) -> Iterator[PagePlan]:
+    articles = listing.by_lang[lang]
+    every_card = keys.cards_of(articles)
+    pages = page_count(len(articles), size)
+    yield from _paged(
+        keys, "home", (lang,), articles, size, (home_path(lang, n) for n in range(1, pages + 1))
+    )
+    for (tag_lang, slug), tagged in listing.by_tag.items():
+        if tag_lang != lang:
+            continue
+        tag_pages = page_count(len(tagged), size)
+        paths = (tag_path(lang, slug, n) for n in range(1, tag_pages + 1))
+        yield from _paged(
+            keys, "tag", (lang, slug), tagged, size, paths, listing.tag_names[(lang, slug)]
+        )
+    for (author_lang, key), written in listing.by_author.items():
+        if author_lang == lang:
+            args: tuple[str | int, ...] = (lang, key)
+            deps = (keys.author_data([key]), keys.cards_of(written))
+            yield PagePlan(author_path(lang, key), "author", args, keys.key("author", args, deps))
+    months = listing.months(lang)
+    yield PagePlan(
+        archive_path(lang),
+        "archive",
+        (lang,),
+        keys.key("archive", (lang,), months, listing.tags(lang)),
+    )
+    for year, month, _ in months:
+        args = (lang, year, month)
+        listed = listing.by_month[(lang, year, month)]
+        yield PagePlan(
+            month_path(lang, year, month),
+            "month",
+            args,
+            keys.key("month", args, keys.cards_of(listed)),
+        )
+    for kind, output in (
+        ("search", f"{lang}/search/index.html"),
+        ("verify", f"{lang}/verify/index.html"),
+    ):
+        yield PagePlan(output, kind, (lang,), keys.key(kind, (lang,)))
+    yield PagePlan(
+        f"{lang}/search-index.json",
+        "search-index",
+        (lang,),
+        keys.key("search-index", (lang,), every_card),
+    )
+    newest = keys.cards_of(articles[: keys.feed_size])
+    for kind, name in (("atom", "atom.xml"), ("rss", "rss.xml"), ("jsonfeed", "feed.json")):
+        yield PagePlan(f"{lang}/{name}", kind, (lang,), keys.key(kind, (lang,), newest))
+
+
+def plan_pages(
+    site: Site,
+    settings: SiteSettings,
+    listing: Listing,
+    images: Mapping[str, ImageSet],
+    theme_digest: str,
+    assets: Mapping[str, str],
+    fingerprint: str | None,
+) -> list[PagePlan]:
+    """Every output the theme produces, sorted by output path.
+
+    ``assets`` maps an asset name to a digest of its bytes.
+    """
+    base = _digest(theme_digest, _settings_digest(settings), fingerprint)
+    keys = _Keys(site, listing, images, base, settings.build.feed_size)
+    plans = [
+        PagePlan("index.html", "chooser", (), keys.key("chooser", ())),
+        PagePlan("404.html", "404", (), keys.key("404", ())),
+        PagePlan("robots.txt", "robots", (), keys.key("robots", ())),
+    ]
+    sitemap_deps = tuple(
+        (keys.cards[a.source], keys.cards_of(listing.translations[a.source]))
+        for a in listing.by_source.values()
+    )
+    plans.append(PagePlan("sitemap.xml", "sitemap", (), keys.key("sitemap", (), sitemap_deps)))
+    for lang in listing.languages:
+        plans.extend(_language_plans(keys, listing, lang, settings.build.page_size))
+    plans.extend(
+        PagePlan(article_path(a), "article", (a.source,), keys.article(a))
+        for a in listing.by_source.values()
+    )
+    plans.extend(
+        PagePlan(ASSET_PREFIX + name, "asset", (name,), keys.key("asset", (name,), digest))
+        for name, digest in sorted(assets.items())
+    )
+    plans.sort(key=lambda p: p.output)
+    return plans
