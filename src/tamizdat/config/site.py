@@ -141,6 +141,11 @@ def read_site(top: Table, root: Path) -> SiteSettings:
     if not base_url.endswith("/"):
         base_url += "/"
     default_language = site.string("default_language", "en")
+    if not _LANG.match(default_language):
+        raise site.error(
+            "default_language",
+            f"expected a language code such as 'en' or 'ru', found {default_language!r}",
+        )
 
     languages_table = top.table("languages")
     languages = []

@@ -1,0 +1,306 @@
+"""One content file → one :class:`ParsedFile` (an article before site-wide checks).
+
+Invariant: parsing depends only on the file's bytes, its path and :class:`ParseSettings`
+(so a cached result stays valid while those are unchanged). What depends on other files —
+author keys, image files — is left as refs with their lines for the loader to check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tamizdat.config import suggest
+from tamizdat.content.body import body_image_refs, count_words
+from tamizdat.content.frontmatter import FrontMatter, decode_source, parse_front_matter
+from tamizdat.content.model import Article, PickleByArguments
+from tamizdat.content.slugs import is_valid_slug, slugify
+from tamizdat.errors import ContentError
+
+__all__ = ["IGNORED_KEYS", "KNOWN_KEYS", "ParseSettings", "ParsedFile", "parse_article"]
+
+KNOWN_KEYS = (
+    "title",
+    "date",
+    "lastmod",
+    "updated",
+    "author",
+    "authors",
+    "tags",
+    "categories",
+    "summary",
+    "description",
+    "slug",
+    "draft",
+    "published",
+    "lang",
+    "translationKey",
+    "image",
+    "image_alt",
+    "image_caption",
+    "lead",
+    "desk",
+)
+# Keys Hugo and Jekyll sites carry that mean nothing to tamizdat: accepted silently.
+IGNORED_KEYS = frozenset(
+    {
+        "weight", "aliases", "url", "layout", "type", "keywords", "permalink", "series",
+        "toc", "publishDate", "expiryDate", "linkTitle", "menu", "menus", "outputs",
+        "resources", "markup", "headless", "cascade", "build", "sitemap", "isCJKLanguage",
+        "images", "audio", "videos", "excerpt", "excerpt_separator", "comments", "share",
+        "featured", "featured_image", "hidden", "math", "mathjax", "katex", "showToc",
+        "TocOpen", "cover", "canonicalURL", "robots", "noindex", "subtitle", "thumbnail",
+        "categories_weight", "related", "redirect_from", "sidebar", "nav", "og_image",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ParseSettings(PickleByArguments):
+    """The configuration an article's parse depends on (part of the cache key)."""
+
+    languages: tuple[str, ...]  # configured order, default first
+    default_language: str
+    desks: tuple[str, ...]
+    default_desk: str
+    content_dir: str  # relative to the site root, POSIX
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile(PickleByArguments):
+    """An article whose authors and images still need checking against other files.
+
+    ``article.authors`` holds the refs as written; ``article.image`` and
+    ``article.body_images`` are empty until the loader resolves ``image_ref`` and
+    ``body_refs``.
+    """
+
+    article: Article
+    author_line: int
+    image_ref: tuple[str, str, str, int] | None  # (ref, alt, caption, line)
+    body_refs: tuple[tuple[str, int], ...]  # (ref as written, line)
+    warnings: tuple[str, ...]
+    slug_line: int  # the line that decides the URL: ``slug``, else ``title``
+    key_line: int  # the line of ``translationKey`` (1 when derived from the path)
+
+
+def _where(source: str, fm: FrontMatter, key: str) -> str:
+    return f"{source}:{fm.line(key)}"
+
+
+def _text(fm: FrontMatter, source: str, *keys: str) -> str:
+    """The first of ``keys`` present, as text (numbers are accepted as text)."""
+    for key in keys:
+        value = fm.data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ContentError(
+                f"'{key}' must be text, found {type(value).__name__}", where=_where(source, fm, key)
+            )
+        return str(value).strip()
+    return ""
+
+
+def _names(fm: FrontMatter, source: str, *keys: str) -> tuple[str, ...]:
+    """Strings or lists of strings under ``keys``, merged, stripped, first occurrence kept."""
+    out: dict[str, None] = {}
+    for key in keys:
+        value = fm.data.get(key)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                raise ContentError(
+                    f"'{key}' must be a name or a list of names, found {item!r}",
+                    where=_where(source, fm, key),
+                )
+            if str(item).strip():
+                out.setdefault(str(item).strip(), None)
+    return tuple(out)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """YAML/TOML dates and datetimes or ISO 8601 text → aware datetime (naive → UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _date(fm: FrontMatter, source: str, *keys: str) -> tuple[datetime | None, str]:
+    for key in keys:
+        if fm.data.get(key) is None:
+            continue
+        moment = parse_date(fm.data[key])
+        if moment is None:
+            raise ContentError(
+                f"'{key}' is not a date: expected YYYY-MM-DD or an ISO 8601 date and time "
+                f"such as 2024-03-01T09:30:00+03:00, found {fm.data[key]!r}",
+                where=_where(source, fm, key),
+            )
+        return moment, key
+    return None, ""
+
+
+def _warn_unknown(fm: FrontMatter, source: str) -> list[str]:
+    warnings = []
+    for key in fm.data:
+        if key in KNOWN_KEYS or key in IGNORED_KEYS:
+            continue
+        hint = suggest(key, KNOWN_KEYS)
+        warnings.append(
+            f"{_where(source, fm, key)}: unknown front-matter key '{key}'"
+            + (f" ({hint})" if hint else "")
+        )
+    return warnings
+
+
+def _split_name(content_path: str, settings: ParseSettings) -> tuple[str, str | None]:
+    """``posts/x.ru.md`` → (``posts/x``, ``ru``); a suffix counts only if it is configured."""
+    stem = content_path[: -len(".md")]
+    base, dot, suffix = stem.rpartition(".")
+    if dot and "/" not in suffix and suffix in settings.languages:
+        return base, suffix
+    return stem, None
+
+
+def _language(fm: FrontMatter, source: str, suffix: str | None, settings: ParseSettings) -> str:
+    written = _text(fm, source, "lang")
+    if written and written not in settings.languages:
+        base = written.replace("_", "-").split("-")[0].lower()  # "ru-RU" → "ru"
+        hint = f"did you mean '{base}'?" if base in settings.languages else None
+        hint = hint or suggest(written, settings.languages)
+        raise ContentError(
+            f"language '{written}' is not configured (configured: {', '.join(settings.languages)})",
+            where=_where(source, fm, "lang"),
+            hint=hint or "add it under [languages] in tamizdat.toml",
+        )
+    return suffix or written or settings.default_language
+
+
+def _image(fm: FrontMatter, source: str) -> tuple[str, str, str, int] | None:
+    value = fm.data.get("image")
+    alt = _text(fm, source, "image_alt")
+    caption = _text(fm, source, "image_caption")
+    if value is None:
+        return None
+    line = fm.line("image")
+    if isinstance(value, dict):
+        unknown = set(value) - {"src", "alt", "caption"}
+        src = value.get("src")
+        if unknown or not isinstance(src, str):
+            raise ContentError(
+                "'image' must be a path or a table with 'src' (and optional 'alt', 'caption'), "
+                f"found keys {sorted(map(str, value))}",
+                where=f"{source}:{line}",
+            )
+        alt = str(value.get("alt", alt)).strip()
+        caption = str(value.get("caption", caption)).strip()
+        value = src
+    if not isinstance(value, str) or not value.strip():
+        raise ContentError(f"'image' must be a path, found {value!r}", where=f"{source}:{line}")
+    return value.strip(), alt, caption, line
+
+
+def _slug(fm: FrontMatter, source: str, title: str, lang: str, stem: str) -> str:
+    written = fm.data.get("slug")
+    if written is None:
+        return slugify(title, lang=lang, fallback=stem)
+    if not isinstance(written, str) or not is_valid_slug(written):
+        raise ContentError(
+            "'slug' must be lowercase ASCII letters, digits and single hyphens "
+            f"(at most 80), found {written!r}",
+            where=_where(source, fm, "slug"),
+            hint=f"for example '{slugify(str(written), lang=lang, fallback=stem)}'",
+        )
+    return written
+
+
+def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFile:
+    """Parse the content file ``source`` (site-relative) whose bytes are ``raw``.
+
+    Raises:
+        ContentError: invalid UTF-8 or front matter, a missing title or date, a bad date,
+            slug, language or desk, or a value of the wrong type; ``where`` is ``FILE:LINE``.
+    """
+    fm = parse_front_matter(decode_source(raw, source), source)
+    title = _text(fm, source, "title")
+    if not title:
+        raise ContentError(
+            "missing title", where=_where(source, fm, "title"), hint="add 'title: …'"
+        )
+    published, _ = _date(fm, source, "date", "lastmod", "updated")
+    if published is None:
+        raise ContentError(
+            "missing date", where=f"{source}:1", hint="add 'date: YYYY-MM-DD' to the front matter"
+        )
+    updated, _ = _date(fm, source, "lastmod", "updated")
+    content_path = posixpath.relpath(source, settings.content_dir)
+    key_path, suffix = _split_name(content_path, settings)
+    lang = _language(fm, source, suffix, settings)
+    warnings = _warn_unknown(fm, source)
+    if suffix and fm.data.get("lang") not in (None, suffix):
+        warnings.append(
+            f"{_where(source, fm, 'lang')}: 'lang: {fm.data['lang']}' ignored: "
+            f"the file name says '{suffix}'"
+        )
+    bundle = posixpath.basename(key_path) == "index" and "/" in key_path
+    if bundle:
+        key_path = posixpath.dirname(key_path)
+    desk = _text(fm, source, "desk") or settings.default_desk
+    if desk not in settings.desks:
+        raise ContentError(
+            f"desk '{desk}' is not configured (configured: {', '.join(settings.desks)})",
+            where=_where(source, fm, "desk"),
+            hint=suggest(desk, settings.desks),
+        )
+    draft = fm.data.get("draft", False)
+    if not isinstance(draft, bool):
+        raise ContentError(
+            f"'draft' must be true or false, found {draft!r}", where=_where(source, fm, "draft")
+        )
+    if fm.data.get("published") is False:  # Jekyll's way of saying draft
+        draft = True
+    article = Article(
+        source=source,
+        lang=lang,
+        desk=desk,
+        slug=_slug(fm, source, title, lang, posixpath.basename(key_path)),
+        title=title,
+        date=published,
+        updated=updated if updated is not None and updated > published else None,
+        authors=_names(fm, source, "author", "authors"),
+        tags=_names(fm, source, "tags", "categories"),
+        summary=_text(fm, source, "summary", "description"),
+        lead=_text(fm, source, "lead"),
+        body=fm.body,
+        body_line=fm.body_line,
+        draft=draft,
+        translation_key=_text(fm, source, "translationKey") or key_path,
+        image=None,
+        words=count_words(fm.body),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+    author_key = "authors" if "authors" in fm.lines and "author" not in fm.lines else "author"
+    return ParsedFile(
+        article=article,
+        author_line=fm.line(author_key),
+        image_ref=_image(fm, source),
+        body_refs=tuple(body_image_refs(fm.body, fm.body_line)),
+        warnings=tuple(warnings),
+        slug_line=fm.line("slug" if "slug" in fm.data else "title"),
+        key_line=fm.line("translationKey"),
+    )
