@@ -1,10 +1,162 @@
-"""Commands of the build stage (being written)."""
+"""Commands of the build stage: ``init``, ``build``, ``serve``."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import importlib.util
+from pathlib import Path
 from typing import Any
+
+from tamizdat.cli._output import Output
+from tamizdat.config import Config, load_config
+from tamizdat.errors import TamizdatError
+from tamizdat.render.build import BuildReport, build_site
+from tamizdat.scaffold import init_site
+
+__all__ = ["register"]
+
+_RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(sub: Any) -> None:
     """Add this group's commands to the top-level parser."""
-    del sub
+    init = sub.add_parser(
+        "init",
+        help="create a new site folder with a sample article per language",
+        description="Scaffold tamizdat.toml, content/, media/, data/authors.yaml and theme/.",
+        epilog="example:\n  tamizdat init mysite --title 'Free Voice' --language ru --language en",
+        formatter_class=_RAW,
+    )
+    init.add_argument("directory", metavar="DIR", help="the new site's folder")
+    init.add_argument("--title", default="My newsroom", help="the site's title")
+    init.add_argument(
+        "--language",
+        action="append",
+        metavar="CODE",
+        help="a language to publish in (repeat; the first is the default; default: en, ru)",
+    )
+    init.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    init.set_defaults(handler=_init)
+
+    build = sub.add_parser(
+        "build",
+        help="build public/ from content/ (incremental, atomic)",
+        description="Render the site into public/. Only changed pages are rendered and only "
+        "changed files rewritten; a failed build leaves the previous public/ as it was.",
+        epilog="example:\n  tamizdat -C mysite build --workers 2\n  tamizdat --json build",
+        formatter_class=_RAW,
+    )
+    build.add_argument("--drafts", action="store_true", help="include articles marked draft")
+    build.add_argument("--workers", type=int, metavar="N", help="build processes (default: cores)")
+    build.set_defaults(handler=_build)
+
+    serve = sub.add_parser(
+        "serve",
+        help="preview the site on 127.0.0.1, rebuilding on every change",
+        description="Build, then serve public/ locally and rebuild when content/, static "
+        "folders, theme/, data/ or tamizdat.toml change. Ctrl-C stops.",
+        epilog="example:\n  tamizdat -C mysite serve --port 8080",
+        formatter_class=_RAW,
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any)")
+    serve.add_argument("--bind", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve.add_argument("--no-watch", action="store_true", help="serve without rebuilding")
+    serve.add_argument("--drafts", action="store_true", help="include articles marked draft")
+    serve.set_defaults(handler=_serve)
+
+
+def _init(args: argparse.Namespace, out: Output) -> int:
+    languages = tuple(args.language) if args.language else ("en", "ru")
+    report = init_site(
+        Path(args.directory), title=args.title, languages=languages, force=args.force
+    )
+
+    def human() -> None:
+        out.say(f"created a site in {report.directory}:")
+        for name in report.files:
+            out.say(f"  {name}")
+        out.say(f"next: tamizdat -C {args.directory} serve")
+
+    out.result({"directory": str(report.directory), "files": list(report.files)}, human)
+    return 0
+
+
+def _fingerprint(config: Config) -> str | None:
+    """The root fingerprint to print on pages, once signing keys exist; else ``None``."""
+    if importlib.util.find_spec("tamizdat.trust.keys") is None:
+        return None  # no trust stage yet: pages show no fingerprint
+    keys = importlib.import_module("tamizdat.trust.keys")
+    read = getattr(keys, "read_fingerprint", None)
+    if read is None:
+        return None
+    fingerprint = read(config)
+    return fingerprint if isinstance(fingerprint, str) else None
+
+
+def _summary(report: BuildReport) -> str:
+    return (
+        f"built {report.output_dir}: {report.articles} articles, "
+        f"{report.pages_rendered} pages rendered ({report.pages_skipped} unchanged), "
+        f"{len(report.written)} files written, {len(report.removed)} removed, "
+        f"{report.images_processed} images encoded, in {report.seconds:.2f} s"
+    )
+
+
+def _run_build(config: Config, args: argparse.Namespace, out: Output) -> BuildReport:
+    report = build_site(
+        config,
+        fingerprint=_fingerprint(config),
+        include_drafts=args.drafts,
+        workers=getattr(args, "workers", None),
+        progress=out.progress,
+    )
+    for warning in report.warnings:
+        out.warn(warning)
+    return report
+
+
+def _build(args: argparse.Namespace, out: Output) -> int:
+    config = load_config(args.site)
+    report = _run_build(config, args, out)
+    out.result(report.to_dict(), lambda: out.say(_summary(report)))
+    return 0
+
+
+def _serve(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.render.serve import PreviewServer, source_state
+
+    config = load_config(args.site)
+    baseline = source_state(config)  # before building: edits made during it are seen
+    try:
+        out.note(_summary(_run_build(config, args, out)))
+    except TamizdatError as error:
+        # Keep serving the last good build (if any) so the author can fix and save.
+        out.note(f"error: {error}")
+
+    def rebuilt(error: TamizdatError | None, result: object) -> None:
+        if error is not None:
+            out.note(f"error: {error} (still serving the last good build)")
+        elif isinstance(result, BuildReport):
+            out.note(_summary(result))
+
+    server = PreviewServer(
+        config,
+        lambda: _run_build(config, args, out),
+        bind=args.bind,
+        port=args.port,
+        on_result=rebuilt,
+    )
+    server.start()
+    out.say(f"serving {config.build.output_dir} at {server.url} (Ctrl-C stops)")
+    out.stdout.flush()
+    try:
+        if args.no_watch:
+            server.stopped.wait()
+        else:
+            server.watch(baseline)
+    except KeyboardInterrupt:
+        out.note("stopped")
+    finally:
+        server.stop()
+    return 0

@@ -1,0 +1,326 @@
+"""The build orchestrator: content → images → page plans → only the changed pages → public/.
+
+Invariants:
+
+- *Deterministic*: the output depends only on the content, the settings and the tamizdat
+  version; every page's bytes come from the renderer, every image's from the encoder.
+- *Incremental*: a page whose plan key equals the previous build's (and whose file in
+  ``public/`` is untouched) is not rendered again; a rendered page whose bytes did not change
+  keeps its old file (inode and mtime). See :mod:`tamizdat.render.output`.
+- *Atomic*: nothing touches ``public/`` until every page rendered; any failure, in this
+  process or in a worker, leaves it exactly as it was.
+- *No two producers write one path*: a clash is an error naming both.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tamizdat.config import Config
+from tamizdat.content.model import Site
+from tamizdat.errors import ContentError, InternalError, TamizdatError
+from tamizdat.progress import Progress, report
+from tamizdat.render.media import MediaResult, plan_and_process_media
+from tamizdat.render.output import (
+    ManifestEntry,
+    Staging,
+    check_output_path,
+    read_manifest,
+    write_manifest,
+)
+from tamizdat.render.types import ImageSet, PagePlan
+
+__all__ = ["BuildLimits", "BuildReport", "PageRenderer", "build_from_site", "build_site"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildLimits:
+    """Tuning of the build: when to use worker processes, and how to batch their work."""
+
+    serial_below: int = 48  # fewer pages to render than this: render in this process
+    chunk_size: int = 64  # pages per task sent to a worker
+
+
+LIMITS = BuildLimits()
+
+
+class PageRenderer(Protocol):
+    """What the build needs from ``tamizdat.render.pages.Renderer``."""
+
+    def plan(self) -> list[PagePlan]: ...
+
+    def render(self, plan: PagePlan) -> bytes: ...
+
+
+RendererFactory = Callable[[Site, Mapping[str, ImageSet]], PageRenderer]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What one build did. Paths are relative to ``output_dir``."""
+
+    output_dir: Path
+    articles: int
+    written: tuple[str, ...]
+    unchanged: int
+    removed: tuple[str, ...]
+    pages_rendered: int
+    pages_skipped: int
+    images_processed: int
+    images_cached: int
+    warnings: tuple[str, ...]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output_dir": str(self.output_dir),
+            "articles": self.articles,
+            "written": list(self.written),
+            "unchanged": self.unchanged,
+            "removed": list(self.removed),
+            "pages_rendered": self.pages_rendered,
+            "pages_skipped": self.pages_skipped,
+            "images_processed": self.images_processed,
+            "images_cached": self.images_cached,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class _Tally:
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    rendered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A worker's error, carried back as plain values so the parent re-raises it intact."""
+
+    kind: type[TamizdatError]
+    message: str
+    where: str | None
+    hint: str | None
+
+    def error(self) -> TamizdatError:
+        return self.kind(self.message, where=self.where, hint=self.hint)
+
+
+# Set in the parent just before forking the render pool; workers inherit it (fork start
+# method), so the renderer and the staging tree are built once, never pickled.
+_WORKER: tuple[PageRenderer, Staging] | None = None
+
+
+def _render_one(
+    renderer: PageRenderer, staging: Staging, plan: PagePlan
+) -> tuple[ManifestEntry, bool]:
+    data = renderer.render(plan)
+    return staging.write_bytes(plan.output, data, plan.key)
+
+
+def _render_chunk(
+    plans: Sequence[PagePlan],
+) -> list[tuple[str, ManifestEntry, bool]] | _Failure:
+    """Render a batch of plans in a worker; errors come back as a :class:`_Failure`."""
+    assert _WORKER is not None, "render worker started without a renderer"
+    renderer, staging = _WORKER
+    results = []
+    for plan in plans:
+        try:
+            entry, written = _render_one(renderer, staging, plan)
+        except TamizdatError as exc:
+            return _Failure(type(exc), exc.message, exc.where, exc.hint)
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            return _Failure(InternalError, f"rendering failed: {detail}", plan.output, None)
+        results.append((plan.output, entry, written))
+    return results
+
+
+def _render_pages(
+    renderer: PageRenderer,
+    staging: Staging,
+    plans: list[PagePlan],
+    workers: int,
+    limits: BuildLimits,
+    tally: _Tally,
+    progress: Progress | None,
+) -> None:
+    def record(output: str, entry: ManifestEntry, written: bool) -> None:
+        tally.entries[output] = entry
+        tally.rendered += 1
+        if written:
+            tally.written.append(output)
+        report(progress, "render", tally.rendered, len(plans), output)
+
+    if workers <= 1 or len(plans) < limits.serial_below:
+        for plan in plans:
+            record(plan.output, *_render_one(renderer, staging, plan))
+        return
+    global _WORKER
+    chunks = [plans[i : i + limits.chunk_size] for i in range(0, len(plans), limits.chunk_size)]
+    _WORKER = (renderer, staging)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(min(workers, len(chunks))) as pool:
+            for result in pool.imap_unordered(_render_chunk, chunks):
+                if isinstance(result, _Failure):
+                    pool.terminate()
+                    raise result.error()
+                for output, entry, written in result:
+                    record(output, entry, written)
+    finally:
+        _WORKER = None
+
+
+def _check_unique(media: MediaResult, plans: list[PagePlan]) -> None:
+    """Pelican's guard: two producers must never write the same output path."""
+    owners: dict[str, str] = {}
+    produced = [(f.output, f.origin) for f in media.files]
+    produced += [(p.output, f"page {p.kind} {' '.join(map(str, p.args))}".strip()) for p in plans]
+    for output, origin in produced:
+        check_output_path(output, origin)
+        if output in owners:
+            raise ContentError(
+                f"two sources write the same output {output!r}: {owners[output]} and {origin}",
+                where=origin,
+                hint="rename one of them, or change its slug",
+            )
+        owners[output] = origin
+
+
+@contextmanager
+def _build_lock(cache_dir: Path) -> Iterator[None]:
+    """One build at a time per site (``tamizdat serve`` and ``tamizdat build`` may race)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / "build.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _worker_count(config: Config, workers: int | None) -> int:
+    if workers is not None and workers > 0:
+        return workers
+    return config.build.workers or os.cpu_count() or 1
+
+
+def _place(
+    staging: Staging,
+    media: MediaResult,
+    plans: list[PagePlan],
+    tally: _Tally,
+) -> list[PagePlan]:
+    """Place every file output and every unchanged page; return the plans to render."""
+    staging.make_dirs([f.output for f in media.files] + [p.output for p in plans])
+    for item in media.files:
+        entry, written = staging.copy_file(
+            item.output, item.file, item.sha256, f"file:{item.sha256}"
+        )
+        tally.entries[item.output] = entry
+        if written:
+            tally.written.append(item.output)
+    to_render = []
+    for plan in plans:
+        previous = staging.reusable(plan.output)
+        if previous is not None and previous.key == plan.key:
+            tally.entries[plan.output] = staging.link_previous(plan.output, previous, plan.key)
+        else:
+            to_render.append(plan)
+    return to_render
+
+
+def build_from_site(
+    config: Config,
+    site: Site,
+    make_renderer: RendererFactory,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    limits: BuildLimits = LIMITS,
+) -> BuildReport:
+    """Build ``public/`` from an already loaded site with the given renderer.
+
+    Raises:
+        ContentError: an image is missing or unreadable, or two sources write one path.
+        PrivacyError: a page would load a third-party resource (from the renderer).
+        TamizdatError: whatever the renderer raises; ``public/`` is then left untouched.
+    """
+    started = time.monotonic()
+    count = _worker_count(config, workers)
+    settings = config.build
+    manifest_path = settings.cache_dir / "manifest.json"
+    with _build_lock(settings.cache_dir):
+        media = plan_and_process_media(config, site, workers=count, progress=progress)
+        renderer = make_renderer(site, media.images)
+        plans = renderer.plan()
+        _check_unique(media, plans)
+        previous = read_manifest(manifest_path)
+        staging = Staging(settings.output_dir, previous)
+        tally = _Tally()
+        try:
+            to_render = _place(staging, media, plans, tally)
+            _render_pages(renderer, staging, to_render, count, limits, tally, progress)
+            staging.commit()
+        except BaseException:
+            staging.abort()
+            raise
+        write_manifest(manifest_path, tally.entries)
+    written = sorted(tally.written)
+    return BuildReport(
+        output_dir=settings.output_dir,
+        articles=len(site.articles),
+        written=tuple(written),
+        unchanged=len(tally.entries) - len(written),
+        removed=tuple(sorted(set(previous) - set(tally.entries))),
+        pages_rendered=tally.rendered,
+        pages_skipped=len(plans) - tally.rendered,
+        images_processed=media.processed,
+        images_cached=media.cached,
+        warnings=site.warnings,
+        seconds=time.monotonic() - started,
+    )
+
+
+def build_site(
+    config: Config,
+    *,
+    fingerprint: str | None = None,
+    include_drafts: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Load the content and build ``public/`` with the default theme (or its overrides).
+
+    ``fingerprint`` (the root fingerprint, when signing keys exist) is printed on pages.
+
+    Raises:
+        ConfigError, ContentError, PrivacyError: see :func:`build_from_site` and the loader;
+            on any error the previous ``public/`` is left exactly as it was.
+    """
+    from tamizdat.content.loader import load_site
+    from tamizdat.render.pages import Renderer
+
+    site = load_site(config, include_drafts=include_drafts, progress=progress)
+
+    theme_dir = config.build.theme_dir if config.build.theme_dir.is_dir() else None
+
+    def make_renderer(site: Site, images: Mapping[str, ImageSet]) -> PageRenderer:
+        return Renderer(site, config.site, images, fingerprint=fingerprint, theme_dir=theme_dir)
+
+    return build_from_site(config, site, make_renderer, workers=workers, progress=progress)

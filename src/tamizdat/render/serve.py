@@ -1,0 +1,198 @@
+"""``tamizdat serve``: a local preview of public/ that rebuilds when the sources change.
+
+Invariant: the server only ever shows a complete build. Rebuilds go through the atomic
+build (:mod:`tamizdat.render.output`), so a request sees the old tree or the new one; a
+failed rebuild is reported and the last good build keeps being served. It listens on the
+loopback interface unless told otherwise, lists no directories, and sends the site's
+Content-Security-Policy as a header too (a header can say ``frame-ancestors``; a meta can't).
+"""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tamizdat.config import Config
+from tamizdat.errors import TamizdatError
+from tamizdat.render.privacy import CSP, REFERRER
+
+__all__ = ["PreviewServer", "ServeLimits", "source_state"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeLimits:
+    """How often to look for changes, and how long to wait for the server to stop."""
+
+    poll_seconds: float = 0.5
+    shutdown_seconds: float = 5.0
+
+
+LIMITS = ServeLimits()
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".xml": "application/xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".webmanifest": "application/manifest+json",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".ico": "image/x-icon",
+}
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files from the output folder, with the site's security headers."""
+
+    extensions_map = {  # noqa: RUF012 - the base class declares it this way
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        **_TYPES,
+    }
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", f"{CSP}; frame-ancestors 'none'")
+        self.send_header("Referrer-Policy", REFERRER)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        self._not_found()
+        return
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == 404:
+            self._not_found()
+            return
+        super().send_error(code, message, explain)
+
+    def _not_found(self) -> None:
+        page = Path(self.directory) / "404.html"
+        body = page.read_bytes() if page.is_file() else b"<h1>Not found</h1>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def source_state(config: Config) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every file a build reads: content, static, theme, data, config."""
+    state: dict[str, tuple[int, int]] = {}
+    build = config.build
+    skip = {build.output_dir, build.cache_dir}
+    folders = [build.content_dir, *build.static_dirs, build.theme_dir, build.data_dir]
+    for folder in folders:
+        for directory, subdirs, names in os.walk(folder):
+            subdirs[:] = sorted(d for d in subdirs if Path(directory, d) not in skip)
+            for name in names:
+                path = os.path.join(directory, name)  # noqa: PTH118 - hot loop
+                try:
+                    st = os.stat(path)  # noqa: PTH116 - hot loop
+                except OSError:
+                    continue
+                state[path] = (st.st_mtime_ns, st.st_size)
+    try:
+        st = config.file.stat()
+        state[str(config.file)] = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        state[str(config.file)] = (0, -1)
+    return state
+
+
+class PreviewServer:
+    """Serves ``config.build.output_dir`` and rebuilds on change (see the module docstring).
+
+    ``rebuild`` runs one build (raising :class:`TamizdatError` on bad input); ``on_result``
+    hears of every rebuild: ``(error or None, result or None)``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        rebuild: Callable[[], object],
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 8000,
+        on_result: Callable[[TamizdatError | None, object], None] | None = None,
+        limits: ServeLimits = LIMITS,
+    ) -> None:
+        self.config = config
+        self.rebuild = rebuild
+        self.on_result = on_result
+        self.limits = limits
+        self.stopped = threading.Event()
+        handler = partial(_Handler, directory=str(config.build.output_dir))
+        self.httpd = http.server.ThreadingHTTPServer((bind, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
+        return f"http://{shown}:{port}/"
+
+    def start(self) -> None:
+        """Start answering requests in a background thread."""
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="tamizdat-serve", daemon=True
+        )
+        self._thread.start()
+
+    def run_rebuild(self) -> None:
+        """Rebuild once; an error is reported and the last good build stays served."""
+        try:
+            result = self.rebuild()
+        except TamizdatError as error:
+            log.info("rebuild failed: %s", error)
+            if self.on_result:
+                self.on_result(error, None)
+            return
+        if self.on_result:
+            self.on_result(None, result)
+
+    def watch(self, baseline: dict[str, tuple[int, int]] | None = None) -> None:
+        """Poll the sources until :meth:`stop`; rebuild whenever something changed.
+
+        ``baseline`` is the state the last build saw (taken *before* it started), so an edit
+        made while that build ran is not missed.
+        """
+        state = baseline if baseline is not None else source_state(self.config)
+        while not self.stopped.wait(self.limits.poll_seconds):
+            current = source_state(self.config)
+            if current != state:
+                state = current
+                self.run_rebuild()
+                # Changes made during the build trigger the next one.
+
+    def stop(self) -> None:
+        """Stop watching and serving; safe to call from any thread, more than once."""
+        self.stopped.set()
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(self.limits.shutdown_seconds)
+            self._thread = None
+        self.httpd.server_close()

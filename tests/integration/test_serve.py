@@ -1,0 +1,149 @@
+"""``tamizdat serve`` as a real server on 127.0.0.1: serves, rebuilds on change, survives errors."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tamizdat.cli import main
+from tamizdat.render.privacy import CSP
+
+pytestmark = pytest.mark.integration
+
+ARTICLE = "en/news/2024/05/breaking/index.html"
+
+
+def write_article(site: Path, body: str) -> None:
+    (site / "content/breaking.md").write_text(
+        "---\ntitle: Breaking\nslug: breaking\ndate: 2024-05-01T09:00:00Z\nauthor: editors\n"
+        f"tags: [news]\n---\n\n{body}\n",
+        "utf-8",
+    )
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status, headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, headers, body = error.code, error.headers, error.read()
+        error.close()
+    return status, {k.lower(): v for k, v in headers.items()}, body
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+class Server:
+    def __init__(self, site: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tamizdat", "-C", str(site), "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, f"no URL printed: {line!r}"
+        self.url = match.group(1)
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line)
+
+    def page(self, path: str) -> bytes:
+        return fetch(self.url + path)[2]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._reader.join(10)
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
+    site = tmp_path / "site"
+    assert main(["-q", "init", str(site), "--language", "en"]) == 0
+    write_article(site, "First version of the text.")
+    running = Server(site)
+    try:
+        yield running, site
+    finally:
+        running.close()
+
+
+def test_serves_the_site_with_headers(server: tuple[Server, Path]) -> None:
+    running, _site = server
+    assert running.url.startswith("http://127.0.0.1:")
+    status, headers, body = fetch(running.url)
+    assert status == 200
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers["content-security-policy"].startswith(CSP)
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert b"<html" in body
+    status, _h, body = fetch(running.url + ARTICLE.removesuffix("index.html"))
+    assert status == 200
+    assert b"First version" in body
+    status, headers, _b = fetch(running.url + "sitemap.xml")
+    assert status == 200
+    assert headers["content-type"].startswith("application/xml")
+    status, _h, body = fetch(running.url + "no/such/page")
+    assert status == 404
+    status, _h, _b = fetch(running.url + "en/")  # a folder without index.html: no listing
+    assert status in (200, 404)
+
+
+def test_rebuilds_on_change_and_keeps_serving_after_an_error(
+    server: tuple[Server, Path],
+) -> None:
+    running, site = server
+    assert b"First version" in running.page(ARTICLE)
+    write_article(site, "Second version, rebuilt while serving.")
+    assert wait_for(lambda: b"Second version" in running.page(ARTICLE)), running.stderr
+
+    (site / "content/broken.md").write_text("---\ntitle: [unclosed\n---\nx\n", "utf-8")
+    assert wait_for(lambda: any("content/broken.md:3" in line for line in running.stderr)), (
+        running.stderr
+    )
+    assert any("still serving the last good build" in line for line in running.stderr)
+    assert b"Second version" in running.page(ARTICLE)
+
+    (site / "content/broken.md").unlink()
+    write_article(site, "Third version after the fix.")
+    assert wait_for(lambda: b"Third version" in running.page(ARTICLE)), running.stderr
+    assert running.stop() == 0
+    assert not [p for p in site.iterdir() if p.name.startswith(".public-old")]
