@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import tamizdat_test_release_builder as builder
 
@@ -89,3 +91,64 @@ def test_log_rewriting_history_refused(publisher, state_dir) -> None:
     third = publisher.publish(builder.sample_files("three"), log=forged)
     with pytest.raises(LogForkError, match=r"expected the log to extend entry 1"):
         builder.verify(third.files, third.fingerprint, state_dir)
+
+
+def _inflate(state_dir, fingerprint: str, **roles: int) -> None:  # type: ignore[no-untyped-def]
+    """What a compromised key leaves behind: role versions far ahead of the publisher's."""
+    store = SeenStore(state_dir)
+    seen = store.load(fingerprint)
+    store.save(fingerprint, dataclasses.replace(seen, roles={**seen.roles, **roles}))
+
+
+def test_desk_key_rotation_recovers_from_fast_forward(publisher, state_dir) -> None:
+    first = publisher.publish(builder.sample_files("one"))
+    builder.verify(first.files, first.fingerprint, state_dir)
+    old_news_keys = SeenStore(state_dir).load(first.fingerprint).role_keys["news"]
+    assert old_news_keys == (publisher.keys["news"].public_key.keyid,)
+    _inflate(state_dir, first.fingerprint, news=99)
+    second = publisher.publish(builder.sample_files("two"))
+    with pytest.raises(RollbackError, match=r"expected news.json version 99 or newer"):
+        builder.verify(second.files, second.fingerprint, state_dir)
+    # The publisher rotates the news desk's key (targets re-delegates to the new key).
+    publisher.keys["news"] = builder._new_key()
+    third = publisher.publish(builder.sample_files("three"))
+    assert builder.verify(third.files, third.fingerprint, state_dir).outcome == "current"
+    seen = SeenStore(state_dir).load(third.fingerprint)
+    assert seen.roles["news"] == 3  # the inflated 99 is forgotten
+    assert seen.role_keys["news"] == (publisher.keys["news"].public_key.keyid,)
+
+
+def test_recovery_forgets_only_the_rotated_role(publisher, state_dir) -> None:
+    first = publisher.publish(builder.sample_files("one"))
+    builder.verify(first.files, first.fingerprint, state_dir)
+    _inflate(state_dir, first.fingerprint, news=99, opinion=99)
+    publisher.keys["news"] = builder._new_key()
+    second = publisher.publish(builder.sample_files("two"))
+    with pytest.raises(RollbackError, match=r"expected opinion.json version 99 or newer"):
+        builder.verify(second.files, second.fingerprint, state_dir)
+    assert SeenStore(state_dir).load(first.fingerprint).roles["news"] == 99  # nothing saved
+
+
+def test_targets_key_rotation_recovers_from_fast_forward(publisher, state_dir) -> None:
+    first = publisher.publish(builder.sample_files("one"))
+    builder.verify(first.files, first.fingerprint, state_dir)
+    _inflate(state_dir, first.fingerprint, targets=99)
+    publisher.rotate_root(role="targets")  # root v2 names a new targets key
+    second = publisher.publish(builder.sample_files("two"))
+    assert builder.verify(second.files, second.fingerprint, state_dir).outcome == "current"
+    assert SeenStore(state_dir).load(second.fingerprint).roles["targets"] == 2
+
+
+def test_role_version_rollback_refused_when_keys_unchanged_in_old_state(
+    publisher, state_dir
+) -> None:
+    # A state file written before role keys were remembered: floors still hold, no reset.
+    first = publisher.publish(builder.sample_files("one"))
+    builder.verify(first.files, first.fingerprint, state_dir)
+    store = SeenStore(state_dir)
+    seen = store.load(first.fingerprint)
+    store.save(first.fingerprint, dataclasses.replace(seen, role_keys={}, roles={"news": 50}))
+    publisher.keys["news"] = builder._new_key()
+    second = publisher.publish(builder.sample_files("two"))
+    with pytest.raises(RollbackError, match=r"expected news.json version 50 or newer"):
+        builder.verify(second.files, second.fingerprint, state_dir)

@@ -10,55 +10,63 @@ Where we differ from python-tuf's ``TrustedMetadataSet`` (the model) is freshnes
 instead of raising, so a frozen mirror or an old USB copy is shown as "authentic but stale".
 With ``allow_stale=False`` (the conformance client) expiry raises exactly as the spec says.
 Rollback is refused in both modes, against what was trusted earlier in this run *and*
-against the versions this machine saw before (:class:`SeenVersions`).
+against the versions this machine saw before (:class:`SeenVersions`, with fast-forward
+recovery, in :mod:`tamizdat.trust.rollback`). Who may sign which path, and which entry
+counts for a path, is :mod:`tamizdat.trust.delegations`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import (
-    DelegatedRole,
-    Metadata,
-    MetaFile,
     Root,
     Signed,
     Snapshot,
-    SuccinctRoles,
-    T,
     TargetFile,
     Targets,
     Timestamp,
 )
 
 from tamizdat.errors import (
-    BadSignatureError,
     ExpiredMetadataError,
     InternalError,
     MixAndMatchError,
     RollbackError,
     TamperedError,
-    UnauthorizedPathError,
+)
+from tamizdat.trust.checks import (
+    check_meta_file,
+    parse_metadata,
+    sha256_hex,
+    verify_signatures,
+)
+from tamizdat.trust.delegations import DelegationTree, RoleLoader
+from tamizdat.trust.rollback import (
+    RoleFloors,
+    SeenVersions,
+    check_snapshot_versions,
+    forget_rotated,
 )
 
-__all__ = ["Limits", "SeenVersions", "TrustPolicy"]
+__all__ = ["Limits", "RoleLoader", "SeenVersions", "TrustPolicy"]
 
 logger = logging.getLogger(__name__)
 
 _KiB = 1024
 _MiB = 1024 * _KiB
-RoleLoader = Callable[[str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Hard limits against endless data and endless chains, enforced while fetching."""
+    """Hard limits against endless data and endless chains, enforced while fetching.
+
+    ``object_max_bytes`` caps reading a by-hash object that no signed metadata of this
+    release references (its length is not signed), when a listable source is audited.
+    """
 
     root_max_bytes: int = 512 * _KiB
     timestamp_max_bytes: int = 16 * _KiB
@@ -66,68 +74,7 @@ class Limits:
     targets_max_bytes: int = 32 * _MiB
     max_root_rotations: int = 32
     max_delegations: int = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class SeenVersions:
-    """The highest versions this machine accepted for one publisher (rollback protection).
-
-    ``roles`` maps a targets role name to the version the snapshot listed for it; the key
-    ids let a key rotation reset timestamp/snapshot versions (fast-forward recovery §5.3.11).
-    """
-
-    root: int = 0
-    timestamp: int = 0
-    snapshot: int = 0
-    roles: Mapping[str, int] = field(default_factory=dict)
-    timestamp_keys: frozenset[str] = frozenset()
-    snapshot_keys: frozenset[str] = frozenset()
-    log_head: tuple[int, str] | None = None
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _parse(data: bytes, kind: type[T], where: str) -> Metadata[T]:
-    """Deserialise metadata of type ``kind``; anything malformed is tampering."""
-    try:
-        md: Metadata[Any] = Metadata.from_bytes(data)
-    except Exception as exc:  # securesystemslib/tuf raise several unrelated types here
-        raise TamperedError(
-            f"expected {kind.type} metadata, found unreadable data ({exc})", where=where
-        ) from None
-    if md.signed.type != kind.type:
-        raise TamperedError(f"expected {kind.type} metadata, found {md.signed.type}", where=where)
-    return md
-
-
-def _verify(delegator: Root | Targets, role: str, md: Metadata[Any], where: str) -> None:
-    """Threshold of valid signatures by keys ``delegator`` authorises for ``role`` (§5.3.4)."""
-    try:
-        result = delegator.get_verification_result(role, md.signed_bytes, md.signatures)
-    except ValueError:
-        raise BadSignatureError(
-            f"{role!r} is not a role that {delegator.type} delegates to", where=where
-        ) from None
-    if result:
-        return
-    keyids = set(delegator.get_delegated_role(role).keyids)
-    strangers = len(set(md.signatures) - keyids)
-    extra = f", plus {strangers} by keys not authorised for {role}" if strangers else ""
-    raise BadSignatureError(
-        f"expected valid signatures by {result.threshold} of the keys authorised for "
-        f"{role}, found {len(result.signed)}{extra}",
-        where=where,
-        hint="a key may have been revoked, or the file was signed by someone else",
-    )
-
-
-def _covers(delegated: DelegatedRole | SuccinctRoles, role: str, path: str) -> bool:
-    """Whether this delegation to ``role`` includes ``path`` (hash bins: its own bin only)."""
-    if isinstance(delegated, SuccinctRoles):
-        return delegated.get_role_for_target(path) == role
-    return delegated.is_delegated_path(path)
+    object_max_bytes: int = 512 * _MiB
 
 
 class TrustPolicy:
@@ -151,15 +98,15 @@ class TrustPolicy:
         self.allow_stale = allow_stale
         self.limits = limits or Limits()
         self._seen = seen or SeenVersions()
-        md = _parse(trusted_root, Root, "trusted root")
-        _verify(md.signed, Root.type, md, "trusted root")
+        md = parse_metadata(trusted_root, Root, "trusted root")
+        verify_signatures(md.signed, Root.type, md, "trusted root")
         self.root: Root = md.signed
         self.root_rotations = 0
         self._root_final = False
         self._timestamp: Timestamp | None = None
         self._snapshot: Snapshot | None = None
-        self._targets: dict[str, Targets] = {}
-        self._parents: dict[str, list[tuple[str, DelegatedRole | SuccinctRoles]]] = {}
+        self._tree = DelegationTree(self.limits.max_delegations)
+        self._floors = RoleFloors(self._seen)
         self._stale: dict[str, datetime] = {}
 
     # --- freshness ------------------------------------------------------------------------
@@ -177,13 +124,18 @@ class TrustPolicy:
     @property
     def expires(self) -> datetime:
         """The earliest expiry among loaded metadata: when this release stops being current."""
-        signed: list[Signed] = [self.root, *self._targets.values()]
+        signed: list[Signed] = [self.root, *self._tree.roles.values()]
         signed += [s for s in (self._timestamp, self._snapshot) if s is not None]
         return min(s.expires for s in signed)
 
     @property
     def published(self) -> datetime | None:
-        """The signing time if the timestamp carries one (``x-tamizdat-published``), else None."""
+        """``x-tamizdat-published`` from the timestamp if present, else None.
+
+        A hint only: the timestamp is re-signed between releases, so this is not the
+        release's signing time. The verifier reports the time of the publication-log entry
+        bound to this snapshot instead (see :mod:`tamizdat.trust.loading`).
+        """
         if self._timestamp is None:
             return None
         value = self._timestamp.unrecognized_fields.get("x-tamizdat-published")
@@ -215,7 +167,7 @@ class TrustPolicy:
         where = where or f"{self.root.version + 1}.root.json"
         if self._root_final:
             raise InternalError("root cannot be updated after the timestamp was loaded")
-        md = _parse(data, Root, where)
+        md = parse_metadata(data, Root, where)
         expected = self.root.version + 1
         if md.signed.version < expected:
             raise RollbackError(
@@ -226,8 +178,8 @@ class TrustPolicy:
             raise TamperedError(
                 f"expected root version {expected}, found {md.signed.version}", where=where
             )
-        _verify(self.root, Root.type, md, where)
-        _verify(md.signed, Root.type, md, where)
+        verify_signatures(self.root, Root.type, md, where)
+        verify_signatures(md.signed, Root.type, md, where)
         self.root = md.signed
         self.root_rotations += 1
 
@@ -244,17 +196,8 @@ class TrustPolicy:
                 where=where,
             )
         self._check_expiry(Root.type, self.root, where)
-        ts_keys = frozenset(self.root.roles[Timestamp.type].keyids)
-        sn_keys = frozenset(self.root.roles[Snapshot.type].keyids)
-        seen = self._seen
-        rotated = (seen.timestamp_keys and seen.timestamp_keys != ts_keys) or (
-            seen.snapshot_keys and seen.snapshot_keys != sn_keys
-        )
-        if rotated:
-            # §5.3.11: keys rotated, so earlier versions may come from a compromise that the
-            # publisher recovered from: forget them (fast-forward attack recovery).
-            logger.info("timestamp/snapshot keys rotated: forgetting seen versions")
-            self._seen = SeenVersions(root=seen.root, log_head=seen.log_head)
+        self._seen = forget_rotated(self._seen, self.root)
+        self._floors = RoleFloors(self._seen)
         self._root_final = True
 
     # --- timestamp (§5.4) -----------------------------------------------------------------
@@ -278,8 +221,8 @@ class TrustPolicy:
             raise InternalError("timestamp cannot be updated after the snapshot was loaded")
         if not self._root_final:
             self._finalize_root(where)
-        md = _parse(data, Timestamp, where)
-        _verify(self.root, Timestamp.type, md, where)
+        md = parse_metadata(data, Timestamp, where)
+        verify_signatures(self.root, Timestamp.type, md, where)
         new = md.signed
         floor_ts, floor_sn = self._seen.timestamp, self._seen.snapshot
         if self._timestamp is not None:
@@ -317,24 +260,28 @@ class TrustPolicy:
         """Accept the snapshot the timestamp names (hash, length, version; §5.5).
 
         ``trusted`` skips the hash check for bytes this policy verified before (a cache).
+        Role versions are checked against the snapshot trusted earlier in this run here;
+        against the versions seen on this machine as each role loads (so a rotated
+        delegating key can reset one role's floor, see :meth:`update_delegated_targets`).
 
         Raises:
             TamperedError (hash/length), MixAndMatchError (another release's snapshot),
             BadSignatureError, RollbackError (snapshot or any role listed in it),
             ExpiredMetadataError (strict mode).
         """
-        if self._targets:
+        if self._tree:
             raise InternalError("snapshot cannot be updated after targets were loaded")
         meta = self.timestamp.snapshot_meta
         where = where or f"{meta.version}.snapshot.json"
         if not self.allow_stale:
             self._check_expiry(Timestamp.type, self.timestamp, "timestamp.json")
         if not trusted:
-            self._check_meta(Snapshot, meta, data, where, f"timestamp v{self.timestamp.version}")
-        md = _parse(data, Snapshot, where)
-        _verify(self.root, Snapshot.type, md, where)
+            by = f"timestamp v{self.timestamp.version}"
+            check_meta_file(Snapshot, meta, data, where, by)
+        md = parse_metadata(data, Snapshot, where)
+        verify_signatures(self.root, Snapshot.type, md, where)
         new = md.signed
-        self._check_snapshot_rollback(new, where)
+        check_snapshot_versions(self._snapshot, new, self._seen.snapshot, where)
         self._snapshot = new
         self._check_expiry(Snapshot.type, new, where)
         if new.version != meta.version:
@@ -343,51 +290,6 @@ class TrustPolicy:
                 f"v{self.timestamp.version}), found {new.version}",
                 where=where,
             )
-
-    def _check_snapshot_rollback(self, new: Snapshot, where: str) -> None:
-        if new.version < self._seen.snapshot:
-            raise RollbackError(
-                f"expected snapshot version {self._seen.snapshot} or newer, found {new.version}",
-                where=where,
-            )
-        floors = {f"{name}.json": v for name, v in self._seen.roles.items()}
-        if self._snapshot is not None:
-            for name, info in self._snapshot.meta.items():
-                if name not in new.meta:
-                    raise RollbackError(f"{name} was removed from the snapshot", where=where)
-                floors[name] = max(floors.get(name, 0), info.version)
-        for name, floor in floors.items():
-            listed = new.meta.get(name)
-            if listed is not None and listed.version < floor:
-                raise RollbackError(
-                    f"expected {name} version {floor} or newer, snapshot v{new.version} "
-                    f"names {listed.version}",
-                    where=where,
-                )
-
-    def _check_meta(
-        self, kind: type[Signed], meta: MetaFile, data: bytes, where: str, by: str
-    ) -> None:
-        """Length and hashes against the signed MetaFile; tell mix-and-match from tampering."""
-        try:
-            meta.verify_length_and_hashes(data)
-        except LengthOrHashMismatchError:
-            try:
-                other = Metadata[Any].from_bytes(data).signed
-            except Exception:
-                other = None
-            if other is not None and other.type == kind.type and other.version != meta.version:
-                raise MixAndMatchError(
-                    f"expected {kind.type} version {meta.version} (named by {by}), found "
-                    f"version {other.version}: metadata of different releases combined",
-                    where=where,
-                ) from None
-            raise TamperedError(
-                f"expected {kind.type} metadata as signed by {by} "
-                f"({meta.length or '?'} bytes, {meta.hashes or 'no hash'}), found "
-                f"{len(data)} bytes with sha256 {_sha256(data)}",
-                where=where,
-            ) from None
 
     # --- targets and delegations (§5.6) ---------------------------------------------------
 
@@ -409,11 +311,12 @@ class TrustPolicy:
         Raises:
             MixAndMatchError (not in snapshot, other version), TamperedError,
             BadSignatureError (below threshold, or not delegated by ``delegator``),
+            RollbackError (older than seen on this machine, keys unchanged),
             ExpiredMetadataError (strict mode).
         """
         snap = self._check_final_snapshot()
         parent: Root | Targets | None = (
-            self.root if delegator == Root.type else self._targets.get(delegator)
+            self.root if delegator == Root.type else self._tree.roles.get(delegator)
         )
         if parent is None:
             raise InternalError(f"{role}: delegator {delegator} is not loaded yet")
@@ -425,9 +328,10 @@ class TrustPolicy:
                 f"{delegator}), found no entry",
                 where=where,
             )
-        self._check_meta(Targets, meta, data, where, f"snapshot v{snap.version}")
-        md = _parse(data, Targets, where)
-        _verify(parent, role, md, where)
+        self._floors.check(role, meta, parent, snap.version, where)
+        check_meta_file(Targets, meta, data, where, f"snapshot v{snap.version}")
+        md = parse_metadata(data, Targets, where)
+        verify_signatures(parent, role, md, where)
         new = md.signed
         if new.version != meta.version:
             raise MixAndMatchError(
@@ -436,86 +340,44 @@ class TrustPolicy:
                 where=where,
             )
         self._check_expiry(role, new, where)
-        self._targets[role] = new
-        if isinstance(parent, Targets):
-            edges = self._parents.setdefault(role, [])
-            edges.extend((delegator, d) for d in self._delegations_to(parent, role))
+        self._tree.add(role, new, delegator, parent)
         return new
-
-    @staticmethod
-    def _delegations_to(parent: Targets, role: str) -> list[DelegatedRole | SuccinctRoles]:
-        dele = parent.delegations
-        if dele is None:
-            return []
-        if dele.roles is not None:
-            return [dele.roles[role]] if role in dele.roles else []
-        if dele.succinct_roles is not None and dele.succinct_roles.is_delegated_role(role):
-            return [dele.succinct_roles]
-        return []
 
     @property
     def loaded_roles(self) -> dict[str, Targets]:
         """Every verified targets role, by name."""
-        return dict(self._targets)
+        return self._tree.roles
+
+    @property
+    def delegations(self) -> DelegationTree:
+        """The verified delegation tree (read it; the policy alone adds to it)."""
+        return self._tree
 
     def children(self, role: str) -> list[tuple[str, bool]]:
         """Roles ``role`` delegates to, in order, with their terminating flag."""
-        dele = self._targets[role].delegations
-        if dele is None:
-            return []
-        if dele.roles is not None:
-            return [(name, d.terminating) for name, d in dele.roles.items()]
-        if dele.succinct_roles is not None:
-            return [(name, True) for name in dele.succinct_roles.get_roles()]
-        return []
+        return self._tree.children(role)
 
-    def authorized(self, role: str, path: str, _seen: frozenset[str] = frozenset()) -> bool:
-        """Whether every delegation from top-level targets down to ``role`` covers ``path``.
+    def authorized(self, role: str, path: str) -> bool:
+        """Whether every delegation from top-level targets down to ``role`` covers ``path``."""
+        return self._tree.authorized(role, path)
 
-        Path patterns match segment by segment: ``*`` never crosses ``/`` (§5.6.7.2).
+    def check_authorized(self, path: str) -> None:
+        """Raise if some loaded role lists ``path`` although it was not delegated ``path``.
+
+        Raises:
+            UnauthorizedPathError: names the role, the path and the patterns it may sign.
         """
-        if role == Targets.type:
-            return True
-        return any(
-            parent not in _seen
-            and _covers(delegated, role, path)
-            and self.authorized(parent, path, _seen | {role})
-            for parent, delegated in self._parents.get(role, [])
-        )
+        self._tree.check_authorized(path)
 
     def resolve_target(
         self, path: str, load: RoleLoader | None = None
     ) -> tuple[str, TargetFile] | None:
-        """Preorder depth-first search of the delegation tree for ``path`` (§5.6.7).
+        """The role and entry that count for ``path`` (§5.6.7), or None.
 
         ``load(role, delegator)`` is called for roles not loaded yet (the caller fetches and
         calls :meth:`update_delegated_targets`); without it, every role must be loaded.
-        Returns the role and target info found in the most trusted role, or None.
         """
-        stack: list[tuple[str, str]] = [(Targets.type, Root.type)]
-        visited: set[str] = set()
-        while stack and len(visited) <= self.limits.max_delegations:
-            role, parent = stack.pop()
-            if role in visited:
-                continue
-            if role not in self._targets:
-                if load is None:
-                    raise InternalError(f"role {role} is not loaded; cannot resolve {path}")
-                load(role, parent)
-            targets = self._targets[role]
-            if path in targets.targets:
-                return role, targets.targets[path]
-            visited.add(role)
-            if targets.delegations is None:
-                continue
-            children: list[tuple[str, str]] = []
-            for child, terminating in targets.delegations.get_roles_for_target(path):
-                children.append((child, role))
-                if terminating:
-                    stack = []
-                    break
-            stack.extend(reversed(children))
-        return None
+        return self._tree.resolve(path, load)
 
     def verify_target(self, path: str, data: bytes) -> TargetFile:
         """Check ``data`` is exactly the file the publisher signed at ``path`` (§5.7).
@@ -535,44 +397,15 @@ class TrustPolicy:
             raise TamperedError(
                 f"{path} differs from the signed copy (role {role}): expected {info.length} "
                 f"bytes with sha256 {info.hashes.get('sha256', '?')}, found {len(data)} bytes "
-                f"with sha256 {_sha256(data)}",
+                f"with sha256 {sha256_hex(data)}",
                 where=path,
             ) from None
         return info
 
-    def check_authorized(self, path: str) -> None:
-        """Raise if some loaded role lists ``path`` although it was not delegated ``path``.
-
-        Raises:
-            UnauthorizedPathError: names the role, the path and the patterns it may sign.
-        """
-        for role, targets in self._targets.items():
-            if path in targets.targets and not self.authorized(role, path):
-                patterns = sorted(
-                    p
-                    for _, d in self._parents.get(role, [])
-                    for p in (getattr(d, "paths", None) or [])
-                )
-                raise UnauthorizedPathError(
-                    f"role {role} signed {path}, outside the paths delegated to it "
-                    f"({', '.join(patterns) or 'none'})",
-                    where=f"{role}.json",
-                    hint="a desk can only sign its own section",
-                )
-
     def seen_after(self) -> SeenVersions:
-        """What to remember after a successful verification (merged with what was seen)."""
-        snap = self.snapshot
-        roles = dict(self._seen.roles)
-        for name, info in snap.meta.items():
-            role = name.removesuffix(".json")
-            roles[role] = max(roles.get(role, 0), info.version)
-        return SeenVersions(
-            root=max(self.root.version, self._seen.root),
-            timestamp=max(self.timestamp.version, self._seen.timestamp),
-            snapshot=max(snap.version, self._seen.snapshot),
-            roles=roles,
-            timestamp_keys=frozenset(self.root.roles[Timestamp.type].keyids),
-            snapshot_keys=frozenset(self.root.roles[Snapshot.type].keyids),
-            log_head=self._seen.log_head,
-        )
+        """What to remember after a successful verification (merged with what was seen).
+
+        A role whose delegating keys rotated takes the version this snapshot lists
+        (fast-forward recovery, :mod:`tamizdat.trust.rollback`).
+        """
+        return self._floors.remember(self.root, self.timestamp, self.snapshot)

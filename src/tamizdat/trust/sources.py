@@ -9,9 +9,10 @@ untrusted: they move bytes, and the policy decides what those bytes are worth.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from tamizdat.errors import (
 __all__ = [
     "DirectorySource",
     "HttpSource",
+    "ListableSource",
     "MemorySource",
     "MissingFileError",
     "Source",
@@ -55,6 +57,22 @@ class Source(Protocol):
         Raises:
             MissingFileError: no such file. TransportError: any other failure.
             OversizeError: more than ``max_length`` bytes.
+        """
+        ...
+
+
+@runtime_checkable
+class ListableSource(Source, Protocol):
+    """A source that can also list every file it holds (optional capability)."""
+
+    def list_files(self) -> Iterable[str]:
+        """Every file's layout path: relative, POSIX, no leading slash, in any order.
+
+        Whatever a reader could open counts: a symbolic link (even to a directory) is listed
+        as a file of its own, never followed.
+
+        Raises:
+            TransportError: the listing failed.
         """
         ...
 
@@ -90,6 +108,10 @@ class MemorySource:
             raise _oversize(path, max_length, self.name)
         return data
 
+    def list_files(self) -> Iterable[str]:
+        """Every key of the dict."""
+        return list(self.files)
+
 
 class DirectorySource:
     """A release directory, a mounted USB stick, a reader's local store."""
@@ -113,6 +135,24 @@ class DirectorySource:
             raise _oversize(path, max_length, self.name)
         return data
 
+    def list_files(self) -> Iterator[str]:
+        """Every file under the root (links listed, not followed).
+
+        Raises:
+            MirrorResponseError: a folder cannot be read.
+        """
+
+        def fail(error: OSError) -> None:
+            raise MirrorResponseError(
+                f"cannot list {error.filename}: {error.strerror}", where=self.name
+            )
+
+        for folder, dirs, names in os.walk(self.root, onerror=fail):
+            base = Path(folder)
+            links = [d for d in dirs if (base / d).is_symlink()]
+            for name in [*names, *links]:
+                yield (base / name).relative_to(self.root).as_posix()
+
 
 class HttpSource:
     """An HTTP(S) mirror, via urllib3: CA file, per-request timeout, overall deadline."""
@@ -125,6 +165,7 @@ class HttpSource:
         timeout: float = 10.0,
         deadline: float | None = None,
         name: str | None = None,
+        connections: int = 1,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.name = name or base_url
@@ -134,7 +175,12 @@ class HttpSource:
             ca_certs=ca_file,
             retries=urllib3.Retry(total=2, connect=2, read=0, redirect=3, status=0),
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            maxsize=connections,  # concurrent fetches (the reader downloads in parallel)
         )
+
+    def close(self) -> None:
+        """Close pooled connections (a source is done with; avoids leaked sockets)."""
+        self._pool.clear()
 
     def _url(self, path: str) -> str:
         return self.base_url + quote(check_relative(path, self.name))
@@ -162,6 +208,11 @@ class HttpSource:
             raise MirrorUnreachableError(f"cannot fetch {path}: {exc}", where=url) from None
         try:
             return self._read(response, path, url, max_length)
+        except BaseException:
+            # An unread body (404, oversize) must not go back to the pool: its socket would
+            # leak (ResourceWarning) or the next request would read stale bytes.
+            response.close()
+            raise
         finally:
             response.release_conn()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
-from tamizdat.trust.policy import SeenVersions
+from tamizdat.trust.rollback import SeenVersions
 
 __all__ = ["ENV_STATE_DIR", "SeenStore", "default_state_dir"]
 
@@ -38,6 +38,7 @@ def _encode(seen: SeenVersions) -> dict[str, Any]:
         "timestamp_keys": sorted(seen.timestamp_keys),
         "snapshot_keys": sorted(seen.snapshot_keys),
         "log_head": list(seen.log_head) if seen.log_head else None,
+        "role_keys": {role: list(keys) for role, keys in sorted(seen.role_keys.items())},
     }
 
 
@@ -51,6 +52,10 @@ def _decode(data: dict[str, Any]) -> SeenVersions:
         timestamp_keys=frozenset(str(k) for k in data.get("timestamp_keys", [])),
         snapshot_keys=frozenset(str(k) for k in data.get("snapshot_keys", [])),
         log_head=(int(head[0]), str(head[1])) if head else None,
+        role_keys={
+            str(role): tuple(sorted(str(k) for k in keys))
+            for role, keys in dict(data.get("role_keys", {})).items()
+        },
     )
 
 

@@ -124,6 +124,7 @@ def test_seen_store_round_trip_and_corruption(tmp_path: Path) -> None:
         roles={"news": 4},
         timestamp_keys=frozenset({"k"}),
         log_head=(3, "h"),
+        role_keys={"news": ("a", "b")},
     )
     store.save("ab" * 32, seen)
     assert store.load("ab" * 32) == seen
@@ -131,6 +132,26 @@ def test_seen_store_round_trip_and_corruption(tmp_path: Path) -> None:
     store.path("ab" * 32).write_text("{not json")
     with pytest.raises(UserError, match="unreadable data"):
         store.load("ab" * 32)
+
+
+def test_seen_store_reads_state_without_role_keys(tmp_path: Path) -> None:
+    store = SeenStore(tmp_path)
+    store.path("cd" * 32).write_text(
+        '{"root": 1, "timestamp": 2, "snapshot": 2, "roles": {"news": 2}, "log_head": null}'
+    )
+    assert store.load("cd" * 32) == SeenVersions(root=1, timestamp=2, snapshot=2, roles={"news": 2})
+
+
+def test_split_modules_keep_their_public_names() -> None:
+    from tamizdat.trust import delegations, loading, pages, policy, rollback, verify
+
+    assert policy.SeenVersions is rollback.SeenVersions
+    assert policy.RoleLoader is delegations.RoleLoader
+    assert verify.find_page is pages.find_page
+    assert verify.PageReport is pages.PageReport
+    assert verify.load_release is loading.load_release
+    for module in (delegations, loading, pages, policy, rollback, verify):
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__
 
 
 def test_state_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

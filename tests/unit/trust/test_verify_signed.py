@@ -52,3 +52,19 @@ def test_signed_release_rollback_refused(signed_site, tmp_path) -> None:  # type
     )
     with pytest.raises(RollbackError):
         verify_release(DirectorySource(old), fingerprint=signed_site.fingerprint, seen=store)
+
+
+def test_signed_release_audited_for_unsigned_files(signed_site) -> None:  # type: ignore[no-untyped-def]
+    from trustkit import NOW
+
+    signed_site.resign({STORY: b"<p>second, corrected</p>"}, article_updates={STORY: None})
+    source = DirectorySource(signed_site.release)
+    report = verify_release(source, fingerprint=signed_site.fingerprint)
+    assert report.listing_checked
+    assert report.unreferenced_objects == 2  # the story and the log of release 1, kept
+    assert report.published == NOW
+    forged = signed_site.release / "en/news/2026/03/third-story/index.html"
+    forged.parent.mkdir(parents=True)
+    forged.write_bytes(b"<p>forged</p>")
+    with pytest.raises(TamperedError, match=r"unsigned file en/news/2026/03/third-story/index"):
+        verify_release(source, fingerprint=signed_site.fingerprint)

@@ -1,0 +1,96 @@
+"""One page against a verified release: is it byte-for-byte a page this publisher signed?
+
+Invariant: the answer comes only from a release whose metadata verified completely
+(:func:`~tamizdat.trust.loading.load_release`), matching on length *and* SHA-256 of the
+signed entry; the release and time the content first appeared come from the verified
+publication log. The seen-versions store is read (rollback protection), never written:
+looking up a page does not vouch for the whole copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from tamizdat.layout import LOG_JSON
+from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.trust.loading import all_targets, check_file, check_log, load_release
+from tamizdat.trust.log import path_history
+from tamizdat.trust.policy import Limits, SeenVersions
+from tamizdat.trust.sources import Source
+from tamizdat.trust.state import SeenStore
+
+__all__ = ["PageReport", "find_page"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageReport:
+    """Is this page byte-for-byte one the publisher signed? ``paths`` is empty if not.
+
+    ``first_seen`` maps each matching path to the release (and time) where this content
+    appeared: its last "added" or "changed" entry in the publication log.
+    """
+
+    signed: bool
+    source: str
+    release: int
+    stale: bool
+    sha256: str
+    length: int
+    paths: tuple[str, ...]
+    first_seen: dict[str, tuple[int, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["paths"] = list(self.paths)
+        data["first_seen"] = {p: {"release": v, "time": t} for p, (v, t) in self.first_seen.items()}
+        return data
+
+
+def find_page(
+    source: Source,
+    page: bytes,
+    *,
+    fingerprint: str,
+    seen: SeenStore | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+) -> PageReport:
+    """Search the verified release at ``source`` for a file equal to ``page`` (sha256, length).
+
+    ``seen`` is only read (rollback protection), never updated.
+
+    Raises:
+        As :func:`~tamizdat.trust.loading.load_release` for a release that is not
+        authentic; TamperedError/LogForkError for a bad log; TransportError.
+    """
+    fingerprint = normalize_fingerprint(fingerprint)
+    previous = seen.load(fingerprint) if seen else SeenVersions()
+    loaded = load_release(source, fingerprint=fingerprint, seen=previous, now=now, limits=limits)
+    targets = all_targets(loaded.policy)
+    digest = hashlib.sha256(page).hexdigest()
+    paths = tuple(
+        p
+        for p, info in targets.items()
+        if info.length == len(page) and info.hashes.get("sha256") == digest
+    )
+    first_seen: dict[str, tuple[int, str]] = {}
+    if paths and LOG_JSON in targets:
+        log_bytes = check_file(source, loaded.policy, LOG_JSON, targets[LOG_JSON], natural=False)
+        log = check_log(source, log_bytes, loaded, previous)
+        for path in paths:
+            events = [e for e in path_history(log, path) if e.kind != "removed"]
+            if events:
+                first_seen[path] = (events[-1].version, events[-1].time)
+    return PageReport(
+        signed=bool(paths),
+        source=source.name,
+        release=loaded.policy.snapshot.version,
+        stale=loaded.policy.stale,
+        sha256=digest,
+        length=len(page),
+        paths=paths,
+        first_seen=first_seen,
+    )
