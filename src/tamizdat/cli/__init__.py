@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USER)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose < 2:
+        # urllib3 logs each connection retry as a warning; a dead mirror is reported once,
+        # by the command, as a skipped mirror. -vv shows the retries.
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     out = Output(json_mode=args.json, quiet=args.quiet)
     try:
         return int(args.handler(args, out))

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The main job on the built-in sample, end to end, on this machine only (127.0.0.1):
+#   build the sample site → demo signing keys → sign → verify → publish to two local mirrors
+#   served over HTTP → check the mirrors → a reader subscribes to both, the first gets
+#   "blocked", the reader syncs from the second, verifies, exports a bundle for a friend,
+#   and serves the verified site with its freshness banner.
+# Usage: bash scripts/demo.sh
+# Environment: DEMO_PORT (default 8100: the reader; mirrors on +1 and +2),
+#              DEMO_NO_SERVE=1 to stop after the last check instead of serving,
+#              DEMO_SKIP_SETUP=1 to reuse an existing .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${DEMO_SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh
+
+root=$PWD
+work=$root/demo
+port=${DEMO_PORT:-8100}
+port_a=$((port + 1))
+port_b=$((port + 2))
+tamizdat() { "$root/.venv/bin/tamizdat" "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+serve_dir() {  # a plain static HTTP server over a mirror folder, as any web host would be
+  "$root/.venv/bin/python" -m http.server "$1" --bind 127.0.0.1 --directory "$2" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do
+    "$root/.venv/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "demo: could not start a server on 127.0.0.1:$1" >&2; exit 1
+}
+
+step "0. a fresh copy of the sample site in demo/site (keys kept outside it, in demo/keys)"
+rm -rf "$work"
+mkdir -p "$work"
+cp -r sample "$work/site"
+cat >> "$work/site/tamizdat.toml" <<'TOML'
+
+[signing]
+# Demo only: keys beside the site copy. By default keys live outside the site folder.
+keys_dir = "../keys"
+TOML
+site=(-C "$work/site")
+
+step "1. build the site: content/ → public/"
+tamizdat "${site[@]}" build
+
+step "2. create demo signing keys (UNENCRYPTED, for trying things out only)"
+tamizdat "${site[@]}" keys init --demo
+fingerprint=$(tamizdat "${site[@]}" --json keys fingerprint --no-qr |
+  "$root/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["fingerprint"])')
+tamizdat "${site[@]}" keys fingerprint --no-qr
+
+step "3. two mirrors (local folders, served over HTTP on 127.0.0.1)"
+tamizdat "${site[@]}" mirrors add mirror-a "file://$work/mirror-a" --public-url "http://127.0.0.1:$port_a/" --tag web
+tamizdat "${site[@]}" mirrors add mirror-b "file://$work/mirror-b" --public-url "http://127.0.0.1:$port_b/" --tag email
+tamizdat "${site[@]}" mirrors list
+
+step "4. rebuild (the verify page now shows the fingerprint) and sign: public/ → release/"
+tamizdat "${site[@]}" build
+tamizdat "${site[@]}" sign --demo
+
+step "5. verify the release against the pinned fingerprint"
+tamizdat --site "$work/site" verify "$work/site/release" --fingerprint "$fingerprint" --state-dir "$work/state-publisher"
+
+step "6. publish to both mirrors at once, then check them"
+mkdir -p "$work/mirror-a" "$work/mirror-b"
+serve_dir "$port_a" "$work/mirror-a"
+serve_dir "$port_b" "$work/mirror-b"
+tamizdat "${site[@]}" publish
+tamizdat "${site[@]}" mirrors check --html "$work/mirror-status.html"
+
+step "7. a reader subscribes to both mirrors"
+export TAMIZDAT_READER_HOME=$work/reader
+tamizdat reader add far-shore --mirror "http://127.0.0.1:$port_a/" --mirror "http://127.0.0.1:$port_b/" --fingerprint "$fingerprint"
+
+step "8. mirror-a gets blocked; the reader syncs from mirror-b"
+kill "${pids[0]}"
+tamizdat reader sync far-shore --timeout 2
+
+step "9. the reader verifies what it holds and exports a bundle for a friend"
+tamizdat reader bundle far-shore -o "$work/far-shore-bundle.zip"
+tamizdat verify "$work/far-shore-bundle.zip" --fingerprint "$fingerprint" --state-dir "$work/state-friend"
+
+cat <<EOT
+
+The sample site as plain browsers see it:  http://127.0.0.1:$port_b/en/index.html  (mirror-b)
+Mirror status page:                        $work/mirror-status.html
+Publisher fingerprint:                     $fingerprint
+EOT
+if [ "${DEMO_NO_SERVE:-}" = 1 ]; then exit 0; fi
+step "10. the reader's verified copy, offline, with its freshness banner (Ctrl-C to stop)"
+tamizdat reader serve far-shore --port "$port"
