@@ -1,10 +1,303 @@
-"""Commands of the reader stage (being written)."""
+"""Commands of the reader stage: reader add/sync/serve/import/bundle/share/list, bundle, zim."""
 
 from __future__ import annotations
 
+import argparse
+import io
+import re
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+from tamizdat.cli._output import Output
+from tamizdat.errors import ExitCode
+from tamizdat.trust.fingerprint import format_fingerprint
+
+_RAW = argparse.RawDescriptionHelpFormatter
+_EXIT = {
+    "current": ExitCode.OK,
+    "stale": ExitCode.STALE,
+    "rollback": ExitCode.ROLLBACK,
+    "tampered": ExitCode.TAMPERED,
+    "not-this-publisher": ExitCode.NOT_THIS_PUBLISHER,
+    "unreachable": ExitCode.UNREACHABLE,
+}
+
+
+def _store_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store-dir",
+        metavar="DIR",
+        help="where subscriptions live (default: $TAMIZDAT_READER_HOME or "
+        "~/.local/share/tamizdat/reader)",
+    )
+
+
+def _add(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
+        formatter_class=_RAW,
+    )  # fmt: skip
+    return parser
 
 
 def register(sub: Any) -> None:
     """Add this group's commands to the top-level parser."""
-    del sub
+    reader = _add(sub, "reader", "read a publisher's site: subscribe, sync, serve, share",
+                  "tamizdat reader sync mynews")  # fmt: skip
+    rsub = reader.add_subparsers(dest="reader_command", metavar="COMMAND", required=True)
+
+    add = _add(rsub, "add", "subscribe to a publisher (pin its root fingerprint)",
+               "tamizdat reader add mynews --mirror https://m1.example/ --fingerprint 'ab12 …'")  # fmt: skip
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--mirror", action="append", default=[], metavar="URL", help="a mirror URL (repeatable)"
+    )
+    add.add_argument("--fingerprint", metavar="FP", help="the publisher's root fingerprint")
+    add.add_argument(
+        "--from-bundle", metavar="FILE", type=Path, help="subscribe from a bundle file"
+    )
+    add.add_argument("--trust-on-first-use", action="store_true",
+                     help="pin whatever root arrives first (risky; see the warning)")  # fmt: skip
+    _store_dir(add)
+    add.set_defaults(handler=cmd_add)
+
+    sync = _add(rsub, "sync", "fetch the newest authentic release from the mirrors",
+                "tamizdat --json reader sync mynews --deadline 60")  # fmt: skip
+    sync.add_argument("name", metavar="NAME")
+    sync.add_argument("--ca-file", metavar="FILE", help="CA bundle for HTTPS mirrors")
+    sync.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="per request (default 10)"
+    )
+    sync.add_argument(
+        "--deadline", type=float, default=120.0, metavar="S", help="whole sync (default 120)"
+    )
+    _store_dir(sync)
+    sync.set_defaults(handler=cmd_sync)
+
+    serve = _add(rsub, "serve", "read the verified site offline on 127.0.0.1",
+                 "tamizdat reader serve mynews --port 8088")  # fmt: skip
+    serve.add_argument("name", metavar="NAME")
+    serve.add_argument("--port", type=int, default=8088, metavar="P")
+    _store_dir(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    imp = _add(rsub, "import", "verify a bundle, then merge it into the store",
+               "tamizdat reader import mynews news-2026-11-29.zip")  # fmt: skip
+    imp.add_argument("name", metavar="NAME")
+    imp.add_argument("file", metavar="FILE", type=Path)
+    _store_dir(imp)
+    imp.set_defaults(handler=cmd_import)
+
+    rbundle = _add(rsub, "bundle", "re-export what the store holds, for the next person",
+                   "tamizdat reader bundle mynews -o for-a-friend.zip")  # fmt: skip
+    rbundle.add_argument("name", metavar="NAME")
+    rbundle.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    _store_dir(rbundle)
+    rbundle.set_defaults(handler=cmd_reader_bundle)
+
+    share = _add(rsub, "share", "serve the store as a mirror on the local network (QR code)",
+                 "tamizdat reader share mynews --bind 0.0.0.0 --port 8089")  # fmt: skip
+    share.add_argument("name", metavar="NAME")
+    share.add_argument("--bind", default="0.0.0.0", metavar="ADDR", help="address to listen on")  # noqa: S104
+    share.add_argument("--port", type=int, default=8089, metavar="P")
+    _store_dir(share)
+    share.set_defaults(handler=cmd_share)
+
+    lst = _add(
+        rsub, "list", "list subscriptions and the release each holds", "tamizdat reader list"
+    )
+    _store_dir(lst)
+    lst.set_defaults(handler=cmd_list)
+
+    bundle = _add(sub, "bundle", "write the signed release as one file (for USB sticks, messengers)",
+                  "tamizdat bundle -o news.zip --since 41")  # fmt: skip
+    bundle.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    bundle.add_argument("--since", type=int, metavar="VERSION",
+                        help="only what changed since release VERSION (a small delta)")  # fmt: skip
+    bundle.set_defaults(handler=cmd_bundle)
+
+    zim = _add(sub, "zim", "export the site as a ZIM file for Kiwix (+ a detached signature)",
+               "tamizdat zim -o news.zim")  # fmt: skip
+    zim.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
+    zim.set_defaults(handler=cmd_zim)
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    data = asdict(report)
+    data["notes"] = [asdict(n) for n in report.notes]
+    return data
+
+
+def _show_report(out: Output, report: Any) -> int:
+    def human() -> None:
+        if report.outcome in ("current", "stale"):
+            label = (
+                "current"
+                if report.outcome == "current"
+                else (
+                    f"authentic, published {report.published or 'on an unknown date'}, possibly outdated"
+                )
+            )
+            out.say(f"{report.name}: release {report.version} — {label}")
+            out.say(f"  fingerprint {format_fingerprint(report.fingerprint or '')}")
+            out.say(f"  fetched {report.fetched_files} files, {report.fetched_bytes} bytes "
+                    f"({report.new_objects} new objects)")  # fmt: skip
+        else:
+            held = f"; still holding release {report.version}" if report.version else ""
+            out.say(f"{report.name}: {report.outcome}: {report.problem} ({report.where}){held}")
+        for note in report.notes:
+            out.note(f"note: skipped {note.mirror} for {note.path}: {note.kind}: {note.problem}")
+
+    out.result(_report_dict(report), human)
+    return int(_EXIT[report.outcome])
+
+
+def cmd_add(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import TOFU_WARNING, add_from_bundle, add_subscription
+
+    if args.trust_on_first_use and not args.fingerprint:
+        out.warn(TOFU_WARNING)
+    if args.from_bundle:
+        _, report = add_from_bundle(
+            args.name, args.from_bundle, fingerprint=args.fingerprint,
+            trust_on_first_use=args.trust_on_first_use, store_dir=args.store_dir,
+        )  # fmt: skip
+        return _show_report(out, report)
+    store = add_subscription(
+        args.name, mirrors=tuple(args.mirror), fingerprint=args.fingerprint,
+        trust_on_first_use=args.trust_on_first_use, store_dir=args.store_dir,
+    )  # fmt: skip
+    sub = store.subscription
+    out.result(
+        {"name": sub.name, "fingerprint": sub.fingerprint, "mirrors": list(sub.mirrors),
+         "trust_on_first_use": sub.trust_on_first_use, "store": str(store.root)},
+        lambda: out.say(f"subscribed to {sub.name}; now run: tamizdat reader sync {sub.name}"),
+    )  # fmt: skip
+    return int(ExitCode.OK)
+
+
+def cmd_sync(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import SyncOptions, sync_subscription
+    from tamizdat.reader.store import Store
+
+    options = SyncOptions(ca_file=args.ca_file, timeout=args.timeout, deadline=args.deadline)
+    store = Store.open(args.name, args.store_dir)
+    return _show_report(out, sync_subscription(store, options, progress=out.progress))
+
+
+def cmd_import(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import import_bundle
+    from tamizdat.reader.store import Store
+
+    return _show_report(out, import_bundle(Store.open(args.name, args.store_dir), args.file))
+
+
+def cmd_reader_bundle(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import export_bundle
+    from tamizdat.reader.store import Store
+
+    counts = export_bundle(Store.open(args.name, args.store_dir), args.output)
+    out.result({**counts, "file": str(args.output)},
+               lambda: out.say(f"wrote {args.output} ({counts['bytes']} bytes, release {counts['release']})"))  # fmt: skip
+    return int(ExitCode.OK)
+
+
+def _serve_forever(out: Output, server: Any, lines: list[str]) -> int:
+    for line in lines:
+        out.note(line)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.note("stopped")
+    finally:
+        server.server_close()
+    return int(ExitCode.OK)
+
+
+def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.serve import make_reading_server, server_url
+    from tamizdat.reader.store import Store
+
+    store = Store.open(args.name, args.store_dir)
+    server = make_reading_server(store, args.port)
+    url = server_url(server)
+    out.result({"url": url, "name": args.name}, lambda: out.say(f"reading {args.name} at {url}"))
+    return _serve_forever(out, server, ["press Ctrl-C to stop"])
+
+
+def cmd_share(args: argparse.Namespace, out: Output) -> int:
+    import segno
+
+    from tamizdat.reader.client import lan_address
+    from tamizdat.reader.serve import make_share_server, server_url
+    from tamizdat.reader.store import Store
+
+    store = Store.open(args.name, args.store_dir)
+    info = store.release
+    server = make_share_server(store, args.bind, args.port)
+    public = lan_address() if args.bind in ("0.0.0.0", "::") else None  # noqa: S104
+    url = server_url(server, public)
+    fingerprint = info.fingerprint if info else store.subscription.fingerprint or ""
+    qr = io.StringIO()
+    segno.make(url, error="m").terminal(out=qr, compact=True)
+
+    def human() -> None:
+        out.say(qr.getvalue())
+        out.say(f"sharing {args.name} at {url}")
+        out.say(f"fingerprint {format_fingerprint(fingerprint)}")
+        out.say(f"a neighbour runs: tamizdat reader add {args.name} --mirror {url} "
+                f"--fingerprint {fingerprint}")  # fmt: skip
+
+    out.result({"url": url, "fingerprint": fingerprint, "name": args.name}, human)
+    return _serve_forever(out, server, ["press Ctrl-C to stop sharing"])
+
+
+def cmd_list(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import list_subscriptions
+
+    rows: list[dict[str, Any]] = []
+    for store in list_subscriptions(args.store_dir):
+        info, sub = store.release, store.subscription
+        rows.append({"name": sub.name, "fingerprint": sub.fingerprint, "mirrors": list(sub.all_mirrors),
+                     "release": asdict(info) if info else None})  # fmt: skip
+
+    def human() -> None:
+        for row in rows:
+            release = row["release"]
+            held = f"release {release['version']}" if release else "no release yet"
+            out.say(f"{row['name']}: {held}, {len(row['mirrors'])} mirrors")
+
+    out.result({"subscriptions": rows}, human)
+    return int(ExitCode.OK)
+
+
+def cmd_bundle(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.channels.bundle import write_bundle
+    from tamizdat.config import load_config
+
+    config = load_config(args.site)
+    counts = write_bundle(config.signing.release_dir, args.output, since_version=args.since)
+    out.result({**counts, "file": str(args.output)},
+               lambda: out.say(f"wrote {args.output}: release {counts['release']}, "
+                               f"{counts['objects']} objects, {counts['bytes']} bytes"))  # fmt: skip
+    return int(ExitCode.OK)
+
+
+def cmd_zim(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.channels.zim import ZimInfo, export_zim
+    from tamizdat.config import load_config
+
+    config = load_config(args.site)
+    site = config.site
+    lang = site.language(site.default_language)
+    info = ZimInfo(
+        title=site.title, language=site.default_language, creator=site.title,
+        publisher=site.title, description=lang.description or site.title,
+        name=re.sub(r"[^a-z0-9]+", "-", site.title.lower()).strip("-") or "site",
+    )  # fmt: skip
+    result = export_zim(config.signing.release_dir, args.output, info)
+    out.result(result, lambda: out.say(
+        f"wrote {args.output} ({result['entries']} entries, release {result['release']}) "
+        f"and {result['signature']}"))  # fmt: skip
+    return int(ExitCode.OK)

@@ -1,0 +1,208 @@
+"""What the reader commands do: subscribe, sync from mirrors, import and export bundles.
+
+Invariant: each operation either completes or leaves the store as it was (see
+:mod:`tamizdat.reader.store`); a bundle is checked for hostile structure before anything
+else happens, and an import verifies every file before the first one is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
+from tamizdat.errors import BundleError, UserError
+from tamizdat.progress import Progress
+from tamizdat.reader.mirrors import MirrorPool
+from tamizdat.reader.store import Store, Subscription, reader_home
+from tamizdat.reader.sync import SyncReport, update_store
+from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.trust.sources import HttpSource
+
+__all__ = [
+    "TOFU_WARNING",
+    "SyncOptions",
+    "add_subscription",
+    "export_bundle",
+    "import_bundle",
+    "lan_address",
+    "list_subscriptions",
+    "sync_subscription",
+]
+
+logger = logging.getLogger(__name__)
+
+TOFU_WARNING = (
+    "trusting on first use: the first root a mirror (or bundle) hands you is pinned without "
+    "any check. If that copy was forged (a cloned site, a censor's mirror), every later "
+    "update will be checked against the forger's keys. Compare the fingerprint shown after "
+    "the first sync with one printed by the publisher."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """Network settings of one sync; the deadlines bound a censor's stalls."""
+
+    ca_file: str | None = None
+    timeout: float = 10.0
+    deadline: float | None = 120.0
+    quorum: int = 2
+    workers: int = 8
+
+
+def _check_url(url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise UserError(f"expected an http(s):// mirror URL, found {url!r}", where="--mirror")
+    return url if url.endswith("/") else url + "/"
+
+
+def add_subscription(
+    name: str,
+    *,
+    mirrors: tuple[str, ...] = (),
+    fingerprint: str | None = None,
+    trust_on_first_use: bool = False,
+    store_dir: Path | str | None = None,
+) -> Store:
+    """Subscribe to a publisher (nothing is fetched yet).
+
+    Raises:
+        UserError: no fingerprint and no ``trust_on_first_use``; a bad name, URL or
+            fingerprint; the name is already subscribed.
+    """
+    if fingerprint is None and not trust_on_first_use:
+        raise UserError(
+            "expected the publisher's fingerprint, found none",
+            where="--fingerprint",
+            hint="copy it from the publisher's pages or printout, or pass "
+            "--trust-on-first-use if you accept the risk",
+        )
+    pinned = normalize_fingerprint(fingerprint) if fingerprint else None
+    sub = Subscription(
+        name=name,
+        fingerprint=pinned,
+        trust_on_first_use=pinned is None,
+        mirrors=tuple(_check_url(u) for u in mirrors),
+    )
+    return Store.create(sub, store_dir)
+
+
+def sync_subscription(
+    store: Store, options: SyncOptions | None = None, progress: Progress | None = None
+) -> SyncReport:
+    """Sync ``store`` from its configured and learned mirrors (see ``update_store``).
+
+    Raises:
+        UserError: the subscription has no mirror at all.
+    """
+    options = options or SyncOptions()
+    sub = store.subscription
+    if not sub.all_mirrors:
+        raise UserError(
+            f"subscription {sub.name!r} has no mirror to sync from",
+            where=str(store.root / "subscription.json"),
+            hint="import a bundle, or add a mirror with 'tamizdat reader add'",
+        )
+    sources = [
+        HttpSource(
+            url,
+            ca_file=options.ca_file,
+            timeout=options.timeout,
+            name=url,
+            connections=options.workers,
+        )
+        for url in sub.all_mirrors
+    ]
+    pool = MirrorPool(sources, deadline=options.deadline)
+    try:
+        return update_store(
+            store, pool, quorum=options.quorum, workers=options.workers, progress=progress
+        )
+    finally:
+        for source in sources:
+            source.close()
+
+
+def import_bundle(store: Store, bundle: Path, *, limits: BundleLimits | None = None) -> SyncReport:
+    """Verify ``bundle`` against the store's pinned root, then merge it.
+
+    Raises:
+        BundleError: the bundle is hostile or malformed, or is a delta whose base release
+            the store does not hold. (Refusals of authenticity are report outcomes.)
+    """
+    with open_bundle(bundle, limits) as source:
+        pool = MirrorPool([source])
+        result = update_store(store, pool, quorum=1, staged=True, workers=1)
+    if result.outcome == "unreachable" and source.since is not None:
+        raise BundleError(
+            f"this bundle only holds what changed since release {source.since}; the store "
+            f"lacks files of that release ({result.problem})",
+            where=str(bundle),
+            hint="import a full bundle, or sync first",
+        )
+    return result
+
+
+def add_from_bundle(
+    name: str,
+    bundle: Path,
+    *,
+    fingerprint: str | None,
+    trust_on_first_use: bool,
+    store_dir: Path | str | None = None,
+) -> tuple[Store, SyncReport]:
+    """Subscribe and import in one step; on any failure no subscription remains."""
+    store = add_subscription(
+        name,
+        fingerprint=fingerprint,
+        trust_on_first_use=trust_on_first_use,
+        store_dir=store_dir,
+    )
+    try:
+        result = import_bundle(store, bundle)
+    except BaseException:
+        shutil.rmtree(store.root, ignore_errors=True)
+        raise
+    if result.outcome not in ("current", "stale"):
+        shutil.rmtree(store.root, ignore_errors=True)
+    return store, result
+
+
+def export_bundle(store: Store, out: Path) -> dict[str, int]:
+    """Re-export the release the store holds as a bundle for the next person.
+
+    Raises:
+        UserError: the store holds no release yet.
+    """
+    if not store.has_release:
+        raise UserError(
+            f"subscription {store.subscription.name!r} holds no release yet",
+            where=str(store.root),
+            hint="sync or import a bundle first",
+        )
+    return write_bundle(store, out)
+
+
+def list_subscriptions(store_dir: Path | str | None = None) -> list[Store]:
+    """Every subscription under the reader home, by name."""
+    home = reader_home(store_dir)
+    if not home.is_dir():
+        return []
+    return [Store(p) for p in sorted(home.iterdir()) if (p / "subscription.json").is_file()]
+
+
+def lan_address() -> str:
+    """This machine's address on the local network, for the share QR code (no packet sent)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))  # UDP connect only picks a route
+        return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()

@@ -1,0 +1,298 @@
+"""A reader's local store: the mirror layout on disk, per publisher, updated transactionally.
+
+::
+
+    <home>/<NAME>/
+      subscription.json               name, pinned fingerprint (or TOFU), mirrors
+      objects/<dir>/<sha256>.<name>   verified by-hash objects (= TARGETS_DIR), immutable
+      releases/<id>/metadata/…        the verified metadata set of one release
+      releases/<id>/site/…            natural paths: hard links to verified objects
+      releases/<id>/release.json      version, dates, stale flag; seen.json: rollback floors
+      current -> releases/<id>        the release being read
+
+Invariant: ``current`` always names a complete, verified release. A sync writes new objects
+first (each atomically, under its content hash, only after verification), then builds a new
+release directory, and switches ``current`` with one atomic ``os.replace`` of a symlink at
+the very end; a sync that fails or is killed (even SIGKILL) leaves the previous release as
+it was. Natural paths are materialised from verified objects only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tamizdat.errors import InternalError, TamperedError, UserError
+from tamizdat.layout import METADATA_DIR, TARGETS_DIR
+from tamizdat.reader.listing import TargetEntry
+from tamizdat.trust.policy import SeenVersions
+
+__all__ = ["ReleaseInfo", "Store", "Subscription", "reader_home"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+HOME_ENV = "TAMIZDAT_READER_HOME"
+
+
+def reader_home(store_dir: Path | str | None = None) -> Path:
+    """``--store-dir``, else ``$TAMIZDAT_READER_HOME``, else ``~/.local/share/tamizdat/reader``."""
+    if store_dir is not None:
+        return Path(store_dir).expanduser()
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser() if env else Path("~/.local/share/tamizdat/reader").expanduser()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """Whom a reader follows: the pinned root fingerprint (or TOFU) and where to fetch."""
+
+    name: str
+    fingerprint: str | None
+    trust_on_first_use: bool
+    mirrors: tuple[str, ...]
+    learned_mirrors: tuple[str, ...] = ()
+
+    @property
+    def all_mirrors(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.mirrors, *self.learned_mirrors)))
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    """What the store knows about the release it holds (written with it, atomically)."""
+
+    version: int
+    timestamp_version: int
+    fingerprint: str
+    published: str | None
+    expires: str
+    stale: bool
+    verified_at: str
+    source: str
+    languages: tuple[str, ...] = field(default=())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _safe_parts(path: str) -> list[str]:
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
+        raise TamperedError(f"expected a relative target path, found {path!r}", where=path)
+    return parts
+
+
+def _seen_to_json(seen: SeenVersions) -> dict[str, Any]:
+    data = asdict(seen)
+    data["roles"] = dict(seen.roles)
+    data["timestamp_keys"] = sorted(seen.timestamp_keys)
+    data["snapshot_keys"] = sorted(seen.snapshot_keys)
+    return data
+
+
+def _seen_from_json(data: Mapping[str, Any]) -> SeenVersions:
+    head = data.get("log_head")
+    return SeenVersions(
+        root=int(data.get("root", 0)),
+        timestamp=int(data.get("timestamp", 0)),
+        snapshot=int(data.get("snapshot", 0)),
+        roles={str(k): int(v) for k, v in dict(data.get("roles", {})).items()},
+        timestamp_keys=frozenset(data.get("timestamp_keys", ())),
+        snapshot_keys=frozenset(data.get("snapshot_keys", ())),
+        log_head=(int(head[0]), str(head[1])) if head else None,
+    )
+
+
+class Store:
+    """One publisher's store; also a read-only :class:`~tamizdat.reader.listing.Layout`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.current = root / "current"
+
+    # --- creation and the subscription ----------------------------------------------------
+
+    @classmethod
+    def open(cls, name: str, store_dir: Path | str | None = None) -> Store:
+        """The store of subscription ``name``.
+
+        Raises:
+            UserError: the name is not valid or there is no such subscription.
+        """
+        store = cls(reader_home(store_dir) / cls.check_name(name))
+        if not (store.root / "subscription.json").is_file():
+            raise UserError(
+                f"no subscription named {name!r}",
+                where=str(store.root),
+                hint=f"add it with 'tamizdat reader add {name} --mirror URL --fingerprint FP'",
+            )
+        return store
+
+    @classmethod
+    def create(cls, subscription: Subscription, store_dir: Path | str | None = None) -> Store:
+        """Create the store for a new subscription.
+
+        Raises:
+            UserError: the name is invalid or already subscribed.
+        """
+        root = reader_home(store_dir) / cls.check_name(subscription.name)
+        if (root / "subscription.json").exists():
+            raise UserError(f"already subscribed to {subscription.name!r}", where=str(root))
+        store = cls(root)
+        store.save_subscription(subscription)
+        return store
+
+    @staticmethod
+    def check_name(name: str) -> str:
+        if not _NAME.match(name):
+            raise UserError(
+                f"expected a short name (letters, digits, . _ -), found {name!r}", where="NAME"
+            )
+        return name
+
+    @property
+    def subscription(self) -> Subscription:
+        data = json.loads((self.root / "subscription.json").read_bytes())
+        return Subscription(
+            name=data["name"],
+            fingerprint=data.get("fingerprint"),
+            trust_on_first_use=bool(data.get("trust_on_first_use")),
+            mirrors=tuple(data.get("mirrors", ())),
+            learned_mirrors=tuple(data.get("learned_mirrors", ())),
+        )
+
+    def save_subscription(self, subscription: Subscription) -> None:
+        data = json.dumps(asdict(subscription), indent=2, sort_keys=True).encode()
+        _atomic_write(self.root / "subscription.json", data)
+
+    # --- the release being read -----------------------------------------------------------
+
+    @property
+    def has_release(self) -> bool:
+        return (self.current / "release.json").is_file()
+
+    @property
+    def release(self) -> ReleaseInfo | None:
+        try:
+            data = json.loads((self.current / "release.json").read_bytes())
+        except FileNotFoundError:
+            return None
+        data["languages"] = tuple(data.get("languages", ()))
+        return ReleaseInfo(**data)
+
+    @property
+    def seen(self) -> SeenVersions | None:
+        try:
+            return _seen_from_json(json.loads((self.current / "seen.json").read_bytes()))
+        except FileNotFoundError:
+            return None
+
+    def metadata_file(self, name: str) -> Path:
+        return self.current / "metadata" / name
+
+    def site_file(self, path: str) -> Path:
+        return self.current.joinpath("site", *_safe_parts(path))
+
+    # --- Layout interface (what bundles and the share server read) ------------------------
+
+    def locate(self, path: str) -> Path:
+        if path.startswith(TARGETS_DIR + "/"):
+            return self.objects.joinpath(*_safe_parts(path[len(TARGETS_DIR) + 1 :]))
+        if path.startswith(METADATA_DIR + "/"):
+            return self.metadata_file(path[len(METADATA_DIR) + 1 :])
+        return self.site_file(path)
+
+    def read(self, path: str) -> bytes:
+        return self.locate(path).read_bytes()
+
+    def exists(self, path: str) -> bool:
+        try:
+            return self.locate(path).is_file()
+        except TamperedError:
+            return False
+
+    # --- transactional updates ------------------------------------------------------------
+
+    def has_object(self, entry: TargetEntry) -> bool:
+        return self.locate(entry.by_hash).is_file()
+
+    def put_object(self, entry: TargetEntry, data: bytes) -> None:
+        """Store a verified object under its content hash (atomic; idempotent)."""
+        _atomic_write(self.locate(entry.by_hash), data)
+
+    def commit(
+        self,
+        metadata: Mapping[str, bytes],
+        targets: Iterable[TargetEntry],
+        info: ReleaseInfo,
+        seen: SeenVersions,
+    ) -> None:
+        """Make the verified release current: build its directory, then switch atomically.
+
+        ``metadata`` maps file names (``N.role.json``, ``timestamp.json``) to verified bytes;
+        every target's object must already be in the store.
+
+        Raises:
+            InternalError: an object is missing (objects must be stored first).
+        """
+        releases = self.root / "releases"
+        releases.mkdir(parents=True, exist_ok=True)
+        self._collect_garbage(releases)
+        final = releases / f"{info.version}-{secrets.token_hex(4)}"
+        building = releases / f".building-{final.name}"
+        building.mkdir()
+        for name, data in metadata.items():
+            _atomic_write(building / "metadata" / name, data)
+        for entry in targets:
+            self._link_natural(building / "site", entry)
+        _atomic_write(building / "seen.json", json.dumps(_seen_to_json(seen)).encode())
+        _atomic_write(building / "release.json", json.dumps(asdict(info), sort_keys=True).encode())
+        _fsync_tree_root(building)
+        building.replace(final)
+        link = self.root / f".current-{secrets.token_hex(4)}"
+        link.symlink_to(Path("releases") / final.name)
+        link.replace(self.current)  # the one atomic switch (rename(2))
+
+    def _link_natural(self, site: Path, entry: TargetEntry) -> None:
+        source = self.locate(entry.by_hash)
+        if not source.is_file():
+            raise InternalError(f"object for {entry.path} was not stored before commit")
+        dest = site.joinpath(*_safe_parts(entry.path))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, dest)
+        except OSError:  # file systems without hard links (FAT on a USB stick)
+            shutil.copyfile(source, dest)
+
+    def _collect_garbage(self, releases: Path) -> None:
+        """Remove releases no longer current and leftovers of killed syncs."""
+        keep = os.path.realpath(self.current) if self.current.is_symlink() else None
+        for child in releases.iterdir():
+            if str(child.resolve()) != keep:
+                shutil.rmtree(child, ignore_errors=True)
+        for child in self.root.glob(".current-*"):
+            child.unlink(missing_ok=True)
+
+
+def _fsync_tree_root(path: Path) -> None:
+    """Flush the directory entry so the rename that follows is not reordered before it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,243 @@
+"""The reader against real HTTP mirrors on 127.0.0.1, through the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tamizdat.cli import main
+from tamizdat.reader.serve import make_reading_server, make_share_server, server_url
+from tamizdat.reader.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def releases(tmp_path: Path, rf: ModuleType) -> tuple[Any, Path, Path]:
+    """``behind`` serves release 1; ``current`` serves release 2 (every article changed)."""
+    factory = rf.ReleaseFactory()
+    behind, current = tmp_path / "behind", tmp_path / "current"
+    factory.publish(current, rf.sample_site(edition="one"))
+    shutil.copytree(current, behind)
+    factory.publish(current, rf.sample_site(edition="two"))
+    return factory, behind, current
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    capsys.readouterr()
+    code = main(["--json", *argv])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+def _add(home: Path, fp: str, *mirrors: str) -> None:
+    args = ["reader", "add", "news", "--fingerprint", fp, "--store-dir", str(home)]
+    for url in mirrors:
+        args += ["--mirror", url]
+    assert main(["-q", *args]) == 0
+
+
+def test_down_behind_current_gives_current(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str], dead_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    factory, behind, current = releases
+    home = tmp_path / "home"
+    _add(home, factory.fingerprint, dead_url, serve_dir(behind), serve_dir(current))
+    capsys.readouterr()
+    code, report = _run(
+        capsys, "reader", "sync", "news", "--store-dir", str(home), "--timeout", "2"
+    )
+    assert code == 0
+    assert report["outcome"] == "current"
+    assert report["version"] == 2
+    assert any(n["mirror"] == dead_url and n["kind"] == "unreachable" for n in report["notes"])
+    store = Store.open("news", home)
+    assert b"edition two" in store.read("articles/a0/index.html")
+
+
+def test_tampering_http_mirror_is_skipped(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    factory, _, current = releases
+    evil = tmp_path / "evil"
+    shutil.copytree(current, evil)
+    for obj in (evil / ".well-known/tamizdat/targets/articles/a1").iterdir():
+        obj.write_bytes(obj.read_bytes().replace(b"edition", b"FORGED!"))
+    home = tmp_path / "home"
+    _add(home, factory.fingerprint, serve_dir(evil), serve_dir(current))
+    code, report = _run(capsys, "reader", "sync", "news", "--store-dir", str(home))
+    assert code == 0
+    assert report["outcome"] == "current"
+    assert [n["kind"] for n in report["notes"]] == ["tampered"]
+    assert b"FORGED" not in Store.open("news", home).read("articles/a1/index.html")
+
+
+def test_frozen_mirrors_give_stale_and_a_banner(
+    tmp_path: Path, rf: ModuleType, serve_dir: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    factory = rf.ReleaseFactory()
+    frozen = tmp_path / "frozen"
+    factory.publish(frozen, rf.sample_site(), timestamp_expires=timedelta(seconds=-60))
+    home = tmp_path / "home"
+    _add(home, factory.fingerprint, serve_dir(frozen), serve_dir(frozen))
+    code, report = _run(capsys, "reader", "sync", "news", "--store-dir", str(home))
+    assert code == 3
+    assert report["outcome"] == "stale"
+    server = make_reading_server(Store.open("news", home))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = server_url(server)
+        with urllib.request.urlopen(url + "articles/a0/") as response:
+            page = response.read()
+            assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert b"possibly outdated" in page
+        assert b"release 1" in page
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "%2e%2e/%2e%2e/subscription.json")
+        assert refused.value.code == 404
+        refused.value.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_killed_sync_leaves_previous_release_readable(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    factory, behind, current = releases
+    home = tmp_path / "home"
+    old_url = serve_dir(behind)
+    _add(home, factory.fingerprint, old_url)
+    assert main(["-q", "reader", "sync", "news", "--store-dir", str(home)]) == 0
+    store = Store.open("news", home)
+    before = store.read("articles/a3/index.html")
+    subscription = json.loads((home / "news" / "subscription.json").read_text())
+    subscription["mirrors"] = [serve_dir(current)]
+    (home / "news" / "subscription.json").write_text(json.dumps(subscription))
+    env = {**os.environ, "TAMIZDAT_TEST_KILL_AFTER_FETCHES": "6"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "tamizdat",
+        "-q",
+        "reader",
+        "sync",
+        "news",
+        "--store-dir",
+        str(home),
+    ]
+    killed = subprocess.run(cmd, env=env, capture_output=True, timeout=60, check=False)
+    assert killed.returncode == -9, killed.stderr
+    assert store.release is not None
+    assert store.release.version == 1
+    assert store.read("articles/a3/index.html") == before
+    # The next sync completes and reuses what the killed one stored.
+    capsys.readouterr()
+    code, report = _run(capsys, "reader", "sync", "news", "--store-dir", str(home))
+    assert code == 0
+    assert report["version"] == 2
+    assert report["new_objects"] < 7
+
+
+def test_neighbour_syncs_from_a_shared_store(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    factory, _, current = releases
+    _add(tmp_path / "a", factory.fingerprint, serve_dir(current))
+    assert main(["-q", "reader", "sync", "news", "--store-dir", str(tmp_path / "a")]) == 0
+    server = make_share_server(Store.open("news", tmp_path / "a"), "127.0.0.1")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = server_url(server)
+        with urllib.request.urlopen(url + ".well-known/tamizdat/metadata/timestamp.json") as r:
+            assert r.headers["Access-Control-Allow-Origin"] == "*"
+        _add(tmp_path / "b", factory.fingerprint, url)
+        capsys.readouterr()
+        code, report = _run(capsys, "reader", "sync", "news", "--store-dir", str(tmp_path / "b"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0
+    assert report["outcome"] == "current"
+    assert report["version"] == 2
+    assert (
+        Store.open("news", tmp_path / "b").read("index.html")
+        == (current / "index.html").read_bytes()
+    )
+
+
+def test_cli_bundle_verify_import_and_reexport(
+    tmp_path: Path, releases: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory, _, current = releases
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tamizdat.toml").write_text(
+        f'[site]\ntitle = "Test News"\n[signing]\nrelease_dir = "{current}"\n'
+    )
+    code, counts = _run(capsys, "-C", str(site), "bundle", "-o", str(tmp_path / "full.zip"))
+    assert code == 0
+    assert counts["release"] == 2
+    code, delta = _run(
+        capsys, "-C", str(site), "bundle", "-o", str(tmp_path / "d.zip"), "--since", "1"
+    )
+    # Every page changed between the releases; only the stylesheet stays behind.
+    assert code == 0
+    assert delta["objects"] == 6
+    assert delta["bytes"] < counts["bytes"]
+    home = str(tmp_path / "home")
+    code, report = _run(
+        capsys, "reader", "add", "news", "--from-bundle", str(tmp_path / "full.zip"),
+        "--fingerprint", factory.fingerprint, "--store-dir", home,
+    )  # fmt: skip
+    assert code == 0
+    assert report["outcome"] == "current"
+    code, _again = _run(
+        capsys, "reader", "bundle", "news", "-o", str(tmp_path / "re.zip"), "--store-dir", home
+    )
+    assert code == 0
+    assert (tmp_path / "re.zip").read_bytes() == (tmp_path / "full.zip").read_bytes()
+    code, listing = _run(capsys, "reader", "list", "--store-dir", home)
+    assert listing["subscriptions"][0]["release"]["version"] == 2
+    code, _ = _run(
+        capsys, "reader", "add", "x", "--mirror", "http://127.0.0.1:9/", "--store-dir", home
+    )
+    assert code == 2
+
+
+def test_stalling_mirror_times_out_and_is_skipped(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import socket
+
+    factory, _, current = releases
+    with socket.socket() as stall:  # accepts connections (kernel backlog), never answers
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(8)
+        stalled = f"http://127.0.0.1:{stall.getsockname()[1]}/"
+        home = tmp_path / "home"
+        _add(home, factory.fingerprint, stalled, serve_dir(current))
+        code, report = _run(
+            capsys, "reader", "sync", "news", "--store-dir", str(home), "--timeout", "0.5"
+        )
+    assert code == 0
+    assert report["outcome"] == "current"
+    assert any(n["mirror"] == stalled and n["kind"] == "unreachable" for n in report["notes"])
