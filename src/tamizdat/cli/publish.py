@@ -1,10 +1,296 @@
-"""Commands of the publish stage (being written)."""
+"""``tamizdat publish`` and ``tamizdat mirrors add|retire|list|check``."""
 
 from __future__ import annotations
 
+import argparse
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from tamizdat.cli._output import Output
+from tamizdat.errors import ExitCode, UserError
+
+_PUBLISH_EPILOG = """\
+examples:
+  tamizdat publish                       # every enabled mirror in tamizdat.toml
+  tamizdat publish --mirror s3-eu --mirror vps2 --dry-run
+  tamizdat publish --json > publish-report.json
+
+Objects go up in a safe order (by-hash copies, pages, metadata, timestamp.json last), so a
+reader never sees half a release. Credentials come from the environment (AWS_* variables or
+profiles, the SSH agent or TAMIZDAT_SSH_KEY_FILE), never from tamizdat.toml.
+exit codes: 0 every mirror done, 7 at least one mirror failed (the report names it)
+"""
+
+_MIRRORS_EPILOG = """\
+examples:
+  tamizdat mirrors add s3-eu s3://news-bucket/site --public-url https://news.example-cdn.net/ \\
+      --tag telegram --option endpoint_url=https://s3.eu.example.net
+  tamizdat mirrors retire s3-eu
+  tamizdat mirrors list --json
+  tamizdat mirrors check --html status.html
+"""
 
 
 def register(sub: Any) -> None:
-    """Add this group's commands to the top-level parser."""
-    del sub
+    """Add ``publish`` and ``mirrors …`` to the top-level parser."""
+    _register_publish(sub)
+    mirrors = sub.add_parser(
+        "mirrors",
+        help="add, retire, list and health-check mirrors",
+        epilog=_MIRRORS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    msub = mirrors.add_subparsers(dest="mirrors_command", metavar="ACTION")
+    _register_add(msub)
+    _register_retire(msub)
+    _register_list(msub)
+    _register_check(msub)
+
+
+def _register_publish(sub: Any) -> None:
+    parser = sub.add_parser(
+        "publish",
+        help="push the signed release to every mirror, concurrently and atomically",
+        description="Push release/ to the selected mirrors: only what changed moves, "
+        "timestamp.json goes last, unreferenced objects are pruned after a grace period.",
+        epilog=_PUBLISH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--mirror", action="append", default=[], metavar="NAME", help="only this mirror (repeat)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would move; move nothing")
+    parser.add_argument(
+        "--keep-releases", type=int, default=3, metavar="K", help="keep objects of the last K"
+    )
+    parser.add_argument(
+        "--grace-days", type=float, default=7.0, metavar="D", help="and for at least D days"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, metavar="N", help="parallel uploads per mirror"
+    )
+    parser.add_argument("--release", metavar="DIR", help="release folder (default: release_dir)")
+    parser.set_defaults(handler=run_publish)
+
+
+def run_publish(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.config import load_config
+    from tamizdat.publish._fsspec import open_store
+    from tamizdat.publish.push import publish_release, select_mirrors
+
+    config = load_config(Path(args.site))
+    mirrors = select_mirrors(config.mirrors, args.mirror)
+    report = publish_release(
+        Path(args.release) if args.release else config.signing.release_dir,
+        mirrors,
+        open_store=lambda m: open_store(m, base_dir=config.root),
+        dry_run=args.dry_run,
+        keep_releases=args.keep_releases,
+        grace=timedelta(days=args.grace_days),
+        progress=out.progress,
+        max_workers_per_mirror=args.workers,
+        state_dir=config.build.cache_dir / "publish",
+    )
+
+    def human() -> None:
+        verb = "would upload" if report.dry_run else "uploaded"
+        for m in report.mirrors:
+            if not m.ok:
+                out.say(f"{m.name}: FAILED: {m.error}")
+                continue
+            count = sum(c for c, _ in m.planned.values())
+            size = sum(b for _, b in m.planned.values())
+            extra = f", deleted {m.deleted}" if m.deleted else ""
+            out.say(
+                f"{m.name}: {verb} {count} objects, {size / 1e6:.2f} MB{extra} "
+                f"in {m.seconds:.1f}s (release {report.version})"
+            )
+
+    out.result(report.to_json(), human)
+    return int(ExitCode.UNREACHABLE) if report.failed else 0
+
+
+def _register_add(msub: Any) -> None:
+    parser = msub.add_parser(
+        "add",
+        help="add a mirror to tamizdat.toml",
+        epilog="example:\n  tamizdat mirrors add vps2 sftp://deploy@vps2.example.net/srv/www "
+        "--public-url https://vps2.example.net/ --tag email",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", help="a short name (letters, digits, . _ -)")
+    parser.add_argument("url", help="storage URL: file://, s3://bucket/prefix, sftp://, webdav://")
+    parser.add_argument("--public-url", required=True, metavar="URL", help="what readers fetch")
+    parser.add_argument(
+        "--tag", action="append", default=[], metavar="TAG", help="channel tag (repeat)"
+    )
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="store option"
+    )
+    parser.set_defaults(handler=run_add)
+
+
+def run_add(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.publish.admin import add_mirror
+
+    options: dict[str, str] = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"expected KEY=VALUE, found {item!r}", where="--option")
+        options[key.strip()] = value.strip()
+    mirror = add_mirror(
+        Path(args.site),
+        args.name,
+        args.url,
+        public_url=args.public_url,
+        tags=args.tag,
+        options=options,
+    )
+    out.result(
+        {"added": mirror.name, "url": mirror.url, "public_url": mirror.public_url},
+        lambda: out.say(f"added mirror {mirror.name} ({mirror.public_url})"),
+    )
+    return 0
+
+
+def _register_retire(msub: Any) -> None:
+    parser = msub.add_parser(
+        "retire",
+        help="retire a mirror: dropped from the mirror lists and from publishing",
+        epilog="example:\n  tamizdat mirrors retire s3-eu",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", help="the mirror's name")
+    parser.set_defaults(handler=run_retire)
+
+
+def run_retire(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.publish.admin import retire_mirror
+
+    mirror = retire_mirror(Path(args.site), args.name)
+    out.result(
+        {"retired": mirror.name, "date": mirror.retired},
+        lambda: out.say(f"retired mirror {mirror.name} on {mirror.retired}"),
+    )
+    return 0
+
+
+def _register_list(msub: Any) -> None:
+    parser = msub.add_parser(
+        "list",
+        help="list the configured mirrors",
+        epilog="example:\n  tamizdat mirrors list --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=run_list)
+
+
+def run_list(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.config import load_config
+    from tamizdat.publish.mirrorlist import mirror_type
+
+    config = load_config(Path(args.site))
+    rows: list[dict[str, Any]] = [
+        {
+            "name": m.name,
+            "type": mirror_type(m),
+            "url": m.url,
+            "public_url": m.public_url,
+            "tags": list(m.tags),
+            "enabled": m.enabled,
+            "retired": m.retired,
+            "created": m.created,
+        }
+        for m in config.mirrors
+    ]
+
+    def human() -> None:
+        for row in rows:
+            status = (
+                f"retired {row['retired']}"
+                if row["retired"]
+                else ("enabled" if row["enabled"] else "disabled")
+            )
+            tags = ",".join(row["tags"]) or "-"
+            out.say(
+                f"{row['name']:<16} {row['type']:<6} {status:<18} {tags:<16} {row['public_url']}"
+            )
+
+    out.result({"mirrors": rows}, human)
+    return 0
+
+
+def _register_check(msub: Any) -> None:
+    parser = msub.add_parser(
+        "check",
+        help="verify what every mirror serves: current, lagging, stale, tampered, unreachable",
+        epilog="examples:\n  tamizdat mirrors check\n  tamizdat mirrors check --json "
+        "--html status.html --sample 50\n\nexit code: that of the worst state (0 all current, "
+        "3 lagging or stale, 7 unreachable, 6 not this publisher, 5 tampered)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--fingerprint", metavar="FP", help="pinned root fingerprint (default: the local root)"
+    )
+    parser.add_argument("--sample", type=int, default=20, metavar="N", help="files per mirror")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
+    parser.add_argument("--ca-file", metavar="FILE", help="CA certificates for https mirrors")
+    parser.add_argument("--html", metavar="FILE", help="also write a status page")
+    parser.add_argument("--history", metavar="FILE", help="history file (default: cache dir)")
+    parser.set_defaults(handler=run_check)
+
+
+def run_check(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.config import load_config
+    from tamizdat.layout import metadata_path
+    from tamizdat.publish.check import check_mirrors
+    from tamizdat.publish.status_html import render_status_html
+    from tamizdat.trust.fingerprint import root_fingerprint
+
+    config = load_config(Path(args.site))
+    release_dir = config.signing.release_dir
+    fingerprint = args.fingerprint
+    if not fingerprint:
+        first_root = release_dir / metadata_path("root", 1)
+        if not first_root.is_file():
+            raise UserError(
+                "no local root to pin", where=str(first_root), hint="pass --fingerprint FP"
+            )
+        fingerprint = root_fingerprint(first_root.read_bytes())
+    report = check_mirrors(
+        config.mirrors,
+        fingerprint=fingerprint,
+        local_release_dir=release_dir,
+        sample_size=args.sample,
+        timeout=args.timeout,
+        ca_file=args.ca_file,
+        history_file=Path(args.history)
+        if args.history
+        else config.build.cache_dir / "mirrors-history.jsonl",
+        progress=out.progress,
+    )
+    if args.html:
+        _write_atomic(Path(args.html), render_status_html(report))
+
+    def human() -> None:
+        for m in report.mirrors:
+            lag = f" by {m.lagging_by}" if m.lagging_by else ""
+            note = f": {m.problem}" if m.problem else ""
+            where = f" ({m.where})" if m.where and m.state != "current" else ""
+            since = f", failing since {m.failing_since:%Y-%m-%d %H:%M}" if m.failing_since else ""
+            out.say(
+                f"{m.name:<16} {m.state}{lag} release {m.version} {m.latency_ms} ms"
+                f"{note}{where}{since}"
+            )
+
+    out.result(report.to_json(), human)
+    return int(report.exit_code)
+
+
+def _write_atomic(file: Path, text: str) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.tmp")
+    tmp.write_text(text, "utf-8")
+    tmp.replace(file)

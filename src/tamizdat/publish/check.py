@@ -1,0 +1,292 @@
+"""``mirrors check``: which mirrors serve the current, authentic release — and which do not.
+
+Invariant: a mirror is called *current* only after its metadata chain verified against the
+pinned root (the verification policy in :mod:`tamizdat.trust.verify`, TUF §5.3–5.6, with a
+sample of target files checked against their signed hashes); any refusal is *tampered* or
+*not-this-publisher* with the file named, a transport failure is *unreachable* with the
+error, and an authentic but older or expired copy is *lagging* or *stale*.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from tamizdat.config.mirrors import MirrorSettings
+from tamizdat.errors import ExitCode, TransportError, UserError
+from tamizdat.layout import metadata_path
+from tamizdat.progress import Progress, report
+from tamizdat.publish.history import HistoryEntry, append_history, read_timelines
+from tamizdat.publish.mirrorlist import active_mirrors
+from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.trust.sources import HttpSource, Source
+from tamizdat.trust.verify import VerifyReport, verify_release_report
+
+__all__ = [
+    "CheckReport",
+    "MirrorHealth",
+    "MirrorState",
+    "check_mirrors",
+    "local_release_version",
+]
+
+MirrorState = Literal[
+    "current", "lagging", "stale", "unreachable", "not-this-publisher", "tampered"
+]
+
+# Worst last: the exit code is the worst state's.
+_SEVERITY: dict[str, int] = {
+    "current": 0,
+    "lagging": 1,
+    "stale": 2,
+    "unreachable": 3,
+    "not-this-publisher": 4,
+    "tampered": 5,
+}
+_EXIT: dict[str, ExitCode] = {
+    "current": ExitCode.OK,
+    "lagging": ExitCode.STALE,
+    "stale": ExitCode.STALE,
+    "unreachable": ExitCode.UNREACHABLE,
+    "not-this-publisher": ExitCode.NOT_THIS_PUBLISHER,
+    "tampered": ExitCode.TAMPERED,
+}
+
+Verifier = Callable[..., VerifyReport]
+SourceFactory = Callable[[MirrorSettings], Source]
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorHealth:
+    """One mirror's state in one check."""
+
+    name: str
+    url: str
+    state: MirrorState
+    version: int
+    lagging_by: int
+    published: datetime | None
+    expires: datetime | None
+    problem: str | None
+    where: str | None
+    latency_ms: int
+    failing_since: datetime | None = None
+    time_to_block_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "state": self.state,
+            "version": self.version,
+            "lagging_by": self.lagging_by,
+            "published": self.published.isoformat() if self.published else None,
+            "expires": self.expires.isoformat() if self.expires else None,
+            "problem": self.problem,
+            "where": self.where,
+            "latency_ms": self.latency_ms,
+            "failing_since": self.failing_since.isoformat() if self.failing_since else None,
+            "time_to_block_seconds": self.time_to_block_seconds,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """Every checked mirror, and the local release they were compared with."""
+
+    checked_at: datetime
+    local_version: int
+    mirrors: tuple[MirrorHealth, ...]
+
+    @property
+    def worst(self) -> MirrorState:
+        if not self.mirrors:
+            return "current"
+        return max(self.mirrors, key=lambda m: _SEVERITY[m.state]).state
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _EXIT[self.worst]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked_at": self.checked_at.isoformat(),
+            "local_version": self.local_version,
+            "worst": self.worst,
+            "mirrors": [m.to_json() for m in self.mirrors],
+        }
+
+
+def local_release_version(release_dir: Path) -> int:
+    """The snapshot version the local ``timestamp.json`` names (the release number).
+
+    Raises:
+        UserError: there is no readable signed release in ``release_dir``.
+    """
+    file = Path(release_dir) / metadata_path("timestamp", None)
+    try:
+        doc = json.loads(file.read_bytes())
+        version = doc["signed"]["meta"]["snapshot.json"]["version"]
+    except FileNotFoundError:
+        raise UserError(
+            "no signed release here", where=str(file), hint="run 'tamizdat sign' first"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise UserError("expected TUF timestamp metadata", where=str(file)) from None
+    return int(version)
+
+
+def _classify(result: VerifyReport, local_version: int) -> tuple[MirrorState, int]:
+    if result.outcome in ("tampered", "rollback"):
+        return "tampered", 0
+    if result.outcome == "not-this-publisher":
+        return "not-this-publisher", 0
+    lag = max(0, local_version - result.version)
+    if result.outcome == "stale":
+        return "stale", lag
+    return ("lagging" if lag else "current"), lag
+
+
+def _check_one(
+    mirror: MirrorSettings,
+    *,
+    verify: Verifier,
+    make_source: SourceFactory,
+    fingerprint: str,
+    local_version: int,
+    sample_size: int,
+    now: datetime,
+) -> MirrorHealth:
+    started = time.monotonic()
+    try:
+        result = verify(
+            make_source(mirror),
+            fingerprint=fingerprint,
+            check="sample",
+            sample_size=sample_size,
+            now=now,
+        )
+    except TransportError as exc:
+        return MirrorHealth(
+            name=mirror.name,
+            url=mirror.public_url,
+            state="unreachable",
+            version=0,
+            lagging_by=0,
+            published=None,
+            expires=None,
+            problem=exc.message,
+            where=exc.where or mirror.public_url,
+            latency_ms=int((time.monotonic() - started) * 1000),
+        )
+    state, lag = _classify(result, local_version)
+    return MirrorHealth(
+        name=mirror.name,
+        url=mirror.public_url,
+        state=state,
+        version=result.version,
+        lagging_by=lag,
+        published=result.published,
+        expires=result.expires,
+        problem=result.problem,
+        where=result.where,
+        latency_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
+def _with_history(
+    healths: Sequence[MirrorHealth],
+    mirrors: Sequence[MirrorSettings],
+    history_file: Path,
+    now: datetime,
+) -> tuple[MirrorHealth, ...]:
+    append_history(
+        history_file,
+        (HistoryEntry(now, h.name, h.state, h.version, h.latency_ms) for h in healths),
+    )
+    timelines = read_timelines(history_file)
+    created = {m.name: m.created for m in mirrors}
+    out = []
+    for health in healths:
+        line = timelines.get(health.name)
+        since = line.failing_since if line else None
+        ttb = None
+        if since is not None and line is not None:
+            start = line.first_seen
+            if created.get(health.name):
+                try:
+                    start = datetime.fromisoformat(str(created[health.name])).replace(tzinfo=UTC)
+                except ValueError:
+                    start = line.first_seen
+            ttb = max(0.0, (since - start).total_seconds())
+        out.append(
+            MirrorHealth(
+                **{
+                    **{f: getattr(health, f) for f in MirrorHealth.__dataclass_fields__},
+                    "failing_since": since,
+                    "time_to_block_seconds": ttb,
+                }
+            )
+        )
+    return tuple(out)
+
+
+def check_mirrors(
+    mirrors: Sequence[MirrorSettings],
+    *,
+    fingerprint: str,
+    local_release_dir: Path,
+    sample_size: int = 20,
+    timeout: float = 10.0,
+    deadline: float = 120.0,
+    history_file: Path | None = None,
+    now: datetime | None = None,
+    ca_file: str | None = None,
+    verify: Verifier = verify_release_report,
+    make_source: SourceFactory | None = None,
+    progress: Progress | None = None,
+) -> CheckReport:
+    """Check every active mirror's public URL concurrently.
+
+    Raises:
+        UserError: no signed local release to compare with, or a malformed fingerprint.
+    """
+    fingerprint = normalize_fingerprint(fingerprint)
+    moment = now or datetime.now(UTC)
+    local_version = local_release_version(local_release_dir)
+    chosen = active_mirrors(mirrors)
+
+    def http_source(mirror: MirrorSettings) -> Source:
+        return HttpSource(
+            mirror.public_url, ca_file=ca_file, timeout=timeout, deadline=deadline, name=mirror.name
+        )
+
+    factory = make_source or http_source
+    done = 0
+
+    def one(mirror: MirrorSettings) -> MirrorHealth:
+        nonlocal done
+        health = _check_one(
+            mirror,
+            verify=verify,
+            make_source=factory,
+            fingerprint=fingerprint,
+            local_version=local_version,
+            sample_size=sample_size,
+            now=moment,
+        )
+        done += 1
+        report(progress, "mirrors check", done, len(chosen), mirror.name)
+        return health
+
+    with ThreadPoolExecutor(max(1, min(16, len(chosen)))) as pool:
+        healths = tuple(pool.map(one, chosen))
+    if history_file is not None:
+        healths = _with_history(healths, chosen, history_file, moment)
+    return CheckReport(checked_at=moment, local_version=local_version, mirrors=healths)

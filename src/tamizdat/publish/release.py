@@ -1,0 +1,107 @@
+"""What a signed release directory holds, as the pusher sees it: paths, sizes, hashes, phases.
+
+Invariant: the manifest is read once, before anything is uploaded, and a release without
+``timestamp.json`` is refused — pushing it would leave mirrors with nothing a client trusts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tamizdat.errors import UserError
+from tamizdat.layout import TARGETS_DIR
+from tamizdat.publish.headers import PUBLISH_STATE, TEMP_PREFIX, TIMESTAMP, Phase, classify
+
+__all__ = ["ReleaseFile", "ReleaseManifest", "read_release"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFile:
+    """One file of the release."""
+
+    path: str
+    local: Path
+    size: int
+    sha256: str
+    phase: Phase
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseManifest:
+    """Every file of one release, and the version its timestamp carries."""
+
+    root: Path
+    files: tuple[ReleaseFile, ...]
+    version: int
+
+    @property
+    def by_hash(self) -> frozenset[str]:
+        return frozenset(f.path for f in self.files if f.phase is Phase.BY_HASH)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _by_hash_digest(path: str) -> str | None:
+    """The hash a by-hash name carries (``<sha256>.<name>``), so it need not be re-read."""
+    name = path.rsplit("/", 1)[-1]
+    head = name.split(".", 1)[0]
+    if len(head) == 64 and all(c in "0123456789abcdef" for c in head):
+        return head
+    return None
+
+
+def timestamp_version(data: bytes, where: str) -> int:
+    """``signed.version`` of a timestamp.json. Raises: UserError if it is not one."""
+    try:
+        version = json.loads(data)["signed"]["version"]
+    except (ValueError, KeyError, TypeError):
+        raise UserError("expected TUF timestamp metadata", where=where) from None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UserError(f"expected an integer version, found {version!r}", where=where)
+    return version
+
+
+def read_release(release_dir: Path) -> ReleaseManifest:
+    """Scan a signed release directory.
+
+    Raises:
+        UserError: the folder is missing, or holds no valid ``timestamp.json``
+            (hint: run ``tamizdat sign``).
+    """
+    root = Path(release_dir)
+    stamp = root / TIMESTAMP
+    if not stamp.is_file():
+        raise UserError(
+            "no signed release here (timestamp.json is missing)",
+            where=str(stamp),
+            hint="run 'tamizdat sign' first",
+        )
+    version = timestamp_version(stamp.read_bytes(), str(stamp))
+    files: list[ReleaseFile] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            local = Path(dirpath) / name
+            path = local.relative_to(root).as_posix()
+            if name.startswith(TEMP_PREFIX) or path == PUBLISH_STATE:
+                continue  # never push our own bookkeeping from a local copy
+            phase = classify(path)
+            digest = _by_hash_digest(path) if path.startswith(f"{TARGETS_DIR}/") else None
+            files.append(
+                ReleaseFile(path, local, local.stat().st_size, digest or _sha256(local), phase)
+            )
+    return ReleaseManifest(root=root, files=tuple(files), version=version)
