@@ -1,10 +1,371 @@
-"""Commands of the trust stage (being written)."""
+"""Commands of the trust stage: keys, sign, timestamp, history. No logic lives here."""
 
 from __future__ import annotations
 
+import argparse
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from tamizdat.cli._output import Output
+from tamizdat.config import Config, load_config
+from tamizdat.trust.keystore import DEMO_ENV, DEMO_LABEL
+
+__all__ = ["register"]
+
+_RAW = argparse.RawDescriptionHelpFormatter
+_DEMO_WARNING = (
+    f"DEMO KEYS: the private keys are NOT encrypted ({DEMO_LABEL} in their file names). "
+    "Anyone who copies them can publish as you. Use them only to try tamizdat out."
+)
+
+
+def _demo_allowed(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "demo", False)) or os.environ.get(DEMO_ENV) == "1"
+
+
+def _keys_init(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.fingerprint import format_fingerprint
+    from tamizdat.trust.keys import init_keys
+
+    report = init_keys(
+        load_config(args.site), demo=args.demo, holders=args.holders, threshold=args.threshold
+    )
+    if report.demo:
+        out.warn(_DEMO_WARNING)
+    data = {
+        "directory": str(report.directory),
+        "keys": [{"role": r, "keyid": k} for r, k in report.created],
+        "demo": report.demo,
+        "fingerprint": report.fingerprint,
+    }
+
+    def human() -> None:
+        out.say(f"created {len(report.created)} keys in {report.directory}")
+        for role, keyid in report.created:
+            out.say(f"  {role:<20} {keyid[:16]}")
+        out.say(f"fingerprint: {format_fingerprint(report.fingerprint or '')}")
+        out.say("back the key folder up offline; never put it in the site or on a mirror")
+
+    out.result(data, human)
+    return 0
+
+
+def _keys_add_desk(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.keys import add_desk
+
+    config = load_config(args.site)
+    report = add_desk(config, args.name, demo=True if args.demo else None)
+    role, keyid = report.created[0]
+    if report.demo:
+        out.warn(_DEMO_WARNING)
+    if args.name not in config.site.desk_names:
+        out.warn(f"add [desks.{args.name}] to tamizdat.toml so the next sign delegates to it")
+    out.result(
+        {"role": role, "keyid": keyid, "demo": report.demo},
+        lambda: out.say(
+            f"created {role} key {keyid[:16]}; the next 'tamizdat sign' delegates to it"
+        ),
+    )
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.keys import TOP_ROLES, open_store
+
+    config = load_config(args.site)
+    store = open_store(config)
+    roles = [*TOP_ROLES, *(f"desk-{d}" for d in config.site.desk_names)]
+    rows = [
+        {"role": role, "keyid": k.keyid, "demo": k.demo, "private": k.private_path.exists()}
+        for role in roles
+        for k in store.active_keys(role)
+    ]
+
+    def human() -> None:
+        for row in rows:
+            flags = " demo" if row["demo"] else ""
+            flags += "" if row["private"] else " (public only)"
+            out.say(f"{row['role']:<20} {row['keyid']}{flags}")
+
+    out.result({"directory": str(store.directory), "keys": rows}, human)
+    return 0
+
+
+def _keys_fingerprint(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.errors import KeyStoreError
+    from tamizdat.trust.fingerprint import (
+        fingerprint_qr_svg,
+        fingerprint_qr_terminal,
+        format_fingerprint,
+    )
+    from tamizdat.trust.keys import read_fingerprint
+    from tamizdat.trust.keystore import atomic_write
+
+    config = load_config(args.site)
+    fingerprint = read_fingerprint(config)
+    if fingerprint is None:
+        raise KeyStoreError(
+            "no root yet", where=str(config.signing.keys_dir), hint="run 'tamizdat keys init'"
+        )
+    if args.svg:
+        atomic_write(Path(args.svg), fingerprint_qr_svg(fingerprint, config.site.title))
+
+    def human() -> None:
+        out.say(f"root fingerprint of {config.site.title}:")
+        out.say(f"  {format_fingerprint(fingerprint)}")
+        if not args.no_qr:
+            out.say(fingerprint_qr_terminal(fingerprint))
+        if args.svg:
+            out.say(f"QR code written to {args.svg}")
+
+    out.result(
+        {"fingerprint": fingerprint, "grouped": format_fingerprint(fingerprint), "svg": args.svg},
+        human,
+    )
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.rotate import rotate_key
+
+    change = rotate_key(load_config(args.site), args.role, demo=True if args.demo else None)
+    return _key_change(out, change)
+
+
+def _keys_revoke(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.rotate import revoke_key
+
+    return _key_change(out, revoke_key(load_config(args.site), args.keyid))
+
+
+def _key_change(out: Output, change: Any) -> int:
+    data = {
+        "role": change.role,
+        "added": list(change.added),
+        "removed": list(change.removed),
+        "root_version": change.root_version,
+        "note": change.note,
+    }
+
+    def human() -> None:
+        for keyid in change.added:
+            out.say(f"{change.role}: new key {keyid[:16]}")
+        for keyid in change.removed:
+            out.say(f"{change.role}: key {keyid[:16]} no longer trusted")
+        out.say(change.note)
+
+    out.result(data, human)
+    return 0
+
+
+def _extra_files(config: Config) -> dict[str, bytes]:
+    """The signed mirror list, when the publish stage provides it."""
+    try:
+        from tamizdat.publish import mirrorlist
+    except ImportError:
+        return {}
+    build = getattr(mirrorlist, "mirror_list_files", None)
+    return dict(build(config)) if callable(build) else {}
+
+
+def _article_updates(config: Config) -> Mapping[str, datetime | None] | None:
+    """Article page path → its ``updated`` date, for the correction check."""
+    import tamizdat.content as content
+
+    load_site = getattr(content, "load_site", None)
+    if not callable(load_site):
+        return None
+    site = load_site(config)
+    return {a.url_path + "index.html": a.updated for a in site.articles}
+
+
+def _sign(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.sign import sign_release
+
+    config = load_config(args.site)
+    report = sign_release(
+        config,
+        public_dir=config.build.output_dir,
+        release_dir=config.signing.release_dir,
+        extra_files=_extra_files(config),
+        article_updates=_article_updates(config),
+        strict=args.strict,
+        progress=out.progress,
+        allow_demo=_demo_allowed(args),
+    )
+    for warning in report.warnings:
+        out.warn(warning)
+    data = {
+        "release_dir": str(report.release_dir),
+        "version": report.version,
+        "files": report.files,
+        "hashed": report.hashed,
+        "added": list(report.added),
+        "changed": list(report.changed),
+        "removed": list(report.removed),
+        "roles_signed": list(report.roles_signed),
+        "roles_total": report.roles_total,
+        "metadata_bytes": report.metadata_bytes,
+        "new_metadata_bytes": report.new_metadata_bytes,
+        "warnings": list(report.warnings),
+        "fingerprint": report.fingerprint,
+    }
+
+    def human() -> None:
+        out.say(
+            f"signed release {report.version}: {report.files} files "
+            f"(+{len(report.added)} ~{len(report.changed)} -{len(report.removed)}), "
+            f"{len(report.roles_signed)} of {report.roles_total} roles re-signed, "
+            f"{report.new_metadata_bytes / 1024:.1f} KiB new metadata → {report.release_dir}"
+        )
+
+    out.result(data, human)
+    return 0
+
+
+def _timestamp(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.rotate import resign_timestamp
+
+    version = resign_timestamp(load_config(args.site), allow_demo=_demo_allowed(args))
+    out.result({"timestamp_version": version}, lambda: out.say(f"timestamp {version} signed"))
+    return 0
+
+
+def _history(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.history import read_history
+
+    config = load_config(args.site)
+    events = read_history(config.signing.release_dir, args.path, config.site.desk_names)
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": e.kind,
+            "version": e.version,
+            "time": e.time,
+            "sha256": e.sha256,
+            "entry": e.entry_hash,
+        }
+        for e in events
+    ]
+
+    def human() -> None:
+        if not rows:
+            out.say(f"{args.path}: never published")
+        for row in rows:
+            out.say(
+                f"{row['time']}  release {row['version']:<5} {row['kind']:<8} {row['sha256'][:16]}"
+            )
+
+    out.result({"path": args.path, "events": rows}, human)
+    return 0
+
+
+def _keys_help(parser: argparse.ArgumentParser) -> Any:
+    def handler(args: argparse.Namespace, out: Output) -> int:
+        parser.print_help(out.stdout)
+        return 2
+
+    return handler
 
 
 def register(sub: Any) -> None:
-    """Add this group's commands to the top-level parser."""
-    del sub
+    """Add ``keys …``, ``sign``, ``timestamp`` and ``history`` to the top-level parser."""
+    keys = sub.add_parser(
+        "keys",
+        help="create, list, rotate and revoke signing keys; print the fingerprint",
+        epilog="example:\n  tamizdat keys init --holders 3 --threshold 2",
+        formatter_class=_RAW,
+    )
+    keys.set_defaults(handler=_keys_help(keys))
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+
+    init = ksub.add_parser(
+        "init",
+        help="create root, targets, snapshot, timestamp and desk keys, and the first root",
+        epilog="example:\n  TAMIZDAT_PASSPHRASE=... tamizdat keys init --holders 3 --threshold 2\n"
+        "  tamizdat keys init --demo      # unencrypted keys, for trying things out only",
+        formatter_class=_RAW,
+    )
+    init.add_argument(
+        "--demo", action="store_true", help="unencrypted demo keys (never for real use)"
+    )
+    init.add_argument("--holders", type=int, help="number of root keys (default: config)")
+    init.add_argument("--threshold", type=int, help="root signatures required (default: config)")
+    init.set_defaults(handler=_keys_init)
+
+    desk = ksub.add_parser(
+        "add-desk",
+        help="create a desk's signing key (delegated at the next sign)",
+        epilog="example:\n  tamizdat keys add-desk culture",
+        formatter_class=_RAW,
+    )
+    desk.add_argument("name", help="desk name, as in [desks.NAME]")
+    desk.add_argument("--demo", action="store_true", help="unencrypted demo key")
+    desk.set_defaults(handler=_keys_add_desk)
+
+    listing = ksub.add_parser(
+        "list",
+        help="list the active keys of every role",
+        epilog="example:\n  tamizdat keys list --json",
+        formatter_class=_RAW,
+    )
+    listing.set_defaults(handler=_keys_list)
+
+    fp = ksub.add_parser(
+        "fingerprint",
+        help="print the root fingerprint readers pin (groups of four and a QR code)",
+        epilog="example:\n  tamizdat keys fingerprint --svg fingerprint.svg",
+        formatter_class=_RAW,
+    )
+    fp.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
+    fp.add_argument("--no-qr", action="store_true", help="do not draw the QR code in the terminal")
+    fp.set_defaults(handler=_keys_fingerprint)
+
+    rotate = ksub.add_parser(
+        "rotate",
+        help="replace a role's keys (root: new root signed by old and new keys)",
+        epilog="example:\n  tamizdat keys rotate timestamp\n  tamizdat keys rotate desk-culture",
+        formatter_class=_RAW,
+    )
+    rotate.add_argument("role", help="root, targets, snapshot, timestamp or desk-NAME")
+    rotate.add_argument("--demo", action="store_true", help="make the new key a demo key")
+    rotate.set_defaults(handler=_keys_rotate)
+
+    revoke = ksub.add_parser(
+        "revoke",
+        help="stop trusting one key (at least 8 digits of its id)",
+        epilog="example:\n  tamizdat keys revoke 3f2a9c1d",
+        formatter_class=_RAW,
+    )
+    revoke.add_argument("keyid", help="the key id or a unique prefix (8+ digits)")
+    revoke.set_defaults(handler=_keys_revoke)
+
+    sign = sub.add_parser(
+        "sign",
+        help="sign public/ into release/ (TUF metadata, by-hash copies, publication log)",
+        epilog="example:\n  TAMIZDAT_PASSPHRASE=... tamizdat sign --strict",
+        formatter_class=_RAW,
+    )
+    sign.add_argument("--strict", action="store_true", help="refuse silent article corrections")
+    sign.add_argument("--demo", action="store_true", help=f"allow demo keys (or {DEMO_ENV}=1)")
+    sign.set_defaults(handler=_sign)
+
+    stamp = sub.add_parser(
+        "timestamp",
+        help="re-sign only timestamp.json (run it from cron to keep mirrors fresh)",
+        epilog="example (hourly cron):\n  0 * * * *  cd /srv/site && tamizdat timestamp && tamizdat publish",
+        formatter_class=_RAW,
+    )
+    stamp.add_argument("--demo", action="store_true", help=f"allow demo keys (or {DEMO_ENV}=1)")
+    stamp.set_defaults(handler=_timestamp)
+
+    history = sub.add_parser(
+        "history",
+        help="every release in which a page was added, changed or removed",
+        epilog="example:\n  tamizdat history en/news/2026/03/some-story/",
+        formatter_class=_RAW,
+    )
+    history.add_argument("path", help="natural path of the page (a trailing / means index.html)")
+    history.set_defaults(handler=_history)

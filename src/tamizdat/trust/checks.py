@@ -9,6 +9,8 @@ expected and what was found; nothing here does I/O or keeps state. The policy
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 from tuf.api.exceptions import LengthOrHashMismatchError
@@ -21,8 +23,13 @@ __all__ = [
     "delegated_keyids",
     "parse_metadata",
     "sha256_hex",
+    "signed_bytes",
     "verify_signatures",
 ]
+
+# After removing escaped backslashes, any backslash not before a quote is an escape that
+# OLPC canonical JSON does not write (a control character): take the slow, exact path.
+_OTHER_ESCAPE = re.compile(r'\\[^"]')
 
 
 def sha256_hex(data: bytes) -> str:
@@ -48,6 +55,26 @@ def parse_metadata(data: bytes, kind: type[T], where: str) -> Metadata[T]:
     return md
 
 
+def signed_bytes(md: Metadata[Any]) -> bytes:
+    """The canonical JSON of ``md.signed``: the bytes its signatures cover.
+
+    Equal to python-tuf's ``Metadata.signed_bytes`` (securesystemslib's OLPC canonical
+    JSON: keys sorted, no whitespace, UTF-8, only ``\\`` and ``\"`` escaped), made with the
+    C JSON encoder: that encoder writes the same bytes for every document whose strings hold
+    no control character; for those (and anything unusual) python-tuf's own encoder is used.
+    Why: the pure-Python encoder took ~0.5 s for a 10,000-target release.
+    """
+    try:
+        fast = json.dumps(
+            md.signed.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+        if _OTHER_ESCAPE.search(fast.replace("\\\\", "")) is None:
+            return fast.encode()
+    except (TypeError, ValueError):
+        pass
+    return md.signed_bytes
+
+
 def verify_signatures(delegator: Root | Targets, role: str, md: Metadata[Any], where: str) -> None:
     """A threshold of valid signatures by keys ``delegator`` authorises for ``role`` (§5.3.4).
 
@@ -56,7 +83,7 @@ def verify_signatures(delegator: Root | Targets, role: str, md: Metadata[Any], w
             signatures than the threshold (the message counts signatures by strangers).
     """
     try:
-        result = delegator.get_verification_result(role, md.signed_bytes, md.signatures)
+        result = delegator.get_verification_result(role, signed_bytes(md), md.signatures)
     except ValueError:
         raise BadSignatureError(
             f"{role!r} is not a role that {delegator.type} delegates to", where=where

@@ -9,21 +9,22 @@ questions about them without I/O:
   by segment, ``*`` never crosses ``/``; a hash-bin delegation covers a path only for its
   own bin);
 - *resolution*: which role's entry is *the* signed file for a path: a pre-order depth-first
-  search that honours terminating delegations (§5.6.7).
+  search that honours terminating delegations (§5.6.7), through the indexed
+  :class:`~tamizdat.trust.resolve.BulkResolver`. The map of every path to its entry is
+  computed once and kept until a role is added.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tuf.api.metadata import DelegatedRole, Root, SuccinctRoles, TargetFile, Targets
 
 from tamizdat.errors import InternalError, UnauthorizedPathError
+from tamizdat.trust.resolve import BulkResolver, PathMatcher, RoleLoader
 
 __all__ = ["DelegationTree", "RoleLoader"]
 
-RoleLoader = Callable[[str, str], None]
 _Delegation = DelegatedRole | SuccinctRoles
 
 
@@ -33,13 +34,19 @@ class _Edge:
 
     parent: str
     delegation: _Delegation
+    matcher: PathMatcher | None = field(default=None, compare=False)
 
+    @classmethod
+    def of(cls, parent: str, delegation: _Delegation) -> _Edge:
+        if isinstance(delegation, SuccinctRoles):
+            return cls(parent, delegation)
+        return cls(parent, delegation, PathMatcher(delegation))
 
-def _covers(delegated: _Delegation, role: str, path: str) -> bool:
-    """Whether this delegation to ``role`` includes ``path`` (hash bins: its own bin only)."""
-    if isinstance(delegated, SuccinctRoles):
-        return delegated.get_role_for_target(path) == role
-    return delegated.is_delegated_path(path)
+    def covers(self, role: str, path: str) -> bool:
+        """Whether this delegation to ``role`` includes ``path`` (hash bins: own bin only)."""
+        if isinstance(self.delegation, SuccinctRoles):
+            return self.delegation.get_role_for_target(path) == role
+        return self.matcher is not None and self.matcher(path)
 
 
 def _delegations_to(parent: Targets, role: str) -> list[_Delegation]:
@@ -60,6 +67,8 @@ class DelegationTree:
         self.max_roles = max_roles
         self._roles: dict[str, Targets] = {}
         self._parents: dict[str, list[_Edge]] = {}
+        self._resolver = BulkResolver(self._roles, max_roles)
+        self._resolved: dict[str, tuple[str, TargetFile]] | None = None
 
     def __contains__(self, role: object) -> bool:
         return role in self._roles
@@ -75,9 +84,11 @@ class DelegationTree:
     def add(self, role: str, targets: Targets, delegator: str, parent: Root | Targets) -> None:
         """Record verified ``targets`` for ``role``, delegated by ``delegator`` (``parent``)."""
         self._roles[role] = targets
+        self._resolver.forget(role)
+        self._resolved = None
         if isinstance(parent, Targets):
             edges = self._parents.setdefault(role, [])
-            edges.extend(_Edge(delegator, d) for d in _delegations_to(parent, role))
+            edges.extend(_Edge.of(delegator, d) for d in _delegations_to(parent, role))
 
     def children(self, role: str) -> list[tuple[str, bool]]:
         """Roles ``role`` delegates to, in order, with their terminating flag."""
@@ -99,7 +110,7 @@ class DelegationTree:
             return True
         return any(
             edge.parent not in _seen
-            and _covers(edge.delegation, role, path)
+            and edge.covers(role, path)
             and self.authorized(edge.parent, path, _seen | {role})
             for edge in self._parents.get(role, [])
         )
@@ -145,37 +156,28 @@ class DelegationTree:
         Raises:
             InternalError: a role is missing and there is no ``load``.
         """
-        stack: list[tuple[str, str]] = [(Targets.type, Root.type)]
-        visited: set[str] = set()
-        while stack and len(visited) <= self.max_roles:
-            role, parent = stack.pop()
-            if role in visited:
-                continue
-            if role not in self._roles:
-                if load is None:
-                    raise InternalError(f"role {role} is not loaded; cannot resolve {path}")
-                load(role, parent)
-            targets = self._roles[role]
-            if path in targets.targets:
-                return role, targets.targets[path]
-            visited.add(role)
-            if targets.delegations is None:
-                continue
-            children: list[tuple[str, str]] = []
-            for child, terminating in targets.delegations.get_roles_for_target(path):
-                children.append((child, role))
-                if terminating:
-                    stack = []
-                    break
-            stack.extend(reversed(children))
-        return None
+        if load is None and self._resolved is not None:
+            return self._resolved.get(path)
+        return self._resolver.resolve(path, load or self._missing(path))
+
+    @staticmethod
+    def _missing(path: str) -> RoleLoader:
+        def fail(role: str, delegator: str) -> None:
+            raise InternalError(f"role {role} is not loaded; cannot resolve {path}")
+
+        return fail
 
     def resolved_targets(self) -> dict[str, TargetFile]:
-        """Every signed path, resolved as a client would (most trusted role first)."""
-        paths = sorted({p for t in self._roles.values() for p in t.targets})
-        resolved: dict[str, TargetFile] = {}
-        for path in paths:
-            found = self.resolve(path)
-            if found is not None:
-                resolved[path] = found[1]
-        return resolved
+        """Every signed path, resolved as a client would (most trusted role first).
+
+        Every reachable role must be loaded (else InternalError). Computed once per tree.
+        """
+        if self._resolved is None:
+            paths = sorted({p for t in self._roles.values() for p in t.targets})
+            resolved: dict[str, tuple[str, TargetFile]] = {}
+            for path in paths:
+                found = self._resolver.resolve(path, self._missing(path))
+                if found is not None:
+                    resolved[path] = found
+            self._resolved = resolved
+        return {path: info for path, (_, info) in self._resolved.items()}

@@ -9,11 +9,20 @@ its own), so the fingerprint never changes when keys rotate.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+
+import segno
 
 from tamizdat.errors import UserError
 
-__all__ = ["format_fingerprint", "normalize_fingerprint", "root_fingerprint"]
+__all__ = [
+    "fingerprint_qr_svg",
+    "fingerprint_qr_terminal",
+    "format_fingerprint",
+    "normalize_fingerprint",
+    "root_fingerprint",
+]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -42,3 +51,31 @@ def normalize_fingerprint(text: str) -> str:
 def format_fingerprint(fingerprint: str, group: int = 4) -> str:
     """``abcd ef01 …``: groups of four for reading aloud and comparing on paper."""
     return " ".join(fingerprint[i : i + group] for i in range(0, len(fingerprint), group))
+
+
+def _qr(fingerprint: str) -> segno.QRCode:
+    # The QR code holds the bare 64 hex digits, which every scanner shows as text and which
+    # ``normalize_fingerprint`` (and ``tamizdat verify --fingerprint``) accepts as is.
+    return segno.make(normalize_fingerprint(fingerprint), error="m")
+
+
+def fingerprint_qr_terminal(fingerprint: str) -> str:
+    """The fingerprint as a QR code drawn with block characters, for a terminal.
+
+    Raises:
+        UserError: not a fingerprint.
+    """
+    out = io.StringIO()
+    _qr(fingerprint).terminal(out=out, compact=True, border=2)
+    return out.getvalue()
+
+
+def fingerprint_qr_svg(fingerprint: str, title: str = "") -> bytes:
+    """The fingerprint as a standalone SVG QR code (for printing, profiles, the verify page).
+
+    Raises:
+        UserError: not a fingerprint.
+    """
+    out = io.BytesIO()
+    _qr(fingerprint).save(out, kind="svg", scale=4, border=2, title=title or None, xmldecl=False)
+    return out.getvalue()

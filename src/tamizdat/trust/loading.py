@@ -36,7 +36,7 @@ from tamizdat.trust.checks import sha256_hex
 from tamizdat.trust.fingerprint import normalize_fingerprint, root_fingerprint
 from tamizdat.trust.log import LogEntry, PublicationLog, check_extends, parse_log
 from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
-from tamizdat.trust.sources import HttpSource, MissingFileError, Source
+from tamizdat.trust.sources import HttpSource, MissingFileError, SharingSource, Source
 
 __all__ = [
     "LoadedRelease",
@@ -182,8 +182,7 @@ def check_file(
     if sha is None:
         raise TamperedError(f"{path} is signed without a sha256 hash", where=source.name)
     data = b""
-    locations = [by_hash_path(path, sha)] + ([path] if natural else [])
-    for location in locations:
+    for location in _locations(source, path, sha, natural):
         try:
             data = source.fetch(location, info.length)
         except MirrorResponseError as exc:
@@ -203,6 +202,29 @@ def check_file(
         except TamperedError as exc:
             raise TamperedError(exc.message, where=where_in(source, location)) from None
     return data
+
+
+_SHARING: dict[type, bool] = {}
+
+
+def _is_sharing(source: Source) -> bool:
+    # A runtime Protocol check costs ~50 µs; per type once, not per file.
+    kind = type(source)
+    if kind not in _SHARING:
+        _SHARING[kind] = isinstance(source, SharingSource)
+    return _SHARING[kind]
+
+
+def _locations(source: Source, path: str, sha: str, natural: bool) -> list[str]:
+    """The by-hash path, and the natural path unless the source serves both from one file."""
+    by_hash = by_hash_path(path, sha)
+    if not natural:
+        return [by_hash]
+    if _is_sharing(source):
+        stored = source.stored_as(by_hash)
+        if stored is not None and stored == source.stored_as(path):
+            return [by_hash]
+    return [by_hash, path]
 
 
 def check_log(

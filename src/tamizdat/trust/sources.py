@@ -31,6 +31,7 @@ __all__ = [
     "HttpSource",
     "ListableSource",
     "MemorySource",
+    "SharingSource",
     "MissingFileError",
     "Source",
     "check_relative",
@@ -74,6 +75,20 @@ class ListableSource(Source, Protocol):
         Raises:
             TransportError: the listing failed.
         """
+        ...
+
+
+@runtime_checkable
+class SharingSource(Source, Protocol):
+    """A source that may serve two layout paths from one stored file (optional capability).
+
+    A bundle stores each file once, at its natural path, and serves the by-hash path from
+    it: checking both paths would read and hash the same bytes twice.
+    """
+
+    def stored_as(self, path: str) -> str | None:
+        """The stored file that serves ``path`` (None: not held). Two paths with the same
+        answer always yield the same bytes."""
         ...
 
 

@@ -1,0 +1,449 @@
+"""``public/`` → ``release/``: sign a release with TUF, incrementally.
+
+Invariants:
+
+- Every published file is a TUF target at its natural path, signed by exactly one role of
+  the layout in :mod:`tamizdat.trust.roles`; its by-hash copy is in the release (TUF §5.7.3).
+- A targets role is re-signed (version + 1) only when its targets, its delegations or its
+  signing keys change, or when less than half its validity period is left; otherwise its
+  previous ``N.<role>.json`` stays as it is. Snapshot (§2.1.3) lists every role version
+  without hashes, so the publication log can name the exact snapshot bytes of its own release
+  (see :mod:`tamizdat.trust.log`). Snapshot and timestamp are re-signed on every release.
+- Written in the order of :mod:`tamizdat.trust.release`; timestamp last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
+    Key,
+    Metadata,
+    MetaFile,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+)
+
+from tamizdat.config import Config
+from tamizdat.errors import KeyStoreError, UserError
+from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
+from tamizdat.progress import Progress, report
+from tamizdat.trust import release as rel
+from tamizdat.trust.fingerprint import root_fingerprint
+from tamizdat.trust.hashing import hash_tree, save_cache
+from tamizdat.trust.keys import open_store, root_chain
+from tamizdat.trust.keystore import KeyStore, atomic_write
+from tamizdat.trust.log import (
+    PublicationLog,
+    append_entry,
+    parse_log,
+    path_history,
+    serialize_log,
+)
+from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
+from tamizdat.trust.roles import RoleLayout, RoleSpec, plan_layout
+
+__all__ = ["SignReport", "sign_release"]
+
+logger = logging.getLogger(__name__)
+
+_WRITE_THREADS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SignReport:
+    """What one ``sign`` run did."""
+
+    release_dir: Path
+    version: int
+    files: int
+    hashed: int
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    roles_signed: tuple[str, ...]
+    roles_total: int
+    metadata_bytes: int  # size of the current metadata (latest version of every file)
+    new_metadata_bytes: int  # bytes of metadata written by this run
+    warnings: tuple[str, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    length: int
+    sha256: str
+    source: Path | None
+    data: bytes | None
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _targets_dict(spec: RoleSpec, targets: Mapping[str, _Target]) -> dict[str, Any]:
+    return {
+        path: {"hashes": {"sha256": targets[path].sha256}, "length": targets[path].length}
+        for path in spec.targets
+    }
+
+
+def _delegations(spec: RoleSpec, layout: RoleLayout, store: KeyStore) -> Delegations | None:
+    children = layout.children(spec.name)
+    if not children:
+        return None
+    keys: dict[str, Key] = {}
+    roles = {}
+    for child in children:
+        active = store.active_keys(child.key_role)
+        if not active:
+            raise KeyStoreError(
+                f"expected a key for role {child.key_role!r}, found none",
+                where=str(store.directory),
+                hint=f"run 'tamizdat keys add-desk {child.key_role.removeprefix('desk-')}'",
+            )
+        for key in active:
+            keys[key.keyid] = key.public
+        roles[child.name] = DelegatedRole(
+            child.name,
+            [k.keyid for k in active],
+            1,
+            True,  # terminating: the first matching role decides (TUF §5.6.7.2.3)
+            list(child.paths) if child.paths is not None else None,
+            list(child.hash_prefixes) if child.hash_prefixes is not None else None,
+        )
+    return Delegations(keys=keys, roles=roles)
+
+
+@dataclass
+class _Plan:
+    """One role's new content and whether it needs signing."""
+
+    spec: RoleSpec
+    version: int
+    delegations: Delegations | None
+    changed: bool
+
+
+def _plan_versions(
+    layout: RoleLayout,
+    targets: Mapping[str, _Target],
+    previous: rel.ReleaseState | None,
+    store: KeyStore,
+    config: Config,
+    now: datetime,
+    forced: str,
+) -> dict[str, _Plan]:
+    plans: dict[str, _Plan] = {}
+    for name, spec in layout.roles.items():
+        delegations = _delegations(spec, layout, store)
+        old = previous.roles.get(name) if previous else None
+        keyids = frozenset(k.keyid for k in store.active_keys(spec.key_role))
+        days = config.signing.expiry_days[spec.expiry_role]
+        changed = (
+            old is None
+            or name == forced
+            or old.keyids != keyids
+            or _parse_time(old.expires) < now + timedelta(days=days / 2)
+            or old.targets != _targets_dict(spec, targets)
+            or old.delegations != (delegations.to_dict() if delegations else None)
+        )
+        version = (old.version + 1 if changed else old.version) if old else 1
+        plans[name] = _Plan(spec, version, delegations, changed)
+    return plans
+
+
+def _role_metadata(
+    plan: _Plan, targets: Mapping[str, _Target], expires: datetime
+) -> Metadata[Targets]:
+    files = {
+        path: TargetFile(targets[path].length, {"sha256": targets[path].sha256}, path)
+        for path in plan.spec.targets
+    }
+    return Metadata(Targets(plan.version, None, expires, files, plan.delegations))
+
+
+def _collect_targets(
+    public_dir: Path, cache_file: Path, extra_files: Mapping[str, bytes], progress: Progress | None
+) -> tuple[dict[str, _Target], int, dict[str, Any]]:
+    hashed = hash_tree(public_dir, cache_file, progress=progress)
+    targets = {p: _Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
+    for path, data in extra_files.items():
+        targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
+    return targets, hashed.hashed, {"files": hashed.files}
+
+
+def _diff(
+    targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]]
+) -> tuple[list[str], list[str], list[str]]:
+    added = [p for p in targets if p not in before and p != LOG_JSON]
+    changed = [
+        p
+        for p, t in targets.items()
+        if p in before and p != LOG_JSON and before[p] != (t.length, t.sha256)
+    ]
+    removed = [p for p in before if p not in targets and p != LOG_JSON]
+    return sorted(added), sorted(changed), sorted(removed)
+
+
+def _check_corrections(
+    changed: list[str],
+    article_updates: Mapping[str, datetime | None] | None,
+    log: PublicationLog,
+) -> list[str]:
+    """Warnings for article pages changed without a newer ``updated`` date."""
+    if not article_updates:
+        return []
+    warnings = []
+    for path in changed:
+        if path not in article_updates:
+            continue
+        events = path_history(log, path)
+        last = events[-1].time if events else None
+        updated = article_updates[path]
+        if updated is None or (last is not None and updated <= _parse_time(last)):
+            when = f"last published {last}" if last else "published before"
+            warnings.append(
+                f"{path}: the page changed but its 'updated' date did not move forward "
+                f"({when}); add 'updated:' to the article's front matter"
+            )
+    return warnings
+
+
+def sign_release(
+    config: Config,
+    *,
+    public_dir: Path,
+    release_dir: Path,
+    extra_files: Mapping[str, bytes] | None = None,
+    article_updates: Mapping[str, datetime | None] | None = None,
+    strict: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    allow_demo: bool = False,
+) -> SignReport:
+    """Sign ``public_dir`` into ``release_dir`` (see the module docstring).
+
+    Raises:
+        KeyStoreError: a key is missing, locked, or a demo key is refused.
+        UserError: ``public_dir`` is missing, a path cannot be delegated, the previous
+            release is damaged, or (``strict``) an article changed without a newer
+            ``updated`` date.
+    """
+    now = (now or utc_now()).replace(microsecond=0)
+    if not public_dir.is_dir():
+        raise UserError("no built site to sign", where=str(public_dir), hint="run 'tamizdat build'")
+    store = open_store(config, allow_demo=allow_demo)
+    roots = root_chain(store)
+    if not roots:
+        raise KeyStoreError(
+            "no root metadata", where=str(store.metadata_dir), hint="run 'tamizdat keys init'"
+        )
+    cache_file = config.build.cache_dir / "trust" / "hashes.json"
+    targets, hashed, cache = _collect_targets(public_dir, cache_file, extra_files or {}, progress)
+    previous = rel.load_release_state(release_dir)
+    before = previous.all_targets() if previous else {}
+    log = (
+        parse_log(previous.log, str(release_dir / LOG_JSON))
+        if previous and previous.log
+        else PublicationLog()
+    )
+    added, changed, removed = _diff(targets, before)
+
+    warnings = _check_corrections(changed, article_updates, log)
+    if warnings and (strict or config.signing.strict_corrections):
+        raise UserError(
+            f"{len(warnings)} article(s) changed without a newer 'updated' date: "
+            + "; ".join(w.split(":")[0] for w in warnings),
+            where=warnings[0].split(":")[0],
+            hint="add 'updated: DATE' to each corrected article so readers see the correction",
+        )
+
+    # The log's own entry is placeholder-hashed until the snapshot is signed; its role is
+    # always re-signed, so planning needs only its path.
+    layout = plan_layout([*targets, LOG_JSON], config.site.desk_names)
+    log_role = layout.role_of[LOG_JSON]
+    placeholder = dict(targets)
+    placeholder[LOG_JSON] = _Target(0, "0" * 64, None, b"")
+    plans = _plan_versions(layout, placeholder, previous, store, config, now, log_role)
+
+    version = previous.snapshot_version + 1 if previous else 1
+    snapshot = Metadata(
+        Snapshot(
+            version,
+            None,
+            expiry_after(now, config.signing.expiry_days["snapshot"]),
+            {f"{name}.json": MetaFile(plan.version) for name, plan in plans.items()},
+        )
+    )
+    sign_metadata(snapshot, store.signers("snapshot"))
+    snapshot_bytes = to_wire(snapshot)
+
+    log = append_entry(
+        log,
+        version=version,
+        time=now,
+        snapshot_sha256=hashlib.sha256(snapshot_bytes).hexdigest(),
+        added=added,
+        changed=changed,
+        removed=removed,
+    )
+    log_bytes = serialize_log(log)
+    targets[LOG_JSON] = _Target(
+        len(log_bytes), hashlib.sha256(log_bytes).hexdigest(), None, log_bytes
+    )
+
+    written: dict[str, bytes] = {}
+    signed_roles = []
+    for name, plan in plans.items():
+        if not plan.changed:
+            continue
+        expires = expiry_after(now, config.signing.expiry_days[plan.spec.expiry_role])
+        metadata = _role_metadata(plan, targets, expires)
+        sign_metadata(metadata, store.signers(plan.spec.key_role))
+        written[metadata_path(name, plan.version)] = to_wire(metadata)
+        signed_roles.append(name)
+        report(progress, "signing", len(signed_roles), None, name)
+    written[metadata_path("snapshot", version)] = snapshot_bytes
+
+    timestamp = Metadata(
+        Timestamp(
+            (previous.timestamp_version + 1) if previous else 1,
+            None,
+            expiry_after(now, config.signing.expiry_days["timestamp"]),
+            MetaFile(
+                version, len(snapshot_bytes), {"sha256": hashlib.sha256(snapshot_bytes).hexdigest()}
+            ),
+        )
+    )
+    sign_metadata(timestamp, store.signers("timestamp"))
+    timestamp_bytes = to_wire(timestamp)
+
+    _write_release(
+        release_dir,
+        targets,
+        roots,
+        written,
+        timestamp_bytes,
+        before,
+        removed,
+        progress,
+        cache_file.with_name("superseded.json"),
+    )
+    save_cache(cache_file, public_dir, cache["files"])
+    total_meta = sum(len(b) for b in written.values()) + len(timestamp_bytes)
+    current_meta = _current_metadata_bytes(
+        release_dir, plans, roots, len(snapshot_bytes), len(timestamp_bytes)
+    )
+    logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
+    return SignReport(
+        release_dir=release_dir,
+        version=version,
+        files=len(targets),
+        hashed=hashed,
+        added=tuple(added),
+        changed=tuple(changed),
+        removed=tuple(removed),
+        roles_signed=tuple(signed_roles),
+        roles_total=len(plans),
+        metadata_bytes=current_meta,
+        new_metadata_bytes=total_meta,
+        warnings=tuple(warnings),
+        fingerprint=root_fingerprint(roots[0][1]),
+    )
+
+
+def _current_metadata_bytes(
+    release_dir: Path,
+    plans: Mapping[str, _Plan],
+    roots: list[tuple[int, bytes]],
+    snap: int,
+    ts: int,
+) -> int:
+    size = snap + ts + len(roots[-1][1])
+    for name, plan in plans.items():
+        size += (release_dir / metadata_path(name, plan.version)).stat().st_size
+    return size
+
+
+def _in_parallel(
+    action: Callable[[tuple[str, _Target]], object],
+    items: list[tuple[str, _Target]],
+    progress: Progress | None,
+) -> None:
+    """Run file-system work on threads: mkdir/link latency, not CPU, bounds it."""
+
+    def run(chunk: list[tuple[str, _Target]]) -> int:
+        for item in chunk:
+            action(item)
+        return len(chunk)
+
+    chunks = [items[i : i + 256] for i in range(0, len(items), 256)]
+    done = 0
+    with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
+        for count in pool.map(run, chunks):
+            done += count
+            report(progress, "writing", done, len(items))
+
+
+def _write_release(
+    release_dir: Path,
+    targets: Mapping[str, _Target],
+    roots: list[tuple[int, bytes]],
+    written: Mapping[str, bytes],
+    timestamp_bytes: bytes,
+    before: Mapping[str, tuple[int, str]],
+    removed: list[str],
+    progress: Progress | None,
+    prune_file: Path,
+) -> None:
+    release_dir.mkdir(parents=True, exist_ok=True)
+    writer = rel.TreeWriter(release_dir)
+    # 1. by-hash objects: only new ones (an object that exists is immutable).
+    fresh = [
+        (path, t)
+        for path, t in targets.items()
+        if before.get(path) != (t.length, t.sha256) or path == LOG_JSON
+    ]
+    _in_parallel(
+        lambda item: writer.place_object(item[0], item[1].sha256, item[1].source, item[1].data),
+        fresh,
+        progress,
+    )
+    # 2. versioned metadata (new names only), 3. roots, root.json and the timestamp last.
+    for path, data in written.items():
+        atomic_write(release_dir / path, data)
+    for root_version, data in roots:
+        file = release_dir / metadata_path("root", root_version)
+        if not file.exists():
+            atomic_write(file, data)
+    atomic_write(release_dir / metadata_path("root", None), roots[-1][1])
+    atomic_write(release_dir / metadata_path("timestamp", None), timestamp_bytes)
+    # 4. natural paths, each by staged rename; then removed files.
+    _in_parallel(
+        lambda item: writer.place_file(item[0], item[1].source, item[1].data), fresh, progress
+    )
+    rel.remove_natural(release_dir, removed)
+    # 5. keep by-hash objects of this release and the previous one (mirrors mid-update):
+    # objects superseded by the previous run are deleted now; this run's wait for the next.
+    keep = {by_hash_path(p, t.sha256) for p, t in targets.items()}
+    keep |= {by_hash_path(p, s) for p, (_n, s) in before.items()}
+    rel.prune_superseded(release_dir, prune_file, keep)
+    superseded = [
+        by_hash_path(p, s)
+        for p, (_n, s) in before.items()
+        if p not in targets or targets[p].sha256 != s
+    ]
+    atomic_write(prune_file, json.dumps(sorted(superseded)).encode())

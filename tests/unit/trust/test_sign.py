@@ -1,0 +1,178 @@
+"""Signing a small public/ produces standard TUF metadata, incrementally."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from trustkit import NOW, SAMPLE_FILES, SignedSite
+from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+from tuf.ngclient import Updater
+
+from tamizdat.errors import KeyStoreError, UserError
+from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path
+from tamizdat.trust.fingerprint import root_fingerprint
+from tamizdat.trust.log import parse_log
+from tamizdat.trust.sign import sign_release
+
+META = METADATA_DIR
+
+
+def _load(release: Path, name: str) -> Metadata:  # type: ignore[type-arg]
+    return Metadata.from_bytes((release / META / name).read_bytes())
+
+
+def _walk_roles(release: Path) -> dict[str, Metadata[Targets]]:
+    """Every current targets role, each verified with its delegator's keys."""
+    root = _load(release, "root.json")
+    timestamp = _load(release, "timestamp.json")
+    root.verify_delegate("timestamp", timestamp)
+    snap_version = timestamp.signed.snapshot_meta.version
+    snapshot = _load(release, f"{snap_version}.snapshot.json")
+    root.verify_delegate("snapshot", snapshot)
+    assert isinstance(snapshot.signed, Snapshot)
+    roles: dict[str, Metadata[Targets]] = {}
+    targets = _load(release, f"{snapshot.signed.meta['targets.json'].version}.targets.json")
+    root.verify_delegate("targets", targets)
+    roles["targets"] = targets
+    queue = ["targets"]
+    while queue:
+        parent = roles[queue.pop()]
+        delegations = parent.signed.delegations
+        for child in delegations.roles.values() if delegations and delegations.roles else []:
+            version = snapshot.signed.meta[f"{child.name}.json"].version
+            md = _load(release, f"{version}.{child.name}.json")
+            parent.verify_delegate(child.name, md)
+            assert md.signed.version == version
+            roles[child.name] = md
+            queue.append(child.name)
+    return roles
+
+
+def test_release_is_valid_tuf_with_by_hash_objects(signed_site: SignedSite) -> None:
+    release = signed_site.release
+    roles = _walk_roles(release)
+    seen = {}
+    for md in roles.values():
+        for path, target in md.signed.targets.items():
+            seen[path] = target
+            obj = (release / by_hash_path(path, target.hashes["sha256"])).read_bytes()
+            target.verify_length_and_hashes(obj)
+            assert (release / path).read_bytes() == obj
+    assert set(seen) == {*SAMPLE_FILES, LOG_JSON}
+    assert (
+        root_fingerprint((release / META / "1.root.json").read_bytes()) == signed_site.fingerprint
+    )
+    assert isinstance(_load(release, "1.root.json").signed, Root)
+
+
+def test_ngclient_accepts_release_and_downloads_every_target(
+    signed_site: SignedSite, tuf_updater: Callable[[Path, bytes], Updater], tmp_path: Path
+) -> None:
+    root = (signed_site.release / META / "1.root.json").read_bytes()
+    updater = tuf_updater(signed_site.release, root)
+    updater.refresh()
+    for path, data in SAMPLE_FILES.items():
+        info = updater.get_targetinfo(path)
+        assert info is not None, path
+        saved = updater.download_target(info, str(tmp_path / "dl"))
+        assert Path(saved).read_bytes() == data
+
+
+def test_metadata_under_200_bytes_per_file(signed_site: SignedSite) -> None:
+    # Tiny sites pay a fixed cost for root and keys; check the per-target cost instead.
+    roles = _walk_roles(signed_site.release)
+    leaf_bytes = sum(
+        len((signed_site.release / META / f"{md.signed.version}.{name}.json").read_bytes())
+        for name, md in roles.items()
+        if md.signed.targets
+    )
+    signature_overhead = 300 * sum(1 for md in roles.values() if md.signed.targets)
+    assert (leaf_bytes - signature_overhead) / len(SAMPLE_FILES) < 200
+
+
+def test_incremental_resign_touches_only_changed_roles(signed_site: SignedSite) -> None:
+    report = signed_site.resign({"en/news/2026/03/third/index.html": b"third"})
+    assert report.hashed == 1
+    assert report.added == ("en/news/2026/03/third/index.html",)
+    assert set(report.roles_signed) == {"news-2026-03", "site-well-known-tamizdat"}
+    again = signed_site.resign()
+    assert again.hashed == 0
+    assert set(again.roles_signed) == {"site-well-known-tamizdat"}
+    assert (again.added, again.changed, again.removed) == ((), (), ())
+    _walk_roles(signed_site.release)
+
+
+def test_removed_file_leaves_release_and_old_objects_are_pruned(signed_site: SignedSite) -> None:
+    old = hashlib.sha256(SAMPLE_FILES["robots.txt"]).hexdigest()
+    signed_site.resign({"robots.txt": b"v2"})
+    assert (signed_site.release / by_hash_path("robots.txt", old)).exists()  # previous release
+    report = signed_site.resign({"robots.txt": None})
+    assert report.removed == ("robots.txt",)
+    assert not (signed_site.release / "robots.txt").exists()
+    assert not (signed_site.release / by_hash_path("robots.txt", old)).exists()
+    assert "robots.txt" not in {
+        p for md in _walk_roles(signed_site.release).values() for p in md.signed.targets
+    }
+
+
+def test_log_chain_matches_snapshots(signed_site: SignedSite) -> None:
+    signed_site.resign({"index.html": b"new home"})
+    log = parse_log((signed_site.release / LOG_JSON).read_bytes(), "log")
+    assert [e.version for e in log.entries] == [1, 2]
+    for entry in log.entries:
+        snap = (signed_site.release / META / f"{entry.version}.snapshot.json").read_bytes()
+        assert hashlib.sha256(snap).hexdigest() == entry.snapshot_sha256
+    assert log.entries[1].changed == ("index.html",)
+
+
+def test_timestamp_is_signed_last_and_names_the_snapshot(signed_site: SignedSite) -> None:
+    timestamp = _load(signed_site.release, "timestamp.json")
+    assert isinstance(timestamp.signed, Timestamp)
+    snap = (signed_site.release / META / "1.snapshot.json").read_bytes()
+    timestamp.signed.snapshot_meta.verify_length_and_hashes(snap)
+    assert timestamp.signed.expires == NOW + timedelta(days=3)
+
+
+def test_demo_keys_refused_without_permission(
+    signed_site: SignedSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAMIZDAT_DEMO_KEYS", raising=False)
+    with pytest.raises(KeyStoreError, match="demo key"):
+        sign_release(
+            signed_site.config,
+            public_dir=signed_site.public,
+            release_dir=signed_site.release,
+            now=NOW,
+        )
+    monkeypatch.setenv("TAMIZDAT_DEMO_KEYS", "1")
+    report = sign_release(
+        signed_site.config, public_dir=signed_site.public, release_dir=signed_site.release, now=NOW
+    )
+    assert report.version == 2
+
+
+def test_correction_without_updated_date_warns_and_strict_refuses(signed_site: SignedSite) -> None:
+    page = "en/news/2026/02/first-story/index.html"
+    updates = {page: None}
+    report = signed_site.resign({page: b"<p>corrected</p>"}, article_updates=updates)
+    assert len(report.warnings) == 1
+    assert page in report.warnings[0]
+    with pytest.raises(UserError, match=page):
+        signed_site.resign({page: b"<p>again</p>"}, article_updates=updates, strict=True)
+    later = signed_site.resign(
+        now=NOW + timedelta(days=1), article_updates={page: NOW + timedelta(hours=1)}
+    )
+    assert later.warnings == ()
+    assert later.changed == (page,)
+
+
+def test_metadata_is_compact_json(signed_site: SignedSite) -> None:
+    text = (signed_site.release / META / "1.snapshot.json").read_text()
+    assert "\n" not in text
+    assert ": " not in text
+    assert json.loads(text)["signed"]["meta"]["targets.json"] == {"version": 1}
