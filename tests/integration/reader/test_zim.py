@@ -13,6 +13,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -46,9 +47,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory, rf: ModuleType) -> tuple[
 
 @pytest.fixture(scope="module")
 def rf() -> ModuleType:
-    from conftest import factory_module
-
-    return factory_module
+    # Loaded under this name by this folder's conftest.py (bare "conftest" imports are
+    # ambiguous: every test folder has one).
+    return sys.modules["tamizdat_test_release_factory"]
 
 
 def test_zimcheck_accepts_the_export(exported: tuple[Any, Path]) -> None:
