@@ -2,22 +2,27 @@
 
 Builds a site of N articles (default 10,000) as plain HTML in public/, signs it with the real
 signer (demo keys), serves release/ over HTTP on 127.0.0.1 (a separate process, like a real
-mirror), and measures:
+mirror; it gzips JSON/HTML/CSS when asked, as most CDNs do), and measures:
 
   first sync                 seconds and bytes
   sync after one change      bytes (target: <= 10 KB + the changed files)
   sync when already current  bytes (target: <= 1 KB)
   bundle size                against a plain zip of public/
-  offline verification       of the bundle, every file (target: <= 2 s)
+  offline verification       of the bundle, every file (target: <= 2 s), as
+                             `tamizdat verify BUNDLE --fingerprint FP`
 
 Run: .venv/bin/python bench/bench_reader.py [--articles 10000] [--json]
-Bytes are response bodies as counted by the reader (HTTP headers not included).
+Bytes are response bodies (HTTP headers not included): ``*_bytes`` decoded, ``*_wire_bytes``
+as transferred with gzip. ``one_change_metadata_*`` subtract the changed files (the article
+and the publication log; for wire, their gzip size).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import contextlib
+import gzip
+import io
 import json
 import os
 import socket
@@ -26,6 +31,8 @@ import sys
 import tempfile
 import time
 import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tamizdat.channels.bundle import open_bundle, write_bundle
@@ -38,9 +45,8 @@ from tamizdat.reader.client import (
 )
 from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store
-from tamizdat.reader.sync import resolved_targets, update_store
+from tamizdat.reader.sync import update_store
 from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.loading import load_release
 from tamizdat.trust.verify import verify_release
 
 PARAGRAPH = (
@@ -77,6 +83,54 @@ def build_site(root: Path, articles: int) -> Path:
     return public
 
 
+def correct_article(public: Path, i: int) -> None:
+    """Change one article as the renderer does: a new file renamed over the old one.
+
+    (Editing in place would also change the release's hard-linked copies of it.)
+    """
+    page = public / article_path(i)
+    staged = page.with_name(".staged.html")
+    staged.write_text(_article(i).replace("</h1>", " (corrected)</h1>"))
+    staged.replace(page)
+
+
+class _CdnLikeHandler(SimpleHTTPRequestHandler):
+    """A static server that gzips text when the client accepts it (like most CDNs)."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        path = Path(self.translate_path(self.path))
+        text = path.suffix in (".json", ".html", ".css", ".xml")
+        if not (text and path.is_file() and "gzip" in self.headers.get("Accept-Encoding", "")):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(root: str, port: int) -> None:
+    handler = partial(_CdnLikeHandler, directory=root)
+    ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+
+
+def _wait_for(port: int, seconds: float = 30.0) -> None:
+    """Until the mirror process accepts connections."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -111,13 +165,12 @@ def run(articles: int, workdir: Path) -> dict[str, object]:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=release,
+        [sys.executable, __file__, "--serve", str(release), str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(0.5)
+        _wait_for(port)
         store = add_subscription(
             "bench",
             mirrors=(f"http://127.0.0.1:{port}/",),
@@ -129,30 +182,30 @@ def run(articles: int, workdir: Path) -> dict[str, object]:
         first = sync_subscription(store, options)
         results["first_sync_s"] = round(time.perf_counter() - start, 2)
         results["first_sync_bytes"] = first.fetched_bytes
+        results["first_sync_wire_bytes"] = first.wire_bytes
         results["first_sync_files"] = first.fetched_files
         assert first.outcome == "current", first
 
         pick = articles // 4
-        changed = public / article_path(pick)
-        changed.write_text(_article(pick).replace("</h1>", " (corrected)</h1>"))
+        correct_article(public, pick)
         results["resign_s"] = round(_sign(site), 2)
         start = time.perf_counter()
         second = sync_subscription(store, options)
         results["one_change_sync_s"] = round(time.perf_counter() - start, 2)
-        objects = sum(
-            len(Store.open("bench", workdir / "home").read(p))
-            for p in (
-                article_path(pick),
-                ".well-known/tamizdat/log.json",
-            )
-        )
+        held = Store.open("bench", workdir / "home")
+        changed = [held.read(p) for p in (article_path(pick), ".well-known/tamizdat/log.json")]
+        objects = sum(len(data) for data in changed)
+        objects_wire = sum(len(gzip.compress(data, mtime=0)) for data in changed)
         results["one_change_sync_bytes"] = second.fetched_bytes
         results["one_change_changed_file_bytes"] = objects
         results["one_change_metadata_bytes"] = second.fetched_bytes - objects
+        results["one_change_wire_bytes"] = second.wire_bytes
+        results["one_change_metadata_wire_bytes"] = second.wire_bytes - objects_wire
         results["one_change_new_objects"] = second.new_objects
         third = sync_subscription(store, options)
         results["current_sync_bytes"] = third.fetched_bytes
         results["current_sync_files"] = third.fetched_files
+        results["current_sync_wire_bytes"] = third.wire_bytes
     finally:
         server.terminate()
         server.wait()
@@ -162,23 +215,21 @@ def run(articles: int, workdir: Path) -> dict[str, object]:
     results["plain_zip_of_public_bytes"] = _zip_dir(public, workdir / "public.zip")
     delta = workdir / "delta.zip"
     results["delta_bundle_bytes"] = write_bundle(release, delta, since_version=1)["bytes"]
+    state = ["--state-dir", str(workdir / "verify-state")]
     start = time.perf_counter()
-    report = verify_release(open_bundle(bundle), fingerprint=fingerprint, check="all")
-    results["bundle_verify_all_s"] = round(time.perf_counter() - start, 2)
-    results["bundle_verify_files"] = report.files_checked
-    start = time.perf_counter()
-    verify_release(open_bundle(bundle), fingerprint=fingerprint, check="metadata")
-    results["bundle_verify_metadata_s"] = round(time.perf_counter() - start, 2)
-    # Every file of the bundle against the signed metadata, resolved in bulk (no writes).
+    code = cli(["-q", "verify", str(bundle), "--fingerprint", fingerprint, *state])
+    results["bundle_verify_cli_s"] = round(time.perf_counter() - start, 2)
+    assert code == 0, code
     start = time.perf_counter()
     with open_bundle(bundle) as source:
-        loaded = load_release(source, fingerprint=fingerprint)
-        entries = resolved_targets(loaded.policy)
-        for entry in entries:
-            data = source.fetch(entry.by_hash, entry.length)
-            if hashlib.sha256(data).hexdigest() != entry.sha256:
-                raise SystemExit(f"bundle object {entry.path} does not verify")
-    results["bundle_verify_all_bulk_s"] = round(time.perf_counter() - start, 2)
+        report = verify_release(source, fingerprint=fingerprint, check="all")
+    results["bundle_verify_all_s"] = round(time.perf_counter() - start, 2)
+    results["bundle_verify_files"] = report.files_checked
+    results["bundle_verify_listing_checked"] = report.listing_checked
+    start = time.perf_counter()
+    with open_bundle(bundle) as source:
+        verify_release(source, fingerprint=fingerprint, check="metadata")
+    results["bundle_verify_metadata_s"] = round(time.perf_counter() - start, 2)
     # The reader's own offline path: verify every file of the bundle, then write the store.
     fresh = add_subscription("fresh", fingerprint=fingerprint, store_dir=workdir / "home")
     start = time.perf_counter()
@@ -198,9 +249,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--serve", nargs=2, metavar=("DIR", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
     os.environ.setdefault("TAMIZDAT_STATE_DIR", tempfile.mkdtemp(prefix="bench-state-"))
-    with tempfile.TemporaryDirectory(prefix="bench-reader-") as tmp:
+    # The CLI's own output goes to stderr: stdout is the result.
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-reader-") as tmp,
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         results = run(args.articles, Path(tmp))
     if args.json:
         print(json.dumps(results, indent=2))

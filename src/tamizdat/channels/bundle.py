@@ -1,23 +1,31 @@
 """Bundles: one release (or the part that changed since an older one) in one file.
 
-Format: a ZIP archive, chosen over tar because its central directory gives random access —
-a verifier reads the metadata and then only the objects it checks, without unpacking — and
-because every phone and desktop can open it. Determinism: entries are sorted by name, carry
-the fixed timestamp 1980-01-01 00:00, mode 0644, and one compression setting, so the same
-release gives byte-identical bundles (a second copy is recognisably the same file).
+Format ``tamizdat-bundle/2``: a ZIP archive, chosen over tar because its central directory
+gives random access — a verifier reads the metadata and then only the files it checks,
+without unpacking — and because every phone and desktop can open it. Unzipped, it is the
+browsable site. Determinism: entries are sorted by name, carry the fixed timestamp
+1980-01-01 00:00, mode 0644, and one compression rule (deflate, except formats that are
+already compressed, which are stored), so the same release gives byte-identical bundles.
 
-Contents (all under ``.well-known/tamizdat/``; the mirror layout minus natural paths):
-  ``bundle.json``              unsigned hints: format, release version, ``since`` (delta)
-  ``metadata/…``               the whole root chain, timestamp, the release's snapshot and
-                               targets roles
-  ``targets/…/<sha256>.name``  by-hash objects: every target of the release, or with
-                               ``since`` only those the release at that version lacked
-Natural paths are not stored twice: ``dir/name`` is served from ``targets/dir/<sha>.name``.
+Contents (the mirror layout, each file once):
+  ``<natural path>``                          every signed file of the release at its own
+                                              path (``en/news/…/index.html``), or with
+                                              ``since`` only those that release lacked
+  ``.well-known/tamizdat/metadata/…``         the root chain, timestamp, the release's
+                                              snapshot and targets roles (with ``since``
+                                              only those release ``since`` lacked)
+  ``.well-known/tamizdat/bundle.json``        unsigned hints: format, release, ``since``
+The by-hash view is not stored: :class:`BundleSource` serves ``targets/<dir>/<sha>.<name>``
+from the entry ``<dir>/<name>``. The hash in the name comes from the signed metadata the
+reader or verifier already trusts, and every caller checks the bytes against it, so a
+bundle whose file differs from its metadata is refused as tampered, naming the file. (By-hash
+entries, as written by format 1, are still read.)
 
 Invariant: :func:`read_bundle_safely` inspects the central directory and refuses hostile
 bundles (traversal, absolute names, links and special files, duplicates, bombs, absurd entry
-counts, truncation, overlapping entries, entries outside the layout) before any byte of
-content is read or written anywhere.
+counts, truncation, overlapping entries, malformed names under ``.well-known/tamizdat``)
+before any byte of content is read or written anywhere; :mod:`tamizdat.channels.zipread`
+then reads each entry with its declared size and CRC enforced.
 """
 
 from __future__ import annotations
@@ -29,17 +37,20 @@ import stat
 import tempfile
 import threading
 import zipfile
-import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from tamizdat.errors import BundleError, OversizeError
-from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN
+from tamizdat.channels.zipread import BundleLimits, read_entry, refuse, validate_entries
+from tamizdat.errors import OversizeError
+from tamizdat.layout import WELL_KNOWN
 from tamizdat.reader.listing import DirLayout, Layout, natural_path_of, read_listing
 from tamizdat.trust.sources import MissingFileError
 
 __all__ = [
     "BUNDLE_JSON",
+    "FORMAT",
     "BundleIndex",
     "BundleLimits",
     "BundleSource",
@@ -49,30 +60,19 @@ __all__ = [
 ]
 
 BUNDLE_JSON = f"{WELL_KNOWN}/bundle.json"
-FORMAT = "tamizdat-bundle/1"
+FORMAT = "tamizdat-bundle/2"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".gz", ".woff2", ".zip", ".zim")
-_METADATA_NAME = re.compile(r"^(?:[1-9][0-9]{0,9}\.[A-Za-z0-9][A-Za-z0-9._-]*|timestamp)\.json$")
-_LOCAL_HEADER = 30  # fixed part of a ZIP local file header
-
-
-@dataclass(frozen=True, slots=True)
-class BundleLimits:
-    """Hard limits for reading a bundle from a stranger (all enforced before extraction)."""
-
-    max_bundle_bytes: int = 8 << 30
-    max_entries: int = 200_000
-    max_entry_bytes: int = 512 << 20
-    max_total_bytes: int = 16 << 30
-    max_ratio: int = 200
-    ratio_floor_bytes: int = 1 << 20
-    max_name_length: int = 1024
-    max_metadata_bytes: int = 64 << 20
+# Formats that are compressed already: deflating them again costs time and saves nothing.
+_STORED = re.compile(
+    r"\.(?:png|jpe?g|webp|avif|gif|gz|br|xz|bz2|zst|zip|zim|woff2?|mp[34]|m4a|webm|ogg|opus)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class BundleIndex:
-    """The validated entries of a bundle: name → ZipInfo, plus the natural-path map."""
+    """The validated entries of a bundle: name → ZipInfo, and format-1 by-hash entries by
+    the natural path they hold."""
 
     path: Path
     entries: dict[str, zipfile.ZipInfo]
@@ -81,46 +81,62 @@ class BundleIndex:
     since: int | None
 
 
+def _contents(
+    layout: Layout, since_version: int | None
+) -> tuple[int, tuple[str, ...], dict[str, str]]:
+    """The release version, its metadata files, and natural path → by-hash path to carry."""
+    listing = read_listing(layout)
+    old: set[tuple[str, str]] = set()
+    held: set[str] = set()
+    if since_version is not None:
+        before = read_listing(layout, snapshot_version=since_version)
+        old = {(t.path, t.sha256) for t in before.targets}
+        # A reader importing a delta holds release ``since``: its role files (named by
+        # version, so unchanged ones keep their name) need not travel again. Roots always do.
+        held = {m for m in before.metadata_files if not m.endswith(".root.json")}
+    files = {t.path: t.by_hash for t in listing.targets if (t.path, t.sha256) not in old}
+    metadata = tuple(m for m in listing.metadata_files if m not in held)
+    return listing.version, metadata, files
+
+
 def write_bundle(
     release: Path | Layout, out_path: Path, *, since_version: int | None = None
 ) -> dict[str, int]:
     """Write the current release of ``release`` (a release dir or a store) to ``out_path``.
 
-    Returns counts: ``metadata``, ``objects``, ``bytes`` (size of the file written).
+    Each signed file is read from its by-hash copy (the bytes its metadata names) and stored
+    at its natural path. Returns counts: ``metadata``, ``objects`` (signed files carried),
+    ``bytes`` (size of the file written) and ``release``.
 
     Raises:
         UserError: the release's metadata is missing or unparsable, or ``since_version``
             names a release whose snapshot is not there.
     """
     layout: Layout = DirLayout(release) if isinstance(release, Path) else release
-    listing = read_listing(layout)
-    skip: set[str] = set()
-    if since_version is not None:
-        old = read_listing(layout, snapshot_version=since_version)
-        skip = {t.by_hash for t in old.targets}
-    objects = sorted({t.by_hash for t in listing.targets} - skip)
-    info = {"format": FORMAT, "release": listing.version, "since": since_version}
-    names = [BUNDLE_JSON, *listing.metadata_files, *objects]
+    version, metadata, files = _contents(layout, since_version)
+    info = {"format": FORMAT, "release": version, "since": since_version}
+    sources = {BUNDLE_JSON: "", **{m: m for m in metadata}, **files}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
-            for name in sorted(names):
+            for name in sorted(sources):
                 data = (
                     json.dumps(info, sort_keys=True).encode()
                     if name == BUNDLE_JSON
-                    else layout.read(name)
+                    else layout.read(sources[name])
                 )
-                archive.writestr(_zipinfo(name), data)
+                # Level 9: a bundle is written once and carried many times.
+                archive.writestr(_zipinfo(name), data, compresslevel=9)
         Path(tmp_name).replace(out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return {
-        "metadata": len(listing.metadata_files),
-        "objects": len(objects),
+        "metadata": len(metadata),
+        "objects": len(files),
         "bytes": out_path.stat().st_size,
-        "release": listing.version,
+        "release": version,
     }
 
 
@@ -128,75 +144,9 @@ def _zipinfo(name: str) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(name, date_time=_EPOCH)
     entry.create_system = 3  # Unix, so the mode below is honoured by unzip tools
     entry.external_attr = (stat.S_IFREG | 0o644) << 16
-    stored = name.lower().endswith(_STORED_SUFFIXES)
+    stored = _STORED.search(name) is not None
     entry.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     return entry
-
-
-def _refuse(bundle: Path, entry: str, why: str) -> BundleError:
-    return BundleError(
-        f"refused hostile or malformed bundle: {why}",
-        where=f"{bundle}: {entry}",
-        hint="get the bundle again from someone you trust, or sync from a mirror",
-    )
-
-
-def _check_name(bundle: Path, name: str, limits: BundleLimits) -> None:
-    if len(name) > limits.max_name_length:
-        raise _refuse(bundle, name[:80] + "…", f"name longer than {limits.max_name_length}")
-    if "\\" in name or "\x00" in name or re.match(r"^[A-Za-z]:", name):
-        raise _refuse(bundle, name, "backslash, NUL or drive letter in the name")
-    if name.startswith("/"):
-        raise _refuse(bundle, name, "absolute path")
-    parts = name.split("/")
-    if ".." in parts:
-        raise _refuse(bundle, name, "path traversal ('..')")
-    if any(part in ("", ".") for part in parts):
-        raise _refuse(bundle, name, "empty or '.' path component (or a directory entry)")
-    if name == BUNDLE_JSON:
-        return
-    if name.startswith(METADATA_DIR + "/"):
-        if not _METADATA_NAME.match(name[len(METADATA_DIR) + 1 :]):
-            raise _refuse(bundle, name, "not a metadata file name (N.role.json)")
-        return
-    if natural_path_of(name) is None:
-        raise _refuse(bundle, name, f"outside the layout ({METADATA_DIR}/ or {TARGETS_DIR}/)")
-
-
-def _check_entry(bundle: Path, entry: zipfile.ZipInfo, limits: BundleLimits) -> None:
-    mode = entry.external_attr >> 16
-    # Type bits 0 mean "a file" to most ZIP writers; any other type (link, device, fifo,
-    # directory) could escape or hang an extractor.
-    if entry.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-        raise _refuse(bundle, entry.filename, f"not a regular file (mode {oct(mode)})")
-    if entry.flag_bits & 0x1:
-        raise _refuse(bundle, entry.filename, "encrypted entry")
-    if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _refuse(bundle, entry.filename, f"compression method {entry.compress_type}")
-    if entry.file_size > limits.max_entry_bytes:
-        raise _refuse(bundle, entry.filename, f"{entry.file_size} bytes unpacked")
-    if entry.file_size > limits.ratio_floor_bytes and entry.file_size > limits.max_ratio * max(
-        entry.compress_size, 1
-    ):
-        raise _refuse(
-            bundle,
-            entry.filename,
-            f"decompression bomb (ratio {entry.file_size // max(entry.compress_size, 1)}:1)",
-        )
-
-
-def _check_layout_of_bytes(bundle: Path, infos: list[zipfile.ZipInfo], size: int) -> None:
-    """Entries must lie inside the file and must not overlap (overlap is a bomb technique)."""
-    end_previous, previous = 0, ""
-    for entry in sorted(infos, key=lambda e: e.header_offset):
-        if entry.header_offset < end_previous:
-            raise _refuse(bundle, entry.filename, f"overlaps entry {previous!r}")
-        end = (
-            entry.header_offset + _LOCAL_HEADER + len(entry.filename.encode()) + entry.compress_size
-        )
-        if end > size:
-            raise _refuse(bundle, entry.filename, "truncated: data ends past the end of the file")
-        end_previous, previous = end, entry.filename
 
 
 def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> BundleIndex:
@@ -207,35 +157,7 @@ def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> Bundle
             ``where`` names the bundle and the entry.
     """
     limits = limits or BundleLimits()
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BundleError(f"cannot read the bundle ({exc.strerror})", where=str(path)) from None
-    if size > limits.max_bundle_bytes:
-        raise _refuse(path, "(whole file)", f"{size} bytes, limit {limits.max_bundle_bytes}")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _refuse(path, "(whole file)", f"truncated or not a ZIP bundle ({exc})") from None
-    if len(infos) > limits.max_entries:
-        raise _refuse(path, "(whole file)", f"{len(infos)} entries, limit {limits.max_entries}")
-    entries: dict[str, zipfile.ZipInfo] = {}
-    folded: set[str] = set()
-    total = 0
-    for entry in infos:
-        _check_name(path, entry.filename, limits)
-        if entry.filename in entries or entry.filename.casefold() in folded:
-            raise _refuse(path, entry.filename, "duplicate entry")
-        _check_entry(path, entry, limits)
-        total += entry.file_size
-        if total > limits.max_total_bytes:
-            raise _refuse(
-                path, entry.filename, f"more than {limits.max_total_bytes} bytes unpacked"
-            )
-        entries[entry.filename] = entry
-        folded.add(entry.filename.casefold())
-    _check_layout_of_bytes(path, infos, size)
+    entries = validate_entries(path, limits)
     natural: dict[str, str] = {}
     for name in entries:
         target = natural_path_of(name)
@@ -257,7 +179,7 @@ def _read_info(
         info = json.loads(data)
         release, since = info.get("release"), info.get("since")
     except (ValueError, AttributeError):
-        raise _refuse(path, BUNDLE_JSON, "not a JSON object") from None
+        raise refuse(path, BUNDLE_JSON, "not a JSON object") from None
     return (
         release if isinstance(release, int) else None,
         since if isinstance(since, int) else None,
@@ -265,23 +187,29 @@ def _read_info(
 
 
 class BundleSource:
-    """A validated bundle as a read-only source of layout paths (random access)."""
+    """A validated bundle as a read-only, listable source of layout paths (random access)."""
 
     def __init__(self, index: BundleIndex, limits: BundleLimits | None = None) -> None:
         self.index = index
         self.limits = limits or BundleLimits()
         self.name = f"bundle {index.path.name}"
-        # One open archive: re-reading the central directory per file made verifying a
-        # 10,000-file bundle quadratic. The lock keeps concurrent readers off one handle.
-        self._archive: zipfile.ZipFile | None = None
+        # One open handle: re-opening the file per entry made verifying a 10,000-file
+        # bundle slow. The lock keeps concurrent readers off the shared file position.
+        self._handle: BinaryIO | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
         """Close the bundle file (also done when the source is garbage-collected)."""
         with self._lock:
-            if self._archive is not None:
-                self._archive.close()
-                self._archive = None
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def __del__(self) -> None:
+        # Sources are often dropped without close(); an open file would warn when collected.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
 
     def __enter__(self) -> BundleSource:
         return self
@@ -298,10 +226,29 @@ class BundleSource:
         return self.index.since
 
     def names(self) -> list[str]:
+        """Every entry name, sorted."""
         return sorted(self.index.entries)
 
+    def list_files(self) -> Iterator[str]:
+        """Every file the bundle holds, by its layout path (the unsigned-file audit)."""
+        return iter(self.names())
+
+    def stored_as(self, path: str) -> str | None:
+        """The entry that serves layout path ``path``, or None if the bundle has none.
+
+        A by-hash path is served by the natural-path entry it names; a natural path by a
+        format-1 by-hash entry. Two paths served by one entry are the same bytes.
+        """
+        entries = self.index.entries
+        if path in entries:
+            return path
+        natural = natural_path_of(path)
+        if natural is not None:
+            return natural if natural in entries else None
+        return self.index.natural.get(path)
+
     def exists(self, path: str) -> bool:
-        return path in self.index.entries or path in self.index.natural
+        return self.stored_as(path) is not None
 
     def read(self, path: str) -> bytes:
         """Layout interface: the bytes at ``path`` (FileNotFoundError when absent)."""
@@ -310,14 +257,14 @@ class BundleSource:
         return self.fetch(path, self.limits.max_entry_bytes)
 
     def fetch(self, path: str, max_length: int) -> bytes:
-        """The bytes of ``path`` (a layout path, or a natural path mapped to its object).
+        """The bytes of layout path ``path`` (see :meth:`stored_as`).
 
         Raises:
             MissingFileError: the bundle holds no such file.
             OversizeError: the entry is longer than ``max_length``.
-            BundleError: the entry is corrupt (bad CRC, truncated deflate stream).
+            BundleError: the entry is corrupt (bad CRC or header, truncated stream).
         """
-        name = path if path in self.index.entries else self.index.natural.get(path)
+        name = self.stored_as(path)
         if name is None:
             raise MissingFileError(
                 "expected the file in the bundle, found none", where=f"{self.name}: {path}"
@@ -328,18 +275,13 @@ class BundleSource:
                 f"expected at most {max_length} bytes, the bundle declares {entry.file_size}",
                 where=f"{self.name}: {name}",
             )
-        try:
-            with self._lock:
-                if self._archive is None:
-                    self._archive = zipfile.ZipFile(self.index.path)
-                with self._archive.open(entry) as stream:
-                    # zipfile stops at the declared size and checks the CRC at the end.
-                    data = stream.read(max_length + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-            raise _refuse(self.index.path, name, f"corrupt entry ({exc})") from None
-        if len(data) > max_length:
-            raise OversizeError(f"more than {max_length} bytes", where=f"{self.name}: {name}")
-        return data
+        with self._lock:
+            return read_entry(self.index.path, self._open(), entry)
+
+    def _open(self) -> BinaryIO:
+        if self._handle is None:
+            self._handle = self.index.path.open("rb")
+        return self._handle
 
 
 def open_bundle(path: Path | str, limits: BundleLimits | None = None) -> BundleSource:

@@ -8,7 +8,6 @@ the trust policy first; the publisher's own release dir is read as is.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ __all__ = [
 ]
 
 _BY_HASH = re.compile(r"^([0-9a-f]{64})\.(.+)$")
+_TARGETS_PREFIX = TARGETS_DIR + "/"
 
 
 class Layout(Protocol):
@@ -90,13 +90,13 @@ class ReleaseListing:
 
 def natural_path_of(by_hash: str) -> str | None:
     """``TARGETS_DIR/dir/<sha>.name`` → ``dir/name``; None for anything else."""
-    if not by_hash.startswith(TARGETS_DIR + "/"):
+    if not by_hash.startswith(_TARGETS_PREFIX):
         return None
-    directory, base = posixpath.split(by_hash[len(TARGETS_DIR) + 1 :])
+    directory, slash, base = by_hash[len(_TARGETS_PREFIX) :].rpartition("/")
     match = _BY_HASH.match(base)
     if not match:
         return None
-    return posixpath.join(directory, match.group(2)) if directory else match.group(2)
+    return f"{directory}{slash}{match.group(2)}"
 
 
 def root_chain(layout: Layout) -> list[str]:

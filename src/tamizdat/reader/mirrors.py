@@ -26,7 +26,7 @@ from tamizdat.errors import (
     TransportError,
     UntrustedContentError,
 )
-from tamizdat.trust.sources import MissingFileError, Source
+from tamizdat.trust.sources import HttpSource, MissingFileError, Source
 
 __all__ = ["KILL_ENV", "MirrorNote", "MirrorPool", "NoteKind"]
 
@@ -55,12 +55,19 @@ class MirrorPool:
         self.notes: list[MirrorNote] = []
         self.fetched_files = 0
         self.fetched_bytes = 0
+        self._local_bytes = 0  # from sources that do not count their own wire bytes
         self._skip: set[str] = set()
         self._lock = threading.Lock()
         self._deadline = time.monotonic() + deadline if deadline is not None else None
         kill = os.environ.get(KILL_ENV, "")
         # Test-only hook: lets tests SIGKILL a real sync mid-download (see tests).
         self._kill_after = int(kill) if kill.isdigit() else None
+
+    @property
+    def wire_bytes(self) -> int:
+        """Bytes as transferred: compressed bodies for HTTP mirrors, file bytes otherwise."""
+        counted = sum(s.wire_bytes for s in self.sources if isinstance(s, HttpSource))
+        return counted + self._local_bytes
 
     @property
     def live(self) -> list[Source]:
@@ -86,6 +93,8 @@ class MirrorPool:
         with self._lock:
             self.fetched_files += 1
             self.fetched_bytes += len(data)
+            if not isinstance(source, HttpSource):
+                self._local_bytes += len(data)
             if self._kill_after is not None and self.fetched_files >= self._kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
         return data

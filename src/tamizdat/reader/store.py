@@ -27,12 +27,12 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tamizdat.errors import InternalError, TamperedError, UserError
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR
 from tamizdat.reader.listing import TargetEntry
 from tamizdat.trust.policy import SeenVersions
+from tamizdat.trust.state import seen_from_json, seen_to_json
 
 __all__ = ["ReleaseInfo", "Store", "Subscription", "reader_home"]
 
@@ -94,27 +94,6 @@ def _safe_parts(path: str) -> list[str]:
     if path.startswith("/") or any(p in ("", ".", "..") or "\\" in p for p in parts):
         raise TamperedError(f"expected a relative target path, found {path!r}", where=path)
     return parts
-
-
-def _seen_to_json(seen: SeenVersions) -> dict[str, Any]:
-    data = asdict(seen)
-    data["roles"] = dict(seen.roles)
-    data["timestamp_keys"] = sorted(seen.timestamp_keys)
-    data["snapshot_keys"] = sorted(seen.snapshot_keys)
-    return data
-
-
-def _seen_from_json(data: Mapping[str, Any]) -> SeenVersions:
-    head = data.get("log_head")
-    return SeenVersions(
-        root=int(data.get("root", 0)),
-        timestamp=int(data.get("timestamp", 0)),
-        snapshot=int(data.get("snapshot", 0)),
-        roles={str(k): int(v) for k, v in dict(data.get("roles", {})).items()},
-        timestamp_keys=frozenset(data.get("timestamp_keys", ())),
-        snapshot_keys=frozenset(data.get("snapshot_keys", ())),
-        log_head=(int(head[0]), str(head[1])) if head else None,
-    )
 
 
 class Store:
@@ -197,10 +176,22 @@ class Store:
 
     @property
     def seen(self) -> SeenVersions | None:
+        """The rollback floors kept with the current release (role keys included).
+
+        Raises:
+            UserError: the file exists but cannot be read back (never silently reset:
+                that would re-open the door to rollback).
+        """
+        file = self.current / "seen.json"
         try:
-            return _seen_from_json(json.loads((self.current / "seen.json").read_bytes()))
+            return seen_from_json(json.loads(file.read_bytes()))
         except FileNotFoundError:
             return None
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise UserError(
+                f"expected the seen versions of this store, found unreadable data ({exc})",
+                where=str(file),
+            ) from None
 
     def metadata_file(self, name: str) -> Path:
         return self.current / "metadata" / name
@@ -260,7 +251,9 @@ class Store:
             _atomic_write(building / "metadata" / name, data)
         for entry in targets:
             self._link_natural(building / "site", entry)
-        _atomic_write(building / "seen.json", json.dumps(_seen_to_json(seen)).encode())
+        _atomic_write(
+            building / "seen.json", json.dumps(seen_to_json(seen), sort_keys=True).encode()
+        )
         _atomic_write(building / "release.json", json.dumps(asdict(info), sort_keys=True).encode())
         _fsync_tree_root(building)
         building.replace(final)

@@ -4,8 +4,11 @@ Invariant: the store only ever switches to a release whose every metadata file w
 by :class:`~tamizdat.trust.policy.TrustPolicy` against the pinned root (TUF §5.2–5.6) and
 whose every object matched its signed length and sha256 (§5.7); nothing unverified is
 written. Rollback is refused; an expired role only labels the release "stale" (§5.4.4 is
-deliberately relaxed, as DESIGN.md explains). Files already in the store are not fetched
-again: consistent snapshots (§5.7.3) make a version or a hash name one file for ever.
+deliberately relaxed, as DESIGN.md explains). The signed publication log must extend the
+one this store saw before (a shorter log is a rollback, a rewritten one a fork), exactly as
+``tamizdat verify`` checks it, before anything of the release is stored; the release's time
+is that of its own log entry. Files already in the store are not fetched again: consistent
+snapshots (§5.7.3) make a version or a hash name one file for ever.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from tuf.api.metadata import Root, Targets
 from tamizdat.errors import (
     MirrorUnreachableError,
     NotThisPublisherError,
-    TamizdatError,
     TamperedError,
     TransportError,
     UntrustedContentError,
@@ -34,11 +36,11 @@ from tamizdat.layout import LOG_JSON, METADATA_DIR, MIRRORS_JSON, metadata_path
 from tamizdat.progress import Progress, report
 from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.mirrors import MirrorNote, MirrorPool, NoteKind
-from tamizdat.reader.resolve import BulkResolver
 from tamizdat.reader.store import ReleaseInfo, Store
 from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.log import parse_log
-from tamizdat.trust.policy import Limits, TrustPolicy
+from tamizdat.trust.loading import LoadedRelease, check_log, check_log_at, release_entry
+from tamizdat.trust.log import PublicationLog
+from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
 from tamizdat.trust.sources import Source
 from tamizdat.trust.verify import outcome_of
 
@@ -67,6 +69,7 @@ class SyncReport:
     notes: tuple[MirrorNote, ...]
     problem: str | None = None
     where: str | None = None
+    wire_bytes: int = 0
 
 
 @dataclass
@@ -228,14 +231,14 @@ def _accept_role(policy: TrustPolicy, role: str, delegator: str, data: bytes, wh
 
 def resolved_targets(policy: TrustPolicy) -> list[TargetEntry]:
     """Every signed path as a client resolves it (§5.6.7), skipping unauthorised listings."""
-    resolver = BulkResolver(policy.loaded_roles)
+    resolved = policy.delegations.resolved_targets()
     entries: list[TargetEntry] = []
     for path in sorted({p for t in policy.loaded_roles.values() for p in t.targets}):
-        found = resolver.resolve(path)
-        if found is None or "sha256" not in found[1].hashes:
+        found = resolved.get(path)
+        if found is None or "sha256" not in found.hashes:
             logger.warning("ignoring %s: listed only by a role not delegated it", path)
             continue
-        entries.append(TargetEntry(path, found[1].hashes["sha256"], found[1].length))
+        entries.append(TargetEntry(path, found.hashes["sha256"], found.length))
     return entries
 
 
@@ -251,18 +254,27 @@ def _check_object(entry: TargetEntry, data: bytes, where: str) -> bytes:
 
 
 def _fetch_objects(
-    run: _Run, entries: list[TargetEntry], *, staged: bool, workers: int, progress: Progress | None
+    run: _Run,
+    entries: list[TargetEntry],
+    *,
+    staged: bool,
+    workers: int,
+    progress: Progress | None,
+    fetched: dict[str, bytes],
 ) -> int:
     """§5.7: fetch each missing object by hash and verify it; store it (or, staged, only
-    verify all first and store afterwards, so a failure writes nothing)."""
+    verify all first and store afterwards, so a failure writes nothing). ``fetched`` holds
+    objects verified already, by by-hash path."""
     missing = [e for e in entries if not run.store.has_object(e)]
 
     def get(entry: TargetEntry) -> tuple[TargetEntry, bytes]:
-        data = run.pool.fetch(
-            entry.by_hash,
-            entry.length,
-            lambda d, s: _check_object(entry, d, f"{s.name}: {entry.by_hash}"),
-        )
+        data = fetched.get(entry.by_hash)
+        if data is None:
+            data = run.pool.fetch(
+                entry.by_hash,
+                entry.length,
+                lambda d, s: _check_object(entry, d, f"{s.name}: {entry.by_hash}"),
+            )
         if not staged:
             run.store.put_object(entry, data)
         return entry, data
@@ -277,17 +289,39 @@ def _fetch_objects(
     return len(missing)
 
 
-def _log_published(store: Store, entries: list[TargetEntry]) -> datetime | None:
-    """When the release was signed, from the signed publication log's last entry."""
+def _check_log(
+    run: _Run, entries: list[TargetEntry], previous: SeenVersions, fetched: dict[str, bytes]
+) -> tuple[PublicationLog | None, LoadedRelease]:
+    """The signed log extends the one seen before and names this snapshot (as verify does).
+
+    The log comes from the store if held (its bytes checked again), else from a mirror;
+    a fetched log is kept in ``fetched`` so it is not downloaded twice.
+
+    Raises:
+        RollbackError (shorter log), LogForkError (history rewritten), MixAndMatchError,
+        TamperedError; TransportError when no mirror delivers it.
+    """
+    snapshot = run.policy.snapshot.version
+    loaded = LoadedRelease(
+        run.policy,
+        root_fingerprint(run.metadata["1.root.json"]),
+        run.metadata[f"{snapshot}.snapshot.json"],
+    )
     entry = next((e for e in entries if e.path == LOG_JSON), None)
     if entry is None:
-        return None
-    try:
-        log = parse_log(store.read(entry.by_hash), entry.path)
-    except (TamizdatError, OSError) as exc:
-        logger.warning("cannot read the publication log: %s", exc)
-        return None
-    return log.entries[-1].moment if log.entries else None
+        return None, loaded
+    if run.store.has_object(entry):
+        where = f"store {run.store.root}: {entry.by_hash}"
+        data = _check_object(entry, run.store.read(entry.by_hash), where)
+        return check_log_at(where, data, loaded, previous), loaded
+
+    def accept(data: bytes, source: Source) -> PublicationLog:
+        _check_object(entry, data, f"{source.name}: {entry.by_hash}")
+        log = check_log(source, data, loaded, previous)
+        fetched[entry.by_hash] = data
+        return log
+
+    return run.pool.fetch(entry.by_hash, entry.length, accept), loaded
 
 
 def _learn_mirrors(store: Store, entries: list[TargetEntry]) -> None:
@@ -352,11 +386,20 @@ def _update(
     _update_timestamp(run, quorum)
     _update_snapshot_and_targets(run)
     entries = resolved_targets(run.policy)
-    new_objects = _fetch_objects(run, entries, staged=staged, workers=workers, progress=progress)
-    fingerprint = root_fingerprint(run.metadata["1.root.json"])
+    seen = store.seen or SeenVersions()
+    fetched: dict[str, bytes] = {}
+    log, loaded = _check_log(run, entries, seen, fetched)
+    new_objects = _fetch_objects(
+        run, entries, staged=staged, workers=workers, progress=progress, fetched=fetched
+    )
+    fingerprint = loaded.fingerprint
     previous = store.release
     changed = previous is None or previous.timestamp_version != run.policy.timestamp.version
-    published = run.policy.published or _log_published(store, entries)
+    entry = release_entry(log, loaded)
+    published = entry.moment if entry else None
+    remembered = run.policy.seen_after()
+    if log is not None and log.entries:
+        remembered = replace(remembered, log_head=log.head)
     info = ReleaseInfo(
         version=run.policy.snapshot.version,
         timestamp_version=run.policy.timestamp.version,
@@ -368,7 +411,7 @@ def _update(
         source=run.timestamp_source or "",
     )
     if changed:
-        store.commit(run.metadata, entries, info, run.policy.seen_after())
+        store.commit(run.metadata, entries, info, remembered)
     sub = store.subscription
     if sub.fingerprint is None:
         store.save_subscription(replace(sub, fingerprint=fingerprint))
@@ -386,6 +429,7 @@ def _update(
         new_objects=new_objects,
         source=run.timestamp_source,
         notes=tuple(pool.notes),
+        wire_bytes=pool.wire_bytes,
     )
 
 
@@ -408,4 +452,5 @@ def _failed(
         notes=tuple(pool.notes),
         problem=problem,
         where=where,
+        wire_bytes=pool.wire_bytes,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from tuf.api.metadata import Root, TargetFile, Targets
 
@@ -43,6 +43,7 @@ __all__ = [
     "all_targets",
     "check_file",
     "check_log",
+    "check_log_at",
     "is_missing",
     "load_release",
     "release_entry",
@@ -207,12 +208,12 @@ def check_file(
 _SHARING: dict[type, bool] = {}
 
 
-def _is_sharing(source: Source) -> bool:
-    # A runtime Protocol check costs ~50 µs; per type once, not per file.
+def _sharing(source: Source) -> SharingSource | None:
+    # A runtime Protocol check costs ~50 µs: once per type, not once per file.
     kind = type(source)
     if kind not in _SHARING:
         _SHARING[kind] = isinstance(source, SharingSource)
-    return _SHARING[kind]
+    return cast(SharingSource, source) if _SHARING[kind] else None
 
 
 def _locations(source: Source, path: str, sha: str, natural: bool) -> list[str]:
@@ -220,9 +221,10 @@ def _locations(source: Source, path: str, sha: str, natural: bool) -> list[str]:
     by_hash = by_hash_path(path, sha)
     if not natural:
         return [by_hash]
-    if _is_sharing(source):
-        stored = source.stored_as(by_hash)
-        if stored is not None and stored == source.stored_as(path):
+    sharing = _sharing(source)
+    if sharing is not None:
+        stored = sharing.stored_as(by_hash)
+        if stored is not None and stored == sharing.stored_as(path):
             return [by_hash]
     return [by_hash, path]
 
@@ -237,7 +239,17 @@ def check_log(
         or this release's entry names other snapshot bytes. MixAndMatchError: an entry
         for a release newer than this snapshot. TamperedError: not a log.
     """
-    where = where_in(source, LOG_JSON)
+    return check_log_at(where_in(source, LOG_JSON), log_bytes, loaded, seen)
+
+
+def check_log_at(
+    where: str, log_bytes: bytes, loaded: LoadedRelease, seen: SeenVersions
+) -> PublicationLog:
+    """:func:`check_log` for log bytes from ``where`` (e.g. a reader's store).
+
+    Raises:
+        As :func:`check_log`.
+    """
     log = parse_log(log_bytes, where)
     if seen.log_head is not None:
         index, entry_hash = seen.log_head

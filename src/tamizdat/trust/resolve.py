@@ -79,7 +79,9 @@ class PathMatcher:
         if len(parts) in self._any_at:
             return True
         for segments in self._by_depth.get(len(parts), ()):
-            if all(_matches(target, segment) for target, segment in zip(parts, segments)):
+            if all(
+                _matches(target, segment) for target, segment in zip(parts, segments, strict=True)
+            ):
                 return True
         return False
 

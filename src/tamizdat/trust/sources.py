@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -31,8 +32,8 @@ __all__ = [
     "HttpSource",
     "ListableSource",
     "MemorySource",
-    "SharingSource",
     "MissingFileError",
+    "SharingSource",
     "Source",
     "check_relative",
     "open_source",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 _CHUNK = 64 * 1024
+# Mirrors and CDNs that compress JSON and HTML send less; urllib3 decodes it, and every cap
+# applies to the decoded bytes (urllib3 >= 2.6 decompresses a stream in bounded steps).
+_ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
 
 
 class MissingFileError(MirrorResponseError):
@@ -170,7 +174,10 @@ class DirectorySource:
 
 
 class HttpSource:
-    """An HTTP(S) mirror, via urllib3: CA file, per-request timeout, overall deadline."""
+    """An HTTP(S) mirror, via urllib3: CA file, per-request timeout, overall deadline.
+
+    Asks for gzip; ``wire_bytes`` counts the response bodies as they arrived.
+    """
 
     def __init__(
         self,
@@ -186,6 +193,8 @@ class HttpSource:
         self.name = name or base_url
         self.timeout = timeout
         self._deadline = time.monotonic() + deadline if deadline is not None else None
+        self.wire_bytes = 0  # response bodies as received (compressed or not)
+        self._lock = threading.Lock()
         self._pool = urllib3.PoolManager(
             ca_certs=ca_file,
             retries=urllib3.Retry(total=2, connect=2, read=0, redirect=3, status=0),
@@ -211,13 +220,21 @@ class HttpSource:
     def fetch(self, path: str, max_length: int) -> bytes:
         return self.fetch_url(self._url(path), max_length, path)
 
+    def _count(self, response: urllib3.BaseHTTPResponse) -> None:
+        with self._lock:
+            self.wire_bytes += response.tell()
+
     def fetch_url(self, url: str, max_length: int, path: str | None = None) -> bytes:
         """GET an absolute, already-encoded ``url`` with the same caps and errors as fetch."""
         path = path or url
         timeout = self._remaining(url)
         try:
             response = self._pool.request(
-                "GET", url, preload_content=False, timeout=urllib3.Timeout(timeout, timeout)
+                "GET",
+                url,
+                headers=_ACCEPT_GZIP,
+                preload_content=False,
+                timeout=urllib3.Timeout(timeout, timeout),
             )
         except urllib3.exceptions.HTTPError as exc:
             raise MirrorUnreachableError(f"cannot fetch {path}: {exc}", where=url) from None
@@ -229,6 +246,7 @@ class HttpSource:
             response.close()
             raise
         finally:
+            self._count(response)
             response.release_conn()
 
     def _read(
@@ -239,7 +257,10 @@ class HttpSource:
         if response.status != 200:
             raise MirrorResponseError(f"expected HTTP 200, found {response.status}", where=url)
         declared = response.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > max_length:
+        identity = response.headers.get("Content-Encoding", "identity") == "identity"
+        # A compressed body's length says nothing about the decoded size (gzip can even
+        # grow incompressible data): then only the streamed, decoded count is capped.
+        if identity and declared is not None and declared.isdigit() and int(declared) > max_length:
             raise _oversize(path, max_length, url)
         chunks: list[bytes] = []
         size = 0

@@ -16,7 +16,7 @@ from typing import Any
 from tamizdat.errors import UserError
 from tamizdat.trust.rollback import SeenVersions
 
-__all__ = ["ENV_STATE_DIR", "SeenStore", "default_state_dir"]
+__all__ = ["ENV_STATE_DIR", "SeenStore", "default_state_dir", "seen_from_json", "seen_to_json"]
 
 ENV_STATE_DIR = "TAMIZDAT_STATE_DIR"
 
@@ -29,7 +29,8 @@ def default_state_dir() -> Path:
     return Path("~/.local/state/tamizdat/seen").expanduser()
 
 
-def _encode(seen: SeenVersions) -> dict[str, Any]:
+def seen_to_json(seen: SeenVersions) -> dict[str, Any]:
+    """``seen`` as a JSON object (every field, fast-forward key ids included)."""
     return {
         "root": seen.root,
         "timestamp": seen.timestamp,
@@ -42,7 +43,12 @@ def _encode(seen: SeenVersions) -> dict[str, Any]:
     }
 
 
-def _decode(data: dict[str, Any]) -> SeenVersions:
+def seen_from_json(data: dict[str, Any]) -> SeenVersions:
+    """The inverse of :func:`seen_to_json`.
+
+    Raises:
+        KeyError, TypeError, ValueError, IndexError: not such an object.
+    """
     head = data.get("log_head")
     return SeenVersions(
         root=int(data["root"]),
@@ -82,7 +88,7 @@ class SeenStore:
         except OSError as exc:
             raise UserError(f"cannot read seen versions: {exc.strerror}", where=str(file)) from None
         try:
-            return _decode(json.loads(raw))
+            return seen_from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise UserError(
                 f"expected a seen-versions JSON document, found unreadable data ({exc})",
@@ -97,7 +103,7 @@ class SeenStore:
             UserError: the state directory is not writable.
         """
         file = self.path(fingerprint)
-        text = json.dumps(_encode(seen), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(seen_to_json(seen), indent=2, sort_keys=True) + "\n"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".seen-", suffix=".tmp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 import warnings
 import zipfile
@@ -13,13 +14,14 @@ import pytest
 
 from tamizdat.channels.bundle import (
     BUNDLE_JSON,
+    FORMAT,
     BundleLimits,
     open_bundle,
     read_bundle_safely,
     write_bundle,
 )
 from tamizdat.errors import BundleError, MirrorResponseError, OversizeError
-from tamizdat.layout import TARGETS_DIR, metadata_path
+from tamizdat.layout import METADATA_DIR, TARGETS_DIR, by_hash_path, metadata_path
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def release(tmp_path: Path, release_factory: Any, sample_site: dict[str, bytes])
     return out
 
 
-def test_round_trip_serves_metadata_objects_and_natural_paths(
+def test_round_trip_stores_natural_paths_and_serves_the_by_hash_view(
     release: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "b.zip"
@@ -41,15 +43,36 @@ def test_round_trip_serves_metadata_objects_and_natural_paths(
     assert counts["release"] == 2
     assert source.release == 2
     assert source.since is None
-    assert source.fetch("articles/a1/index.html", 10_000) == b"<html><body>corrected</body></html>"
+    corrected = b"<html><body>corrected</body></html>"
+    assert source.fetch("articles/a1/index.html", 10_000) == corrected
+    sha = hashlib.sha256(corrected).hexdigest()
+    by_hash = by_hash_path("articles/a1/index.html", sha)
+    assert source.fetch(by_hash, 10_000) == corrected
+    assert source.stored_as(by_hash) == source.stored_as("articles/a1/index.html")
     assert (
         source.fetch(metadata_path("timestamp", None), 10_000)
         == (release / metadata_path("timestamp", None)).read_bytes()
     )
-    # Only objects of the current release travel, and no natural-path copies.
-    objects = [n for n in source.names() if n.startswith(TARGETS_DIR)]
-    assert len(objects) == counts["objects"] == 7
-    assert not any(n == "index.html" for n in source.names())
+    # Unzipped, it is the site: every signed file once, at its natural path; no by-hash copies.
+    names = source.names()
+    assert not any(n.startswith(TARGETS_DIR) for n in names)
+    content = [n for n in names if not n.startswith(".well-known/tamizdat/")]
+    assert len(content) == counts["objects"] == 7
+    assert "index.html" in content
+    assert sorted(source.list_files()) == names
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read(BUNDLE_JSON))["format"] == FORMAT == "tamizdat-bundle/2"
+
+
+def test_media_stored_text_and_metadata_deflated(tmp_path: Path, release_factory: Any) -> None:
+    site = {"index.html": b"<p>home</p>" * 50, "img/photo.jpg": bytes(range(256)) * 20}
+    release_factory.publish(tmp_path / "release", site)
+    write_bundle(tmp_path / "release", tmp_path / "b.zip")
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        kinds = {i.filename: i.compress_type for i in archive.infolist()}
+    assert kinds["img/photo.jpg"] == zipfile.ZIP_STORED
+    assert kinds["index.html"] == zipfile.ZIP_DEFLATED
+    assert kinds[metadata_path("timestamp", None)] == zipfile.ZIP_DEFLATED
 
 
 def test_bundle_is_deterministic(release: Path, tmp_path: Path) -> None:
@@ -62,14 +85,23 @@ def test_bundle_is_deterministic(release: Path, tmp_path: Path) -> None:
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
-def test_delta_bundle_holds_only_changed_objects(release: Path, tmp_path: Path) -> None:
+def test_delta_bundle_holds_only_changed_files(release: Path, tmp_path: Path) -> None:
     counts = write_bundle(release, tmp_path / "d.zip", since_version=1)
     source = open_bundle(tmp_path / "d.zip")
     assert source.since == 1
-    objects = [n for n in source.names() if n.startswith(TARGETS_DIR)]
+    content = [n for n in source.names() if not n.startswith(".well-known/tamizdat/")]
     assert counts["objects"] == 1
-    assert objects[0].endswith(".index.html")
-    assert "/articles/a1/" in objects[0]
+    assert content == ["articles/a1/index.html"]
+
+
+def test_format_1_by_hash_entries_are_still_served(tmp_path: Path) -> None:
+    page = b"<p>old format</p>"
+    name = by_hash_path("news/index.html", hashlib.sha256(page).hexdigest())
+    bundle = _zip(tmp_path / "v1.zip", [(name, page)])
+    source = open_bundle(bundle)
+    assert source.fetch("news/index.html", 100) == page
+    assert source.fetch(name, 100) == page
+    assert list(source.list_files()) == [name]
 
 
 def test_missing_and_oversize_entries(release: Path, tmp_path: Path) -> None:
@@ -107,11 +139,23 @@ def _symlink() -> zipfile.ZipInfo:
         ([("/etc/passwd", b"x")], "absolute", "/etc/passwd"),
         ([(_symlink(), b"/etc/passwd")], "not a regular file", ".x"),
         ([(_OBJ, b"1"), (_OBJ, b"2")], "duplicate", _OBJ),
-        ([("index.html", b"<html>")], "outside the layout", "index.html"),
+        ([(f"{TARGETS_DIR}/news/index.html", b"x")], "not a by-hash object", "news/index"),
+        ([(f"{METADATA_DIR}/evil.html", b"x")], "not a metadata file name", "evil.html"),
+        ([("News/a.html", b"1"), ("news/A.html", b"2")], "duplicate", "news/A.html"),
         ([(f"{TARGETS_DIR}/{'c' * 64}.z", b"\0" * (3 << 20))], "bomb", ".z"),
         ([("C:/evil", b"x")], "drive letter", "C:/evil"),
     ],
-    ids=["traversal", "absolute", "symlink", "duplicate", "outside", "bomb", "drive"],
+    ids=[
+        "traversal",
+        "absolute",
+        "symlink",
+        "duplicate",
+        "not-by-hash",
+        "not-metadata",
+        "case-duplicate",
+        "bomb",
+        "drive",
+    ],
 )
 def test_hostile_bundles_are_refused_naming_the_entry(
     tmp_path: Path, entries: list[tuple[str | zipfile.ZipInfo, bytes]], fragment: str, entry: str
@@ -150,13 +194,16 @@ def test_corrupt_entry_is_reported_on_read(release: Path, tmp_path: Path) -> Non
     whole = tmp_path / "whole.zip"
     write_bundle(release, whole)
     source = open_bundle(whole)
-    entry = source.index.entries[source.index.natural["style.css"]]
-    data = bytearray(whole.read_bytes())
+    entry = source.index.entries["style.css"]
+    original = whole.read_bytes()
     start = entry.header_offset + 30 + len(entry.filename) + len(entry.extra)
-    data[start] ^= 0xFF
-    whole.write_bytes(bytes(data))
-    with pytest.raises(BundleError, match="corrupt entry"):
-        open_bundle(whole).fetch("style.css", 1000)
+    for offset, why in ((start, "corrupt entry"), (entry.header_offset + 30, "disagrees")):
+        data = bytearray(original)
+        data[offset] ^= 0xFF
+        whole.write_bytes(bytes(data))
+        with pytest.raises(BundleError, match=why) as info:
+            open_bundle(whole).fetch("style.css", 1000)
+        assert info.value.where == f"{whole}: style.css"
 
 
 def test_bundle_json_must_be_an_object(tmp_path: Path) -> None:

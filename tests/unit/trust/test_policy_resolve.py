@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from tuf.api.metadata import DelegatedRole, Delegations, TargetFile, Targets
 
-from tamizdat.reader.resolve import BulkResolver
+from tamizdat.trust.resolve import BulkResolver, PathMatcher
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -78,3 +78,22 @@ def test_matches_python_tuf_on_a_tricky_tree() -> None:
         assert resolver.resolve(path) == expected, path
         found += expected is not None
     assert 0 < found < len(paths)  # both outcomes were exercised
+
+
+def test_path_matcher_answers_as_python_tuf() -> None:
+    rng = random.Random(11)
+    segments = ["a", "b", "2026-01", "index.html", "[x]", "x", "é", "*", "?", "a*", "[!a]", ""]
+    patterns = [
+        "/".join(rng.choice(segments) for _ in range(rng.randint(1, 4))) for _ in range(300)
+    ]
+    paths = ["/".join(rng.choice(segments) for _ in range(rng.randint(1, 4))) for _ in range(300)]
+    matched = 0
+    for start in range(0, len(patterns), 3):
+        role = _role("r", patterns[start : start + 3], False)
+        matcher = PathMatcher(role)
+        for path in paths:
+            assert matcher(path) == role.is_delegated_path(path), (role.paths, path)
+            matched += matcher(path)
+    assert 0 < matched < len(paths) * 100  # both answers were exercised
+    hashed = _role("h", None, False, ["0", "a"])
+    assert [PathMatcher(hashed)(p) for p in paths] == [hashed.is_delegated_path(p) for p in paths]
