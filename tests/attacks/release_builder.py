@@ -28,8 +28,8 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
-from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path
-from tamizdat.trust.log import PublicationLog, append_entry, serialize_log
+from tamizdat.layout import METADATA_DIR, by_hash_path
+from tamizdat.trust.log import PublicationLog, append_entry, log_files
 
 DESKS = {"news": ["news/*", "news/*/*", "news/*/*/*"], "opinion": ["opinion/*", "opinion/*/*"]}
 TOP = ("root", "targets", "snapshot", "timestamp")
@@ -187,7 +187,7 @@ class Publisher:
                 removed=[p for p in self.previous if p not in files],
             )
             log = self.log
-        by_role["targets"][LOG_JSON] = serialize_log(log)
+        by_role["targets"].update(log_files(log))
         targets = Targets(version=version, expires=moment + timedelta(days=90))
         targets.targets = {p: TargetFile.from_data(p, d) for p, d in by_role["targets"].items()}
         targets.delegations = Delegations(keys={}, roles={})
@@ -215,7 +215,7 @@ class Publisher:
         )
         for number, root_bytes in enumerate(self.roots, 1):
             layout[f"{METADATA_DIR}/{number}.root.json"] = root_bytes
-        for path, data in {**files, LOG_JSON: by_role["targets"][LOG_JSON]}.items():
+        for path, data in {**files, **log_files(log)}.items():
             layout[path] = data
             layout[by_hash_path(path, hashlib.sha256(data).hexdigest())] = data
         self.previous = dict(files)

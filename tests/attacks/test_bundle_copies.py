@@ -43,7 +43,7 @@ def test_honest_bundle_verifies_with_its_listing_audited(publisher, tmp_path: Pa
         report = verify_release(source, fingerprint=fingerprint)
     assert report.outcome == "current"
     assert report.listing_checked
-    assert report.files_checked == len(builder.sample_files()) + 1  # and the log
+    assert report.files_checked == len(builder.sample_files()) + 2  # and the log head, entry
 
 
 def test_changed_byte_in_a_bundled_page_refused_naming_it(publisher, tmp_path: Path) -> None:

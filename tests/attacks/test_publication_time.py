@@ -9,7 +9,7 @@ import pytest
 import tamizdat_test_release_builder as builder
 
 from tamizdat.errors import TamperedError
-from tamizdat.layout import LOG_JSON, by_hash_path
+from tamizdat.layout import LOG_JSON, by_hash_path, log_entry_path
 
 
 def test_published_is_the_signing_time_of_this_release(publisher) -> None:
@@ -31,13 +31,35 @@ def test_published_never_borrowed_from_an_older_entry(publisher) -> None:
     assert report.published is None
 
 
+def _backdated(release, publisher) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+    """The head entry's by-hash path and its bytes with the year moved back (same length)."""
+    entry = publisher.log.entries[-1]
+    location = by_hash_path(log_entry_path(entry.index), entry.hash)
+    forged = release.files[location].replace(b"2026-03-01T00:00:00Z", b"2025-03-01T00:00:00Z")
+    assert forged != release.files[location]
+    return location, forged
+
+
 def test_forged_publication_time_is_tampered(publisher) -> None:
     when = datetime(2026, 3, 1, tzinfo=UTC)
     release = publisher.publish(builder.sample_files(), when=when)
-    # Backdate the release in the log (same length: only the hash can tell).
-    forged = release.files[LOG_JSON].replace(b"2026-03-01T00:00:00Z", b"2025-03-01T00:00:00Z")
-    assert forged != release.files[LOG_JSON]
-    release.files[LOG_JSON] = forged
-    release.files[by_hash_path(LOG_JSON, hashlib.sha256(forged).hexdigest())] = forged
+    # Backdate the release in its log entry, in place: the signed head names other bytes.
+    location, forged = _backdated(release, publisher)
+    release.files[location] = forged
+    with pytest.raises(TamperedError, match=r"log chain names") as caught:
+        builder.verify(release.files, release.fingerprint, now=when)
+    assert caught.value.where == f"mirror-A: {location}"
+
+
+def test_forged_entry_with_a_rewritten_head_is_tampered(publisher) -> None:
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    release = publisher.publish(builder.sample_files(), when=when)
+    # Backdate the entry and point the head at it: the head is a signed target.
+    _location, forged = _backdated(release, publisher)
+    digest = hashlib.sha256(forged).hexdigest()
+    release.files[by_hash_path(log_entry_path(0), digest)] = forged
+    head = release.files[LOG_JSON].replace(publisher.log.entries[-1].hash.encode(), digest.encode())
+    release.files[LOG_JSON] = head
+    release.files[by_hash_path(LOG_JSON, hashlib.sha256(head).hexdigest())] = head
     with pytest.raises(TamperedError, match=rf"{LOG_JSON} differs from the signed copy"):
         builder.verify(release.files, release.fingerprint, now=when)

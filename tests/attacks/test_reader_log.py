@@ -6,11 +6,13 @@ entry is a fork. Either way the outcome names it and the store keeps its release
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import tamizdat_test_release_builder as builder
 
+from tamizdat.layout import LOG_JSON, by_hash_path
 from tamizdat.reader.client import add_subscription
 from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store
@@ -89,3 +91,63 @@ def test_sync_accepts_the_honest_next_log(tmp_path, publisher) -> None:
     assert store.seen is not None
     assert store.seen.log_head is not None
     assert store.seen.log_head[0] == 2
+
+
+class _Recording(MemorySource):
+    """A mirror that remembers which files it was asked for."""
+
+    def __init__(self, files: dict[str, bytes], name: str) -> None:
+        super().__init__(files, name)
+        self.asked: list[str] = []
+
+    def fetch(self, path: str, max_length: int) -> bytes:
+        self.asked.append(path)
+        return super().fetch(path, max_length)
+
+
+def test_sync_one_release_later_fetches_only_the_new_head_and_entry(tmp_path, publisher) -> None:
+    store = _synced_to_two(tmp_path, publisher)
+    third = publisher.publish(builder.sample_files("three"))
+    mirror = _Recording(third.files, "mirror-A")
+    assert update_store(store, MirrorPool([mirror])).outcome == "current"
+    log_files = [p for p in mirror.asked if p.endswith(".log.json") or "/tamizdat/log/" in p]
+    head = publisher.log.entries[-1]
+    assert sorted(log_files) == sorted(  # each once: the object download reuses them
+        [by_hash_path(LOG_JSON, _sha(third.files[LOG_JSON])), by_hash_path(head.path, head.hash)]
+    )
+
+
+def test_a_mirror_serving_an_altered_entry_is_skipped_for_an_honest_one(
+    tmp_path, publisher
+) -> None:  # type: ignore[no-untyped-def]
+    store = _synced_to_two(tmp_path, publisher)
+    third = publisher.publish(builder.sample_files("three"))
+    head = publisher.log.entries[-1]
+    location = by_hash_path(head.path, head.hash)
+    lying = dict(third.files)
+    lying[location] = lying[location].replace(b'"version":3', b'"version":9')
+    report = update_store(
+        store,
+        MirrorPool([MemorySource(lying, "mirror-A"), MemorySource(third.files, "mirror-B")]),
+        quorum=1,
+    )
+    assert report.outcome == "current"
+    assert report.version == 3
+    assert any(n.mirror == "mirror-A" and n.path == location for n in report.notes)
+    assert store.read(location) == third.files[location]
+
+
+def test_sync_refuses_a_log_whose_only_copy_of_an_entry_is_altered(tmp_path, publisher) -> None:
+    store = _synced_to_two(tmp_path, publisher)
+    third = publisher.publish(builder.sample_files("three"))
+    head = publisher.log.entries[-1]
+    location = by_hash_path(head.path, head.hash)
+    third.files[location] = third.files[location].replace(b'"version":3', b'"version":9')
+    report = _sync(store, third)
+    assert report.outcome == "tampered"
+    assert store.release is not None
+    assert store.release.version == 2
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

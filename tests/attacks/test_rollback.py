@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import tamizdat_test_release_builder as builder
 
-from tamizdat.errors import LogForkError, RollbackError
-from tamizdat.layout import METADATA_DIR
+from tamizdat.errors import LogForkError, RollbackError, TamperedError
+from tamizdat.layout import METADATA_DIR, by_hash_path, log_entry_path
 from tamizdat.trust.state import SeenStore
 
 
@@ -152,3 +152,57 @@ def test_role_version_rollback_refused_when_keys_unchanged_in_old_state(
     second = publisher.publish(builder.sample_files("two"))
     with pytest.raises(RollbackError, match=r"expected news.json version 50 or newer"):
         builder.verify(second.files, second.fingerprint, state_dir)
+
+
+def _forged_three(publisher):  # type: ignore[no-untyped-def]
+    """Three entries whose first two differ from the publisher's: history rewritten."""
+    forged = type(publisher.log)()
+    for version in (1, 2, 3):
+        forged = builder.append_entry(
+            forged,
+            version=version,
+            time=f"2026-01-0{version}T00:00:00Z",
+            snapshot_sha256=f"{version}" * 64,
+            added=["news/2026/election/index.html"] if version == 1 else [],
+        )
+    return forged
+
+
+def test_log_that_grows_but_does_not_link_to_the_seen_head_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    second = publisher.publish(builder.sample_files("two"))
+    builder.verify(second.files, second.fingerprint, state_dir)
+    # Longer than the log seen (3 entries > 2), but its entry 2 links to a forged entry 1.
+    third = publisher.publish(builder.sample_files("three"), log=_forged_three(publisher))
+    with pytest.raises(LogForkError, match=r"extend entry 1 with hash .* naming previous"):
+        builder.verify(third.files, third.fingerprint, state_dir)
+
+
+def test_log_entry_withheld_by_the_source_refused(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    second = publisher.publish(builder.sample_files("two"))
+    builder.verify(second.files, second.fingerprint, state_dir)
+    publisher.publish(builder.sample_files("three"))
+    fourth = publisher.publish(builder.sample_files("four"))
+    # The walk from entry 3 back to the seen entry 1 needs entry 2: the copy withholds it.
+    entry = publisher.log.entries[2]
+    del fourth.files[by_hash_path(log_entry_path(2), entry.hash)]
+    with pytest.raises(TamperedError, match=r"expected this publication-log file, found none"):
+        builder.verify(fourth.files, fourth.fingerprint, state_dir)
+    assert SeenStore(state_dir).load(second.fingerprint).log_head == (
+        1,
+        publisher.log.entries[1].hash,
+    )
+
+
+def test_log_walk_fetches_only_entries_after_the_seen_head(publisher, state_dir) -> None:
+    publisher.publish(builder.sample_files("one"))
+    second = publisher.publish(builder.sample_files("two"))
+    builder.verify(second.files, second.fingerprint, state_dir)
+    publisher.publish(builder.sample_files("three"))
+    fourth = publisher.publish(builder.sample_files("four"))
+    # Entries 0 and 1 (seen already) are not needed: a copy without them still verifies.
+    for old in publisher.log.entries[:2]:
+        del fourth.files[by_hash_path(log_entry_path(old.index), old.hash)]
+    report = builder.verify(fourth.files, fourth.fingerprint, state_dir, check="metadata")
+    assert report.log_head == (3, publisher.log.entries[3].hash)

@@ -238,7 +238,7 @@ def _history(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.trust.history import read_history
 
     config = load_config(args.site)
-    events = read_history(config.signing.release_dir, args.path, config.site.desk_names)
+    events = read_history(config.signing.release_dir, args.path)
     rows: list[dict[str, Any]] = [
         {
             "kind": e.kind,

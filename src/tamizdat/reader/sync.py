@@ -4,10 +4,11 @@ Invariant: the store only ever switches to a release whose every metadata file w
 by :class:`~tamizdat.trust.policy.TrustPolicy` against the pinned root (TUF §5.2–5.6) and
 whose every object matched its signed length and sha256 (§5.7); nothing unverified is
 written. Rollback is refused; an expired role only labels the release "stale" (§5.4.4 is
-deliberately relaxed, as DESIGN.md explains). The signed publication log must extend the
-one this store saw before (a shorter log is a rollback, a rewritten one a fork), exactly as
-``tamizdat verify`` checks it, before anything of the release is stored; the release's time
-is that of its own log entry. Files already in the store are not fetched again: consistent
+deliberately relaxed, as DESIGN.md explains). The signed publication log head must extend
+the one this store saw before (a shorter log is a rollback, a rewritten one a fork), exactly
+as ``tamizdat verify`` checks it, before anything of the release is stored; only the log
+entries after the seen head are walked (by hash), so one release later that is one small
+file. The release's time is that of its own log entry. Files already in the store are not fetched again: consistent
 snapshots (§5.7.3) make a version or a hash name one file for ever.
 """
 
@@ -38,7 +39,7 @@ from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.mirrors import MirrorNote, MirrorPool, NoteKind
 from tamizdat.reader.store import ReleaseInfo, Store
 from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.loading import LoadedRelease, check_log, check_log_at, release_entry
+from tamizdat.trust.loading import LoadedRelease, check_log_with, release_entry
 from tamizdat.trust.log import PublicationLog
 from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
 from tamizdat.trust.sources import Source
@@ -292,14 +293,17 @@ def _fetch_objects(
 def _check_log(
     run: _Run, entries: list[TargetEntry], previous: SeenVersions, fetched: dict[str, bytes]
 ) -> tuple[PublicationLog | None, LoadedRelease]:
-    """The signed log extends the one seen before and names this snapshot (as verify does).
+    """The signed log head extends the one seen before and names this snapshot (as verify
+    does), walking back only over the entries this store has not seen.
 
-    The log comes from the store if held (its bytes checked again), else from a mirror;
-    a fetched log is kept in ``fetched`` so it is not downloaded twice.
+    Each file (the head, then entries by hash) comes from the store if held (its bytes
+    checked again), else from a mirror; fetched files are kept in ``fetched`` so the object
+    download does not repeat them. Entries are signed targets too: the sync stores them with
+    the release, so the store can serve them to the next reader.
 
     Raises:
         RollbackError (shorter log), LogForkError (history rewritten), MixAndMatchError,
-        TamperedError; TransportError when no mirror delivers it.
+        TamperedError; TransportError when no mirror delivers a file.
     """
     snapshot = run.policy.snapshot.version
     loaded = LoadedRelease(
@@ -310,18 +314,43 @@ def _check_log(
     entry = next((e for e in entries if e.path == LOG_JSON), None)
     if entry is None:
         return None, loaded
+    head = _log_file(run, entry.by_hash, entry.length, entry.sha256, fetched)
+    where = f"{run.timestamp_source or run.store.root}: {entry.by_hash}"
     if run.store.has_object(entry):
         where = f"store {run.store.root}: {entry.by_hash}"
-        data = _check_object(entry, run.store.read(entry.by_hash), where)
-        return check_log_at(where, data, loaded, previous), loaded
 
-    def accept(data: bytes, source: Source) -> PublicationLog:
-        _check_object(entry, data, f"{source.name}: {entry.by_hash}")
-        log = check_log(source, data, loaded, previous)
-        fetched[entry.by_hash] = data
-        return log
+    def fetch(path: str, cap: int) -> bytes:
+        return _log_file(run, path, cap, None, fetched)
 
-    return run.pool.fetch(entry.by_hash, entry.length, accept), loaded
+    return check_log_with(head, fetch, where, loaded, previous), loaded
+
+
+def _log_file(
+    run: _Run, by_hash: str, cap: int, sha256: str | None, fetched: dict[str, bytes]
+) -> bytes:
+    """A by-hash file of the log: the store's copy, else a mirror's whose bytes hash to the
+    name (so a lying mirror is skipped and the next one asked)."""
+    expected = sha256 or by_hash.rsplit("/", 1)[-1].split(".", 1)[0]
+    if run.store.exists(by_hash):
+        data = run.store.read(by_hash)
+        if len(data) <= cap and hashlib.sha256(data).hexdigest() == expected:
+            return data
+    held = fetched.get(by_hash)
+    if held is not None:
+        return held
+
+    def accept(data: bytes, source: Source) -> bytes:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected:
+            raise TamperedError(
+                f"expected the log file with sha256 {expected}, found sha256 {digest}",
+                where=f"{source.name}: {by_hash}",
+            )
+        return data
+
+    data = run.pool.fetch(by_hash, cap, accept)
+    fetched[by_hash] = data
+    return data
 
 
 def _learn_mirrors(store: Store, entries: list[TargetEntry]) -> None:

@@ -8,14 +8,15 @@ targets role loaded, every listed path authorised). Errors name the source and t
 
 The release's publication time is the ``time`` of the publication-log entry for exactly
 this snapshot version, whose ``snapshot_sha256`` names the snapshot's bytes
-(:func:`release_entry`). The log is a signed target and the entry is bound to the snapshot
-the timestamp signed, so the time cannot be changed without the publisher's keys, nor
-borrowed from another release.
+(:func:`release_entry`). The log head is a signed target, the head entry is fetched by the
+hash the head names, and the entry is bound to the snapshot the timestamp signed, so the
+time cannot be changed without the publisher's keys, nor borrowed from another release.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -34,7 +35,14 @@ from tamizdat.errors import (
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.trust.checks import sha256_hex
 from tamizdat.trust.fingerprint import normalize_fingerprint, root_fingerprint
-from tamizdat.trust.log import LogEntry, PublicationLog, check_extends, parse_log
+from tamizdat.trust.log import (
+    LogEntry,
+    LogLimits,
+    PublicationLog,
+    check_extends,
+    fetch_chain,
+    parse_head,
+)
 from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
 from tamizdat.trust.sources import HttpSource, MissingFileError, SharingSource, Source
 
@@ -43,7 +51,7 @@ __all__ = [
     "all_targets",
     "check_file",
     "check_log",
-    "check_log_at",
+    "check_log_with",
     "is_missing",
     "load_release",
     "release_entry",
@@ -230,52 +238,99 @@ def _locations(source: Source, path: str, sha: str, natural: bool) -> list[str]:
 
 
 def check_log(
-    source: Source, log_bytes: bytes, loaded: LoadedRelease, seen: SeenVersions
+    source: Source,
+    head_bytes: bytes,
+    loaded: LoadedRelease,
+    seen: SeenVersions,
+    *,
+    history: bool = False,
+    limits: LogLimits | None = None,
 ) -> PublicationLog:
-    """The log extends the head seen before and names this very snapshot.
+    """The log extends the head seen before and its head entry names this very snapshot.
+
+    ``head_bytes`` is the verified ``log.json``; entries are fetched from ``source`` by hash
+    (only those after the head seen before, or the whole log with lists for ``history``).
 
     Raises:
         RollbackError: shorter than the log seen before. LogForkError: history rewritten,
         or this release's entry names other snapshot bytes. MixAndMatchError: an entry
-        for a release newer than this snapshot. TamperedError: not a log.
+        for a release newer than this snapshot. TamperedError: not a log, or an entry is
+        missing or altered. OversizeError; TransportError from the source.
     """
-    return check_log_at(where_in(source, LOG_JSON), log_bytes, loaded, seen)
+
+    def fetch(path: str, cap: int) -> bytes:
+        try:
+            return source.fetch(path, cap)
+        except MirrorResponseError as exc:
+            if not is_missing(source, exc):
+                raise
+            raise TamperedError(
+                "expected this publication-log file, found none", where=where_in(source, path)
+            ) from None
+
+    where = where_in(source, LOG_JSON)
+    return check_log_with(
+        head_bytes, fetch, where, loaded, seen, history=history, limits=limits, source=source.name
+    )
 
 
-def check_log_at(
-    where: str, log_bytes: bytes, loaded: LoadedRelease, seen: SeenVersions
+def check_log_with(
+    head_bytes: bytes,
+    fetch: Callable[[str, int], bytes],
+    where: str,
+    loaded: LoadedRelease,
+    seen: SeenVersions,
+    *,
+    history: bool = False,
+    limits: LogLimits | None = None,
+    source: str = "",
 ) -> PublicationLog:
-    """:func:`check_log` for log bytes from ``where`` (e.g. a reader's store).
+    """:func:`check_log` with entries from ``fetch(by_hash_path, max_bytes)`` (e.g. a store
+    first, then mirrors); ``where`` names the head.
+
+    Only entries after the seen head are fetched (at least the head entry, for the
+    publication time): a reader one release behind fetches one small file.
 
     Raises:
         As :func:`check_log`.
     """
-    log = parse_log(log_bytes, where)
-    if seen.log_head is not None:
-        index, entry_hash = seen.log_head
-        if log.head[0] < index:
-            raise RollbackError(
-                f"expected a publication log of at least {index + 1} entries (seen on this "
-                f"machine), found {len(log.entries)}",
-                where=where,
-            )
-        check_extends(log, index, entry_hash, where)
+    head = parse_head(head_bytes, where)
+    floor = seen.log_head
+    if floor is not None and head.index < floor[0]:
+        raise RollbackError(
+            f"expected a publication log of at least {floor[0] + 1} entries (seen on this "
+            f"machine), found {head.index + 1}",
+            where=where,
+        )
+    first = 0 if history or floor is None else floor[0] + 1
+    if floor is None and not history:
+        first = head.index
+    chain = fetch_chain(
+        head, fetch, first=first, where=where, with_lists=history, limits=limits, source=source
+    )
+    if floor is not None:
+        check_extends(chain, floor[0], floor[1], where)
+    if chain.entries:
+        _check_head_entry(chain.entries[-1], loaded, where)
+    return chain
+
+
+def _check_head_entry(entry: LogEntry, loaded: LoadedRelease, where: str) -> None:
+    """Versions increase along the chain, so checking the head entry covers every entry."""
     snapshot = loaded.policy.snapshot
+    if entry.version > snapshot.version:
+        raise MixAndMatchError(
+            f"expected a log ending at release {snapshot.version} or before, found "
+            f"release {entry.version}",
+            where=where,
+        )
     digest = sha256_hex(loaded.snapshot_bytes)
-    for entry in log.entries:
-        if entry.version > snapshot.version:
-            raise MixAndMatchError(
-                f"expected a log ending at release {snapshot.version} or before, found "
-                f"release {entry.version}",
-                where=where,
-            )
-        if entry.version == snapshot.version and entry.snapshot_sha256 != digest:
-            raise LogForkError(
-                f"expected log entry {entry.index} to name snapshot sha256 {digest}, found "
-                f"{entry.snapshot_sha256}",
-                where=where,
-            )
-    return log
+    if entry.version == snapshot.version and entry.snapshot_sha256 != digest:
+        raise LogForkError(
+            f"expected log entry {entry.index} to name snapshot sha256 {digest}, found "
+            f"{entry.snapshot_sha256}",
+            where=where,
+        )
 
 
 def release_entry(log: PublicationLog | None, loaded: LoadedRelease) -> LogEntry | None:

@@ -1,32 +1,42 @@
-"""The publication log: an append-only hash chain of every release, itself a signed target.
+"""The publication log: an append-only hash chain of immutable entry files under a tiny head.
 
-The log lives at ``layout.LOG_JSON`` (``.well-known/tamizdat/log.json``) and is listed in the
-``site-meta`` targets role like any other file, so its bytes are covered by the release's TUF
-signatures. The document is::
+Files (paths from :mod:`tamizdat.layout`; each is a signed target, so mirrors, bundles and
+stores carry it like any other file — but verification below relies only on the hashes)::
 
-    {"entries": [ENTRY, ...], "format": "tamizdat-log", "spec_version": 1}
+    .well-known/tamizdat/log.json                 the head: the only file that changes
+    .well-known/tamizdat/log/<index>.json         entry <index>, immutable once written
+    .well-known/tamizdat/log/<index>.paths.json   its path lists, when too big to inline
 
-and each entry is::
+The head is ``{"format": "tamizdat-log", "head": {"hash": H, "index": N, "path": P},
+"spec_version": 2}`` (``N = -1``, ``H = ""``, ``P = ""`` for an empty log). An entry is::
 
-    {"added": [...], "changed": [...], "removed": [...],   sorted target paths
-     "index": 0, 1, 2, …                                   position in the chain
-     "previous": "<sha256 of the previous entry>" or "" for the first entry,
+    {"index": 0, 1, 2, …                         position in the chain
+     "paths": LISTS or REF,                       what the release added, changed, removed
+     "previous": "<hash of entry index-1>" or "" for entry 0,
      "snapshot_sha256": "<sha256 of the exact bytes of N.snapshot.json>",
-     "time": "YYYY-MM-DDTHH:MM:SSZ",                        when the release was signed
-     "version": N}                                          the release's snapshot version
+     "time": "YYYY-MM-DDTHH:MM:SSZ",              when the release was signed
+     "version": N}                                the release's snapshot version
 
-The hash of an entry is the SHA-256 of its *canonical JSON*: keys sorted, no whitespace
-(``","`` and ``":"`` separators), strings as UTF-8 with JSON escapes only where JSON requires
-them (Python ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``; a
-JavaScript port sorts the keys and uses ``JSON.stringify``). ``snapshot_sha256`` can name the
-snapshot of the same release because snapshot metadata lists role *versions* only (no role
-hashes), so the snapshot is signed before the log is written (see ``trust.sign``).
+with LISTS = ``{"added": [...], "changed": [...], "removed": [...]}`` (sorted, unique) when
+its canonical JSON is at most :data:`INLINE_PATHS_MAX` bytes, else REF = ``{"counts":
+[a, c, r], "length": L, "sha256": S}`` naming the bytes of ``<index>.paths.json`` (LISTS).
+So an entry file stays small even for a first release of 100,000 paths, and checking that a
+log extends another never needs the lists.
+
+Every file is *canonical JSON*: keys sorted, no whitespace, UTF-8 (Python ``json.dumps(
+sort_keys=True, separators=(",", ":"), ensure_ascii=False)``; JavaScript: sorted keys and
+``JSON.stringify``), and an entry's hash is the SHA-256 of its file's exact bytes. Its by-hash
+name (``layout.by_hash_path(log_entry_path(i), hash)``) therefore follows from the chain
+alone: from the signed head, a verifier fetches entry N by hash, then N-1 by N's
+``previous``, and so on, down to the entry it saw before; every byte is authenticated by the
+head's signature through the chain. ``snapshot_sha256`` can name the snapshot of the same
+release because snapshot metadata lists role *versions* only (see ``trust.sign``).
 
 Invariants kept here: entry *i* has ``index == i``; its ``previous`` is the hash of entry
-*i-1*; versions strictly increase; the serialisation is deterministic (one entry per line).
-A verifier that saw a log with head ``(index, hash)`` accepts a new log only if
-``new.extends(index, hash)``; anything else is a rewritten history (``LogForkError``).
-This module does no I/O.
+*i-1*; versions strictly increase; serialisation is deterministic. A verifier that saw head
+``(index, hash)`` accepts a new chain only if it holds that entry or links to it
+(:func:`check_extends`); anything else is a rewritten history (``LogForkError``).
+This module does no I/O: callers pass a ``fetch`` or ``read`` function.
 """
 
 from __future__ import annotations
@@ -35,38 +45,61 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from tamizdat.errors import LogForkError, TamperedError
+from tamizdat.errors import InternalError, LogForkError, OversizeError, TamperedError
+from tamizdat.layout import LOG_DIR, LOG_JSON, by_hash_path, log_entry_path, log_paths_path
 
 __all__ = [
+    "INLINE_PATHS_MAX",
     "LOG_FORMAT",
     "LogEntry",
+    "LogHead",
+    "LogLimits",
     "PathEvent",
+    "PathLists",
+    "PathsRef",
     "PublicationLog",
     "append_entry",
     "canonical_json",
     "check_extends",
+    "fetch_chain",
     "format_time",
-    "parse_log",
+    "head_document",
+    "is_log_path",
+    "log_files",
+    "parse_head",
     "path_history",
-    "serialize_log",
+    "read_log",
 ]
 
 LOG_FORMAT = "tamizdat-log"
-_SPEC_VERSION = 1
+_SPEC_VERSION = 2
+INLINE_PATHS_MAX = 4096  # bytes of canonical LISTS kept inside the entry (~60 paths)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_ENTRY_KEYS = frozenset(
-    {"index", "version", "time", "snapshot_sha256", "previous", "added", "changed", "removed"}
-)
+_ENTRY_KEYS = frozenset({"index", "version", "time", "snapshot_sha256", "previous", "paths"})
+_LIST_KEYS = ("added", "changed", "removed")
+
+# A fetch function: (layout path, maximum bytes) -> bytes. Raises what the source raises.
+Fetch = Callable[[str, int], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class LogLimits:
+    """Caps on what a verifier downloads for the log (endless-data protection)."""
+
+    head_max_bytes: int = 4096
+    entry_max_bytes: int = 2 * INLINE_PATHS_MAX + 1024
+    paths_max_bytes: int = 64 * 1024 * 1024
+    max_entries: int = 1_000_000
 
 
 def canonical_json(value: Any) -> bytes:
-    """The canonical bytes hashed for an entry (sorted keys, no whitespace, UTF-8)."""
+    """The canonical bytes of a log file (sorted keys, no whitespace, UTF-8)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -77,44 +110,126 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def is_log_path(path: str) -> bool:
+    """Whether ``path`` is one of the log's own target paths (head, entries, lists)."""
+    return path == LOG_JSON or path.startswith(LOG_DIR + "/")
+
+
 @dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One release in the log. ``hash`` is the SHA-256 of :meth:`to_dict`'s canonical JSON."""
+class PathLists:
+    """The paths one release added, changed and removed (sorted, unique)."""
 
-    index: int
-    version: int
-    time: str
-    snapshot_sha256: str
-    previous: str
-    added: tuple[str, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, list[str]]:
         return {
-            "index": self.index,
-            "version": self.version,
-            "time": self.time,
-            "snapshot_sha256": self.snapshot_sha256,
-            "previous": self.previous,
             "added": list(self.added),
             "changed": list(self.changed),
             "removed": list(self.removed),
         }
 
     @property
+    def data(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class PathsRef:
+    """Where an entry's lists live when they are too big to inline: their own file."""
+
+    sha256: str
+    length: int
+    counts: tuple[int, int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": list(self.counts), "length": self.length, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One release in the log. ``hash`` is the SHA-256 of its file's bytes (:attr:`data`).
+
+    ``ref`` is set when the lists live in their own file; ``lists`` is None only when they
+    were not fetched (a verifier checking continuity does not need them).
+    """
+
+    index: int
+    version: int
+    time: str
+    snapshot_sha256: str
+    previous: str
+    lists: PathLists | None
+    ref: PathsRef | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        paths: dict[str, Any]
+        if self.ref is not None:
+            paths = self.ref.to_dict()
+        elif self.lists is not None:
+            paths = self.lists.to_dict()
+        else:
+            raise InternalError(f"log entry {self.index} has neither lists nor a reference")
+        return {
+            "index": self.index,
+            "version": self.version,
+            "time": self.time,
+            "snapshot_sha256": self.snapshot_sha256,
+            "previous": self.previous,
+            "paths": paths,
+        }
+
+    @property
+    def data(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    @property
     def hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.to_dict())).hexdigest()
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def path(self) -> str:
+        return log_entry_path(self.index)
 
     @property
     def moment(self) -> datetime:
         """``time`` as an aware datetime."""
         return datetime.strptime(self.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
+    def _loaded(self) -> PathLists:
+        if self.lists is None:
+            raise InternalError(f"the path lists of log entry {self.index} were not loaded")
+        return self.lists
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        return self._loaded().added
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        return self._loaded().changed
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return self._loaded().removed
+
+
+@dataclass(frozen=True, slots=True)
+class LogHead:
+    """What ``log.json`` says: the index and hash of the last entry (``-1``, ``""``: empty)."""
+
+    index: int
+    hash: str
+
 
 @dataclass(frozen=True, slots=True)
 class PublicationLog:
-    """A verified chain of entries (build it with :func:`parse_log` or :func:`append_entry`)."""
+    """A verified, contiguous run of entries ending at the head.
+
+    Built by :func:`append_entry` or :func:`read_log` it starts at entry 0; a verifier's
+    :func:`fetch_chain` may hold only the tail it needed (``entries[0].index > 0``).
+    """
 
     entries: tuple[LogEntry, ...] = ()
 
@@ -126,16 +241,26 @@ class PublicationLog:
         last = self.entries[-1]
         return (last.index, last.hash)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the chain reaches back to entry 0."""
+        return not self.entries or self.entries[0].index == 0
+
     def extends(self, index: int, entry_hash: str) -> bool:
-        """True if this log holds an entry at ``index`` whose hash is ``entry_hash``.
+        """True if this chain holds entry ``index`` with hash ``entry_hash``, or links to it.
 
         ``(-1, "")`` (the head of an empty log) is extended by every log.
         """
         if index == -1:
             return entry_hash == ""
-        if not 0 <= index < len(self.entries):
+        if not self.entries:
             return False
-        return self.entries[index].hash == entry_hash
+        first = self.entries[0].index
+        if index == first - 1:
+            return self.entries[0].previous == entry_hash
+        if not first <= index <= self.entries[-1].index:
+            return False
+        return self.entries[index - first].hash == entry_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +272,10 @@ class PathEvent:
     time: str
     index: int
     entry_hash: str
+
+
+def _sorted_unique(paths: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(paths)))
 
 
 def append_entry(
@@ -174,6 +303,12 @@ def append_entry(
         raise TamperedError(
             f"expected a sha256 hex digest, found {snapshot_sha256!r}", where="publication log"
         )
+    lists = PathLists(_sorted_unique(added), _sorted_unique(changed), _sorted_unique(removed))
+    data = lists.data
+    ref = None
+    if len(data) > INLINE_PATHS_MAX:
+        counts = (len(lists.added), len(lists.changed), len(lists.removed))
+        ref = PathsRef(hashlib.sha256(data).hexdigest(), len(data), counts)
     index, previous = log.head
     entry = LogEntry(
         index=index + 1,
@@ -181,34 +316,48 @@ def append_entry(
         time=time if isinstance(time, str) else format_time(time),
         snapshot_sha256=snapshot_sha256,
         previous=previous,
-        added=tuple(sorted(set(added))),
-        changed=tuple(sorted(set(changed))),
-        removed=tuple(sorted(set(removed))),
+        lists=lists,
+        ref=ref,
     )
     return PublicationLog((*log.entries, entry))
 
 
-def serialize_log(log: PublicationLog) -> bytes:
-    """Deterministic bytes of the log: one canonical entry per line, so diffs stay readable."""
-    lines = [canonical_json(entry.to_dict()).decode() for entry in log.entries]
-    body = ",\n".join(lines)
-    entries = f"[\n{body}\n]" if lines else "[]"
-    text = f'{{"entries":{entries},"format":"{LOG_FORMAT}","spec_version":{_SPEC_VERSION}}}\n'
-    return text.encode()
+def head_document(log: PublicationLog) -> bytes:
+    """The bytes of ``log.json`` for this log."""
+    index, entry_hash = log.head
+    path = log_entry_path(index) if index >= 0 else ""
+    return canonical_json(
+        {
+            "format": LOG_FORMAT,
+            "head": {"hash": entry_hash, "index": index, "path": path},
+            "spec_version": _SPEC_VERSION,
+        }
+    )
 
 
-def parse_log(data: bytes, where: str) -> PublicationLog:
-    """Parse and check a log document; ``where`` names its source in errors.
+def log_files(log: PublicationLog, *, after: int = -1) -> dict[str, bytes]:
+    """The head and every entry (and lists file) with index above ``after``, by path.
 
     Raises:
-        TamperedError: not JSON, not a tamizdat log, or an entry is malformed.
-        LogForkError: the chain is broken (an index out of place, a ``previous`` that is not
-            the hash of the entry before, or versions that do not increase).
+        InternalError: an externalised entry's lists were not loaded.
     """
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise TamperedError(f"expected a JSON publication log, found: {exc}", where=where) from None
+    files = {LOG_JSON: head_document(log)}
+    for entry in log.entries:
+        if entry.index <= after:
+            continue
+        files[entry.path] = entry.data
+        if entry.ref is not None:
+            files[log_paths_path(entry.index)] = entry._loaded().data
+    return files
+
+
+def parse_head(data: bytes, where: str) -> LogHead:
+    """Parse ``log.json``.
+
+    Raises:
+        TamperedError: not a tamizdat log head of this spec version.
+    """
+    document = _json(data, where, "a JSON publication log head")
     if not isinstance(document, dict) or document.get("format") != LOG_FORMAT:
         raise TamperedError(f"expected a document with format {LOG_FORMAT!r}", where=where)
     if document.get("spec_version") != _SPEC_VERSION:
@@ -216,29 +365,116 @@ def parse_log(data: bytes, where: str) -> PublicationLog:
             f"expected log spec_version {_SPEC_VERSION}, found {document.get('spec_version')!r}",
             where=where,
         )
-    raw_entries = document.get("entries")
-    if not isinstance(raw_entries, list):
-        raise TamperedError("expected 'entries' to be a list", where=where)
+    head = document.get("head")
+    if not isinstance(head, dict) or set(head) != {"hash", "index", "path"}:
+        raise TamperedError("expected 'head' with keys hash, index, path", where=where)
+    index, entry_hash = head["index"], head["hash"]
+    if type(index) is not int or index < -1:
+        raise TamperedError(f"expected a head index of -1 or more, found {index!r}", where=where)
+    empty = index == -1
+    if not isinstance(entry_hash, str) or not (
+        entry_hash == "" if empty else _HEX64.match(entry_hash)
+    ):
+        raise TamperedError(f"expected a head hash, found {entry_hash!r}", where=where)
+    if head["path"] != ("" if empty else log_entry_path(index)):
+        raise TamperedError(f"expected the head path of entry {index}", where=where)
+    return LogHead(index, entry_hash)
+
+
+def fetch_chain(
+    head: LogHead,
+    fetch: Fetch,
+    *,
+    first: int,
+    where: str,
+    with_lists: bool = False,
+    limits: LogLimits | None = None,
+    source: str = "",
+) -> PublicationLog:
+    """Entries ``first`` … ``head.index``, fetched by hash from the head backwards.
+
+    ``fetch`` gets each file's by-hash path; every entry must hash to what its successor
+    (or the head) names. With ``with_lists``, externalised path lists are fetched too.
+    ``where`` names the head in errors, ``source`` prefixes the file paths named in errors.
+
+    Raises:
+        TamperedError: a file differs from the hash the chain names, or is malformed.
+        LogForkError: an entry sits at the wrong index, versions do not increase, or entry
+            0 names a predecessor. OversizeError: more than the limits allow.
+    """
+    limits = limits or LogLimits()
+    if head.index < 0:
+        return PublicationLog()
+    first = max(0, min(first, head.index))
+    if head.index - first + 1 > limits.max_entries:
+        raise OversizeError(
+            f"expected at most {limits.max_entries} log entries to check, found "
+            f"{head.index - first + 1}",
+            where=where,
+        )
     entries: list[LogEntry] = []
-    for position, raw in enumerate(raw_entries):
-        entry = _entry_from_dict(raw, f"{where}: entry {position}")
-        _check_link(entries, entry, position, f"{where}: entry {position}")
+    expected = head.hash
+    for index in range(head.index, first - 1, -1):
+        entry = _fetch_entry(fetch, index, expected, limits.entry_max_bytes, source)
+        if entries and entry.version >= entries[-1].version:
+            raise LogForkError(
+                f"expected a version below {entries[-1].version}, found {entry.version}",
+                where=f"{where}: {entry.path}",
+            )
+        if with_lists and entry.ref is not None:
+            entry = _with_lists(entry, fetch, limits.paths_max_bytes, source)
         entries.append(entry)
-    return PublicationLog(tuple(entries))
+        expected = entry.previous
+    if first == 0 and expected != "":
+        raise LogForkError(
+            f"expected entry 0 to have no predecessor, found previous = {expected}",
+            where=f"{where}: {log_entry_path(0)}",
+            hint="the log's hash chain is broken: history was rewritten",
+        )
+    return PublicationLog(tuple(reversed(entries)))
 
 
-def check_extends(new: PublicationLog, index: int, entry_hash: str, where: str) -> None:
-    """Raise unless ``new`` extends the head ``(index, entry_hash)`` seen before.
+def read_log(read: Callable[[str], bytes], where: str) -> PublicationLog:
+    """The whole log, lists included, from a trusted place (the publisher's release).
+
+    ``read`` maps a natural path (``log.json``, ``log/<i>.json``) to bytes and raises
+    ``FileNotFoundError`` when absent. Every link is still checked.
+
+    Raises:
+        TamperedError, LogForkError: the files are damaged (as :func:`fetch_chain`).
+    """
+    head = parse_head(read(LOG_JSON), f"{where}: {LOG_JSON}")
+
+    def by_natural(path: str, _cap: int) -> bytes:
+        natural = f"{LOG_DIR}/{path.rsplit('/', 1)[-1].split('.', 1)[1]}"
+        return read(natural)
+
+    return fetch_chain(
+        head,
+        by_natural,
+        first=0,
+        where=where,
+        with_lists=True,
+        limits=LogLimits(entry_max_bytes=1 << 62, paths_max_bytes=1 << 62, max_entries=1 << 62),
+    )
+
+
+def check_extends(chain: PublicationLog, index: int, entry_hash: str, where: str) -> None:
+    """Raise unless ``chain`` extends the head ``(index, entry_hash)`` seen before.
 
     Raises:
         LogForkError: the entry at ``index`` is missing (the log shrank) or differs.
     """
-    if new.extends(index, entry_hash):
+    if chain.extends(index, entry_hash):
         return
-    if index >= len(new.entries):
-        found = f"a log of {len(new.entries)} entries"
+    if not chain.entries or index > chain.entries[-1].index:
+        found = f"a log of {chain.head[0] + 1} entries"
+    elif index == chain.entries[0].index - 1:
+        found = f"entry {index + 1} naming previous = {chain.entries[0].previous}"
+    elif index < chain.entries[0].index:
+        found = f"a chain checked only from entry {chain.entries[0].index}"
     else:
-        found = f"entry {index} with hash {new.entries[index].hash}"
+        found = f"entry {index} with hash {chain.entries[index - chain.entries[0].index].hash}"
     raise LogForkError(
         f"expected the log to extend entry {index} with hash {entry_hash}, found {found}",
         where=where,
@@ -247,7 +483,11 @@ def check_extends(new: PublicationLog, index: int, entry_hash: str, where: str) 
 
 
 def path_history(log: PublicationLog, path: str) -> list[PathEvent]:
-    """Every release in which ``path`` was added, changed or removed, oldest first."""
+    """Every release in which ``path`` was added, changed or removed, oldest first.
+
+    Raises:
+        InternalError: an entry's lists were not loaded (use ``with_lists``).
+    """
     events: list[PathEvent] = []
     for entry in log.entries:
         kinds: tuple[tuple[Literal["added", "changed", "removed"], tuple[str, ...]], ...] = (
@@ -268,21 +508,61 @@ def _contains(sorted_paths: Sequence[str], path: str) -> bool:
     return position < len(sorted_paths) and sorted_paths[position] == path
 
 
-def _check_link(previous: list[LogEntry], entry: LogEntry, position: int, where: str) -> None:
-    if entry.index != position:
-        raise LogForkError(f"expected index {position}, found {entry.index}", where=where)
-    expected = previous[-1].hash if previous else ""
-    if entry.previous != expected:
-        raise LogForkError(
-            f"expected previous = {expected or '(empty)'}, found {entry.previous or '(empty)'}",
+def _json(data: bytes, where: str, what: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise TamperedError(f"expected {what}, found: {exc}", where=where) from None
+
+
+def _checked(data: bytes, sha256: str, where: str) -> bytes:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise TamperedError(
+            f"expected the bytes the log chain names (sha256 {sha256}), found sha256 {digest}",
             where=where,
-            hint="the log's hash chain is broken: history was rewritten",
+            hint="this copy altered the publication log",
         )
-    if previous and entry.version <= previous[-1].version:
-        raise LogForkError(
-            f"expected a version above {previous[-1].version}, found {entry.version}",
-            where=where,
+    return data
+
+
+def _named(source: str, path: str) -> str:
+    return f"{source}: {path}" if source else path
+
+
+def _fetch_entry(fetch: Fetch, index: int, entry_hash: str, cap: int, source: str) -> LogEntry:
+    path = by_hash_path(log_entry_path(index), entry_hash)
+    location = _named(source, path)
+    data = _checked(fetch(path, cap), entry_hash, location)
+    entry = _entry_from_dict(_json(data, location, "a JSON log entry"), location)
+    if entry.index != index:
+        raise LogForkError(f"expected index {index}, found {entry.index}", where=location)
+    return entry
+
+
+def _with_lists(entry: LogEntry, fetch: Fetch, cap: int, source: str) -> LogEntry:
+    ref = entry.ref
+    assert ref is not None
+    path = by_hash_path(log_paths_path(entry.index), ref.sha256)
+    location = _named(source, path)
+    if ref.length > cap:
+        raise OversizeError(
+            f"expected path lists of at most {cap} bytes, found {ref.length}", where=location
         )
+    data = _checked(fetch(path, ref.length), ref.sha256, location)
+    lists = _lists_from_dict(_json(data, location, "JSON path lists"), location)
+    found = (len(lists.added), len(lists.changed), len(lists.removed))
+    if found != ref.counts or len(data) != ref.length:
+        raise TamperedError(f"expected counts {ref.counts}, found {found}", where=location)
+    return LogEntry(
+        entry.index,
+        entry.version,
+        entry.time,
+        entry.snapshot_sha256,
+        entry.previous,
+        lists,
+        ref,
+    )
 
 
 def _paths(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -292,6 +572,27 @@ def _paths(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if value != sorted(set(value)):
         raise TamperedError(f"expected '{key}' sorted without duplicates", where=where)
     return tuple(value)
+
+
+def _lists_from_dict(raw: Any, where: str) -> PathLists:
+    if not isinstance(raw, dict) or set(raw) != set(_LIST_KEYS):
+        raise TamperedError(f"expected path lists with keys {list(_LIST_KEYS)}", where=where)
+    return PathLists(*(_paths(raw, key, where) for key in _LIST_KEYS))
+
+
+def _ref_from_dict(raw: dict[str, Any], where: str) -> PathsRef:
+    counts, length, sha = raw["counts"], raw["length"], raw["sha256"]
+    if not (
+        isinstance(counts, list)
+        and len(counts) == 3
+        and all(type(c) is int and c >= 0 for c in counts)
+        and type(length) is int
+        and length > INLINE_PATHS_MAX
+        and isinstance(sha, str)
+        and _HEX64.match(sha)
+    ):
+        raise TamperedError("expected 'paths' to reference a lists file", where=where)
+    return PathsRef(sha, length, (counts[0], counts[1], counts[2]))
 
 
 def _entry_from_dict(raw: Any, where: str) -> LogEntry:
@@ -312,13 +613,18 @@ def _entry_from_dict(raw: Any, where: str) -> LogEntry:
     previous = raw["previous"]
     if not isinstance(previous, str) or (previous and not _HEX64.match(previous)):
         raise TamperedError("expected 'previous' to be a sha256 hex digest or ''", where=where)
+    if (raw["index"] == 0) != (previous == ""):
+        raise LogForkError(
+            f"expected previous = '' exactly for entry 0, found {previous or '(empty)'} "
+            f"at index {raw['index']}",
+            where=where,
+            hint="the log's hash chain is broken: history was rewritten",
+        )
+    paths = raw["paths"]
+    if isinstance(paths, dict) and set(paths) == {"counts", "length", "sha256"}:
+        lists, ref = None, _ref_from_dict(paths, where)
+    else:
+        lists, ref = _lists_from_dict(paths, where), None
     return LogEntry(
-        index=raw["index"],
-        version=raw["version"],
-        time=raw["time"],
-        snapshot_sha256=raw["snapshot_sha256"],
-        previous=previous,
-        added=_paths(raw, "added", where),
-        changed=_paths(raw, "changed", where),
-        removed=_paths(raw, "removed", where),
+        raw["index"], raw["version"], raw["time"], raw["snapshot_sha256"], previous, lists, ref
     )

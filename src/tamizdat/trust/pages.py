@@ -79,7 +79,7 @@ def find_page(
     first_seen: dict[str, tuple[int, str]] = {}
     if paths and LOG_JSON in targets:
         log_bytes = check_file(source, loaded.policy, LOG_JSON, targets[LOG_JSON], natural=False)
-        log = check_log(source, log_bytes, loaded, previous)
+        log = check_log(source, log_bytes, loaded, previous, history=True)
         for path in paths:
             events = [e for e in path_history(log, path) if e.kind != "removed"]
             if events:

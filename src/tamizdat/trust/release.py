@@ -20,7 +20,7 @@ the local disk, already trusted) to keep incremental signing fast.
 
 # String paths and os calls instead of pathlib here: this module touches 100,000+ files per
 # release and pathlib's object churn was a measurable share of signing time.
-# ruff: noqa: PTH103, PTH105, PTH108, PTH110, PTH120
+# ruff: noqa: PTH102, PTH105, PTH108, PTH110, PTH116, PTH120
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,16 +40,20 @@ from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR, by_hash_path
 from tamizdat.trust.keystore import atomic_write
 
 __all__ = [
+    "Placement",
     "ReleaseState",
     "RoleState",
-    "TreeWriter",
     "load_release_state",
+    "place_files",
     "prune_objects",
     "prune_superseded",
     "remove_natural",
 ]
 
 logger = logging.getLogger(__name__)
+
+# Folders this deep and deeper are made by the task of their subtree (see place_files).
+_SUBTREE_DEPTH = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,69 +135,128 @@ def load_release_state(release_dir: Path) -> ReleaseState | None:
     )
 
 
-def _link_or_copy(source: Path | str, staged: str) -> None:
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """One file to put in the release: ``rel`` from a hard link of ``source`` or ``data``.
+
+    ``inode`` is the source's inode when known: a file already linked to it is left alone.
+    ``replace`` False means the path is immutable (by-hash): an existing file is kept.
+    """
+
+    rel: str
+    source: str | None
+    data: bytes | None
+    inode: int = 0
+    replace: bool = True
+
+
+def _link_or_copy(source: str, staged: str) -> None:
     try:
         os.link(source, staged)
     except OSError:
         shutil.copyfile(source, staged)
 
 
-class TreeWriter:
-    """Places files into a release by path strings, remembering which folders exist.
-
-    (Creating folders dominates the cost of writing 100,000 files; each is made once.)
-    """
-
-    def __init__(self, release_dir: Path) -> None:
-        self.root = str(release_dir)
-        self.made: set[str] = set()
-
-    def _folder(self, full: str) -> None:
-        folder = os.path.dirname(full)
-        if folder not in self.made:
-            os.makedirs(folder, exist_ok=True)
-            self.made.add(folder)
-
-    def place_file(self, rel: str, source: Path | None, data: bytes | None) -> None:
-        """Put one natural-path file in place by staged rename (link, copy or bytes)."""
-        full = f"{self.root}/{rel}"
-        self._folder(full)
-        if data is not None:
-            atomic_write(Path(full), data)
-            return
-        assert source is not None
+def _place(root: str, item: Placement) -> None:
+    full = f"{root}/{item.rel}"
+    if item.data is not None:
+        if item.replace or not os.path.exists(full):
+            atomic_write(Path(full), item.data)
+        return
+    assert item.source is not None
+    try:
+        os.link(item.source, full)  # a new path: the link appears atomically
+        return
+    except FileExistsError:
+        if not item.replace:
+            return  # by-hash objects are named by their hash: the existing one is right
         with contextlib.suppress(OSError):
-            os.link(source, full)  # a new path: the link appears atomically
-            return
-        head, name = os.path.split(full)
-        staged = f"{head}/.{name}.{os.getpid()}.stage"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staged)
-        _link_or_copy(source, staged)
-        os.replace(staged, full)
+            if item.inode and os.stat(full).st_ino == item.inode:
+                return  # already this very file (an interrupted run got this far)
+    except OSError:
+        pass  # another file system: copy below
+    head, name = os.path.split(full)
+    staged = f"{head}/.{name}.{os.getpid()}.stage"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staged)
+    _link_or_copy(item.source, staged)
+    os.replace(staged, full)
 
-    def place_object(self, rel: str, sha256: str, source: Path | None, data: bytes | None) -> bool:
-        """Write the by-hash object of ``rel`` unless it exists; True if it was written."""
-        full = f"{self.root}/{by_hash_path(rel, sha256)}"
-        self._folder(full)
-        if data is not None:
-            if os.path.exists(full):
-                return False
-            atomic_write(Path(full), data)
-            return True
-        assert source is not None
-        # Objects are immutable and named by their hash: an existing one is already right,
-        # and a link appears atomically, so no staging is needed.
-        try:
-            os.link(source, full)
-        except FileExistsError:
-            return False
-        except OSError:
-            head, name = os.path.split(full)
-            staged = f"{head}/.{name}.{os.getpid()}.stage"
-            shutil.copyfile(source, staged)
-            os.replace(staged, full)
-        return True
+
+def _folders(items: Iterable[Placement]) -> list[str]:
+    """Every folder the items need, parents included, parents first (a parent is a prefix
+    of its children, so it sorts before them)."""
+    needed: set[str] = set()
+    for item in items:
+        folder = os.path.dirname(item.rel)
+        while folder and folder not in needed:
+            needed.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(needed)
+
+
+def _subtree(rel: str, depth: int) -> str:
+    return "/".join(rel.split("/", depth)[:depth])
+
+
+def place_files(
+    release_dir: Path,
+    items: Sequence[Placement],
+    *,
+    workers: int = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> int:
+    """Create the folders ``items`` need (each once, parents first) and place every item;
+    return how many folders were created.
+
+    The folders near the top are made first, on this thread; deeper ones with their files,
+    one subtree per task, so threads never wait on each other's parent folder. Creating
+    folders is what costs most here (one ``mkdir`` per article folder, twice: natural and
+    by-hash trees); ``workers`` > 1 overlaps the file system's waits.
+
+    Raises:
+        OSError: a folder or file could not be written.
+    """
+    root = str(release_dir)
+    made = 0
+    folders = _folders(items)
+    split = _SUBTREE_DEPTH
+    for folder in (f for f in folders if f.count("/") < split):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(f"{root}/{folder}")
+            made += 1
+    tasks: dict[str, tuple[list[str], list[Placement]]] = {}
+    for folder in (f for f in folders if f.count("/") >= split):
+        tasks.setdefault(_subtree(folder, split), ([], []))[0].append(folder)
+    for item in items:
+        tasks.setdefault(_subtree(item.rel, split), ([], []))[1].append(item)
+
+    def run(task: tuple[list[str], list[Placement]]) -> tuple[int, int]:
+        count = 0
+        for folder in task[0]:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(f"{root}/{folder}")
+                count += 1
+        for item in task[1]:
+            _place(root, item)
+        return count, len(task[1])
+
+    if workers <= 1:
+        results: Iterable[tuple[int, int]] = map(run, tasks.values())
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        results = pool.map(run, tasks.values())
+    done = 0
+    try:
+        for count, placed in results:
+            made += count
+            done += placed
+            if on_done is not None:
+                on_done(done)
+    finally:
+        if workers > 1:
+            pool.shutdown()
+    return made
 
 
 def remove_natural(release_dir: Path, paths: Iterable[str]) -> None:

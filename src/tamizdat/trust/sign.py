@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,9 +47,10 @@ from tamizdat.trust.keystore import KeyStore, atomic_write
 from tamizdat.trust.log import (
     PublicationLog,
     append_entry,
-    parse_log,
+    is_log_path,
+    log_files,
     path_history,
-    serialize_log,
+    read_log,
 )
 from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
 from tamizdat.trust.roles import RoleLayout, RoleSpec, plan_layout
@@ -59,7 +59,9 @@ __all__ = ["SignReport", "sign_release"]
 
 logger = logging.getLogger(__name__)
 
-_WRITE_THREADS = 8
+# Folder creation dominates writing a first release; a few threads overlap the file
+# system's waits (each works in its own subtree, see release.place_files).
+_WRITE_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,13 +190,13 @@ def _collect_targets(
 def _diff(
     targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]]
 ) -> tuple[list[str], list[str], list[str]]:
-    added = [p for p in targets if p not in before and p != LOG_JSON]
+    added = [p for p in targets if p not in before and not is_log_path(p)]
     changed = [
         p
         for p, t in targets.items()
-        if p in before and p != LOG_JSON and before[p] != (t.length, t.sha256)
+        if p in before and not is_log_path(p) and before[p] != (t.length, t.sha256)
     ]
-    removed = [p for p in before if p not in targets and p != LOG_JSON]
+    removed = [p for p in before if p not in targets and not is_log_path(p)]
     return sorted(added), sorted(changed), sorted(removed)
 
 
@@ -256,7 +258,7 @@ def sign_release(
     previous = rel.load_release_state(release_dir)
     before = previous.all_targets() if previous else {}
     log = (
-        parse_log(previous.log, str(release_dir / LOG_JSON))
+        read_log(lambda p: (release_dir / p).read_bytes(), str(release_dir))
         if previous and previous.log
         else PublicationLog()
     )
@@ -271,15 +273,29 @@ def sign_release(
             hint="add 'updated: DATE' to each corrected article so readers see the correction",
         )
 
-    # The log's own entry is placeholder-hashed until the snapshot is signed; its role is
-    # always re-signed, so planning needs only its path.
-    layout = plan_layout([*targets, LOG_JSON], config.site.desk_names)
+    # Earlier log files stay targets as they are (immutable). The new head and entry are
+    # placeholder-hashed until the snapshot is signed; their roles are re-signed anyway
+    # (the head's is forced, a new path changes its role), so planning needs only paths.
+    for path, (length, sha) in before.items():
+        if is_log_path(path) and path != LOG_JSON:
+            targets[path] = _Target(length, sha, release_dir / path, None)
+    version = previous.snapshot_version + 1 if previous else 1
+    draft = append_entry(
+        log,
+        version=version,
+        time=now,
+        snapshot_sha256="0" * 64,
+        added=added,
+        changed=changed,
+        removed=removed,
+    )
+    new_log = list(log_files(draft, after=log.head[0]))
+    layout = plan_layout([*targets, *new_log], config.site.desk_names)
     log_role = layout.role_of[LOG_JSON]
     placeholder = dict(targets)
-    placeholder[LOG_JSON] = _Target(0, "0" * 64, None, b"")
+    placeholder.update((p, _Target(0, "0" * 64, None, b"")) for p in new_log)
     plans = _plan_versions(layout, placeholder, previous, store, config, now, log_role)
 
-    version = previous.snapshot_version + 1 if previous else 1
     snapshot = Metadata(
         Snapshot(
             version,
@@ -300,10 +316,8 @@ def sign_release(
         changed=changed,
         removed=removed,
     )
-    log_bytes = serialize_log(log)
-    targets[LOG_JSON] = _Target(
-        len(log_bytes), hashlib.sha256(log_bytes).hexdigest(), None, log_bytes
-    )
+    for path, data in log_files(log, after=log.head[0] - 1).items():
+        targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
 
     written: dict[str, bytes] = {}
     signed_roles = []
@@ -341,6 +355,7 @@ def sign_release(
         removed,
         progress,
         cache_file.with_name("superseded.json"),
+        {path: f.stamp[2] for path, f in cache["files"].items()},
     )
     save_cache(cache_file, public_dir, cache["files"])
     total_meta = sum(len(b) for b in written.values()) + len(timestamp_bytes)
@@ -378,24 +393,20 @@ def _current_metadata_bytes(
     return size
 
 
-def _in_parallel(
-    action: Callable[[tuple[str, _Target]], object],
-    items: list[tuple[str, _Target]],
-    progress: Progress | None,
-) -> None:
-    """Run file-system work on threads: mkdir/link latency, not CPU, bounds it."""
-
-    def run(chunk: list[tuple[str, _Target]]) -> int:
-        for item in chunk:
-            action(item)
-        return len(chunk)
-
-    chunks = [items[i : i + 256] for i in range(0, len(items), 256)]
-    done = 0
-    with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
-        for count in pool.map(run, chunks):
-            done += count
-            report(progress, "writing", done, len(items))
+def _placements(
+    fresh: list[tuple[str, _Target]], natural: bool, inodes: Mapping[str, int]
+) -> list[rel.Placement]:
+    if natural:
+        return [
+            rel.Placement(p, str(t.source) if t.source else None, t.data, inodes.get(p, 0))
+            for p, t in fresh
+        ]
+    return [
+        rel.Placement(
+            by_hash_path(p, t.sha256), str(t.source) if t.source else None, t.data, 0, False
+        )
+        for p, t in fresh
+    ]
 
 
 def _write_release(
@@ -408,19 +419,26 @@ def _write_release(
     removed: list[str],
     progress: Progress | None,
     prune_file: Path,
+    inodes: Mapping[str, int],
 ) -> None:
     release_dir.mkdir(parents=True, exist_ok=True)
-    writer = rel.TreeWriter(release_dir)
     # 1. by-hash objects: only new ones (an object that exists is immutable).
     fresh = [
         (path, t)
         for path, t in targets.items()
         if before.get(path) != (t.length, t.sha256) or path == LOG_JSON
     ]
-    _in_parallel(
-        lambda item: writer.place_object(item[0], item[1].sha256, item[1].source, item[1].data),
-        fresh,
-        progress,
+    total = 2 * len(fresh)
+    report(progress, "writing", 0, total)
+
+    def written_so_far(offset: int) -> Callable[[int], None]:
+        return lambda done: report(progress, "writing", offset + done, total)
+
+    rel.place_files(
+        release_dir,
+        _placements(fresh, False, inodes),
+        workers=_WRITE_THREADS,
+        on_done=written_so_far(0),
     )
     # 2. versioned metadata (new names only), 3. roots, root.json and the timestamp last.
     for path, data in written.items():
@@ -431,9 +449,12 @@ def _write_release(
             atomic_write(file, data)
     atomic_write(release_dir / metadata_path("root", None), roots[-1][1])
     atomic_write(release_dir / metadata_path("timestamp", None), timestamp_bytes)
-    # 4. natural paths, each by staged rename; then removed files.
-    _in_parallel(
-        lambda item: writer.place_file(item[0], item[1].source, item[1].data), fresh, progress
+    # 4. natural paths, each by link or staged rename; then removed files.
+    rel.place_files(
+        release_dir,
+        _placements(fresh, True, inodes),
+        workers=_WRITE_THREADS,
+        on_done=written_so_far(len(fresh)),
     )
     rel.remove_natural(release_dir, removed)
     # 5. keep by-hash objects of this release and the previous one (mirrors mid-update):

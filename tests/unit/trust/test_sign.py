@@ -9,14 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from trustkit import NOW, SAMPLE_FILES, SignedSite
+from trustkit import NOW, SAMPLE_FILES, SignedSite, write_public
 from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 
 from tamizdat.errors import KeyStoreError, UserError
-from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path
+from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path, log_entry_path
+from tamizdat.trust import release as rel
 from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.log import parse_log
+from tamizdat.trust.log import read_log
 from tamizdat.trust.sign import sign_release
 
 META = METADATA_DIR
@@ -63,7 +64,7 @@ def test_release_is_valid_tuf_with_by_hash_objects(signed_site: SignedSite) -> N
             obj = (release / by_hash_path(path, target.hashes["sha256"])).read_bytes()
             target.verify_length_and_hashes(obj)
             assert (release / path).read_bytes() == obj
-    assert set(seen) == {*SAMPLE_FILES, LOG_JSON}
+    assert set(seen) == {*SAMPLE_FILES, LOG_JSON, log_entry_path(0)}
     assert (
         root_fingerprint((release / META / "1.root.json").read_bytes()) == signed_site.fingerprint
     )
@@ -122,7 +123,7 @@ def test_removed_file_leaves_release_and_old_objects_are_pruned(signed_site: Sig
 
 def test_log_chain_matches_snapshots(signed_site: SignedSite) -> None:
     signed_site.resign({"index.html": b"new home"})
-    log = parse_log((signed_site.release / LOG_JSON).read_bytes(), "log")
+    log = read_log(lambda p: (signed_site.release / p).read_bytes(), "log")
     assert [e.version for e in log.entries] == [1, 2]
     for entry in log.entries:
         snap = (signed_site.release / META / f"{entry.version}.snapshot.json").read_bytes()
@@ -176,3 +177,38 @@ def test_metadata_is_compact_json(signed_site: SignedSite) -> None:
     assert "\n" not in text
     assert ": " not in text
     assert json.loads(text)["signed"]["meta"]["targets.json"] == {"version": 1}
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_place_files_makes_each_folder_once_and_keeps_linked_files(
+    tmp_path: Path, workers: int
+) -> None:
+    public = tmp_path / "public"
+    files = [f"{lang}/news/2026/03/s{i}/index.html" for lang in ("en", "ru") for i in range(40)]
+    write_public(public, {p: p.encode() for p in [*files, "index.html"]})
+    items = [
+        rel.Placement(p, str(public / p), None, (public / p).stat().st_ino)
+        for p in [*files, "index.html"]
+    ]
+    release = tmp_path / "release"
+    release.mkdir()
+    made = rel.place_files(release, items, workers=workers)
+    # en, ru, */news, */news/2026, */news/2026/03 and 80 article folders.
+    assert made == 2 + 2 + 2 + 2 + 80
+    assert all((release / p).stat().st_ino == (public / p).stat().st_ino for p in files)
+    # Placing again: nothing to make, files already linked to the same inode stay as they are.
+    assert rel.place_files(release, items, workers=workers) == 0
+    # A stale file is replaced (staged, then renamed); an immutable one is kept.
+    stale = release / files[0]
+    stale.unlink()
+    stale.write_bytes(b"old")
+    kept = release / "kept.txt"
+    kept.write_bytes(b"first")
+    rel.place_files(
+        release,
+        [items[0], rel.Placement("kept.txt", None, b"second", 0, False)],
+        workers=workers,
+    )
+    assert stale.read_bytes() == files[0].encode()
+    assert kept.read_bytes() == b"first"
+    assert not list(release.rglob(".*.stage"))
