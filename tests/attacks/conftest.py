@@ -1,36 +1,18 @@
-"""Fixtures for the attack tests: a fake publisher built on python-tuf (release_builder.py)."""
+"""Fixtures for the attack tests: a fake newsroom publisher (support.tuf_release)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-
-def _load_builder() -> ModuleType:
-    name = "tamizdat_test_release_builder"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent / "release_builder.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_builder()
+from support.tuf_release import ReleaseFactory
 
 
 @pytest.fixture
-def publisher() -> object:
+def publisher() -> ReleaseFactory:
     """A fresh fake publisher (new keys: cheap with Ed25519)."""
-    return builder.Publisher()
+    return ReleaseFactory.newsroom()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import tamizdat_test_release_builder as builder
 
+from support.tuf_release import sample_files
 from tamizdat.channels.bundle import open_bundle, write_bundle
 from tamizdat.errors import TamperedError
 from tamizdat.trust.verify import verify_release
@@ -21,7 +21,7 @@ ELECTION = "news/2026/election/index.html"
 
 
 def _bundle(publisher, tmp_path: Path) -> tuple[Path, str]:  # type: ignore[no-untyped-def]
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     out = tmp_path / "news.zip"
     write_bundle(release.write(tmp_path / "release"), out)
     return out, release.fingerprint
@@ -43,7 +43,7 @@ def test_honest_bundle_verifies_with_its_listing_audited(publisher, tmp_path: Pa
         report = verify_release(source, fingerprint=fingerprint)
     assert report.outcome == "current"
     assert report.listing_checked
-    assert report.files_checked == len(builder.sample_files()) + 2  # and the log head, entry
+    assert report.files_checked == len(sample_files()) + 2  # and the log head, entry
 
 
 def test_changed_byte_in_a_bundled_page_refused_naming_it(publisher, tmp_path: Path) -> None:

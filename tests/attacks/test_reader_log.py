@@ -10,8 +10,7 @@ import hashlib
 from datetime import timedelta
 from pathlib import Path
 
-import tamizdat_test_release_builder as builder
-
+from support.tuf_release import now, rewritten_log, sample_files
 from tamizdat.layout import LOG_JSON, by_hash_path
 from tamizdat.reader.client import add_subscription
 from tamizdat.reader.mirrors import MirrorPool
@@ -30,15 +29,15 @@ def _sync(store: Store, release) -> SyncReport:  # type: ignore[no-untyped-def]
 
 def _synced_to_two(tmp_path: Path, publisher) -> Store:  # type: ignore[no-untyped-def]
     store = _store(tmp_path, publisher)
-    assert _sync(store, publisher.publish(builder.sample_files("one"))).outcome == "current"
-    assert _sync(store, publisher.publish(builder.sample_files("two"))).version == 2
+    assert _sync(store, publisher.publish(sample_files("one"))).outcome == "current"
+    assert _sync(store, publisher.publish(sample_files("two"))).version == 2
     return store
 
 
 def test_sync_remembers_the_log_head_role_keys_and_the_signing_time(tmp_path, publisher) -> None:
     store = _store(tmp_path, publisher)
-    when = builder.now() - timedelta(hours=5)
-    release = publisher.publish(builder.sample_files("one"), when=when)
+    when = now() - timedelta(hours=5)
+    release = publisher.publish(sample_files("one"), when=when)
     report = _sync(store, release)
     assert report.outcome == "current"
     assert report.published == when.isoformat()
@@ -53,7 +52,7 @@ def test_sync_remembers_the_log_head_role_keys_and_the_signing_time(tmp_path, pu
 def test_sync_refuses_a_shorter_log_and_keeps_the_release(tmp_path, publisher) -> None:
     store = _synced_to_two(tmp_path, publisher)
     short = type(publisher.log)(publisher.log.entries[:1])
-    third = publisher.publish(builder.sample_files("three"), log=short)
+    third = publisher.publish(sample_files("three"), log=short)
     report = _sync(store, third)
     assert report.outcome == "rollback"
     assert "publication log of at least 2 entries" in (report.problem or "")
@@ -65,17 +64,7 @@ def test_sync_refuses_a_shorter_log_and_keeps_the_release(tmp_path, publisher) -
 
 def test_sync_refuses_a_log_that_rewrites_history(tmp_path, publisher) -> None:
     store = _synced_to_two(tmp_path, publisher)
-    forged = builder.append_entry(
-        type(publisher.log)(),
-        version=1,
-        time="2026-01-01T00:00:00Z",
-        snapshot_sha256="0" * 64,
-        added=["news/2026/election/index.html"],
-    )
-    forged = builder.append_entry(
-        forged, version=2, time="2026-01-02T00:00:00Z", snapshot_sha256="1" * 64
-    )
-    third = publisher.publish(builder.sample_files("three"), log=forged)
+    third = publisher.publish(sample_files("three"), log=rewritten_log(2))
     report = _sync(store, third)
     assert report.outcome == "rollback"
     assert "expected the log to extend entry 1" in (report.problem or "")
@@ -86,7 +75,7 @@ def test_sync_refuses_a_log_that_rewrites_history(tmp_path, publisher) -> None:
 
 def test_sync_accepts_the_honest_next_log(tmp_path, publisher) -> None:
     store = _synced_to_two(tmp_path, publisher)
-    report = _sync(store, publisher.publish(builder.sample_files("three")))
+    report = _sync(store, publisher.publish(sample_files("three")))
     assert report.outcome == "current"
     assert store.seen is not None
     assert store.seen.log_head is not None
@@ -107,7 +96,7 @@ class _Recording(MemorySource):
 
 def test_sync_one_release_later_fetches_only_the_new_head_and_entry(tmp_path, publisher) -> None:
     store = _synced_to_two(tmp_path, publisher)
-    third = publisher.publish(builder.sample_files("three"))
+    third = publisher.publish(sample_files("three"))
     mirror = _Recording(third.files, "mirror-A")
     assert update_store(store, MirrorPool([mirror])).outcome == "current"
     log_files = [p for p in mirror.asked if p.endswith(".log.json") or "/tamizdat/log/" in p]
@@ -121,7 +110,7 @@ def test_a_mirror_serving_an_altered_entry_is_skipped_for_an_honest_one(
     tmp_path, publisher
 ) -> None:  # type: ignore[no-untyped-def]
     store = _synced_to_two(tmp_path, publisher)
-    third = publisher.publish(builder.sample_files("three"))
+    third = publisher.publish(sample_files("three"))
     head = publisher.log.entries[-1]
     location = by_hash_path(head.path, head.hash)
     lying = dict(third.files)
@@ -139,7 +128,7 @@ def test_a_mirror_serving_an_altered_entry_is_skipped_for_an_honest_one(
 
 def test_sync_refuses_a_log_whose_only_copy_of_an_entry_is_altered(tmp_path, publisher) -> None:
     store = _synced_to_two(tmp_path, publisher)
-    third = publisher.publish(builder.sample_files("three"))
+    third = publisher.publish(sample_files("three"))
     head = publisher.log.entries[-1]
     location = by_hash_path(head.path, head.hash)
     third.files[location] = third.files[location].replace(b'"version":3', b'"version":9')

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-import tamizdat_test_release_builder as builder
 
+from support.tuf_release import sample_files, verify_files
 from tamizdat.errors import TamperedError
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN, by_hash_path
 from tamizdat.trust.sources import DirectorySource, ListableSource, MemorySource, Source
@@ -22,7 +22,7 @@ FORGED_PAGE = b"<p>the minister never said this</p>"
 
 
 def test_injected_page_in_release_directory_refused(publisher, tmp_path: Path) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     copy = release.write(tmp_path / "usb")
     (copy / "news/2026/forged").mkdir(parents=True)
     (copy / FORGED).write_bytes(FORGED_PAGE)
@@ -34,7 +34,7 @@ def test_injected_page_in_release_directory_refused(publisher, tmp_path: Path) -
 
 
 def test_injected_page_in_memory_copy_refused_with_the_others_counted(publisher) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     for path in (FORGED, "about/index.html", "news/2026/fake2/index.html"):
         release.files[path] = FORGED_PAGE
     with pytest.raises(
@@ -42,7 +42,7 @@ def test_injected_page_in_memory_copy_refused_with_the_others_counted(publisher)
         match=r"unsigned file about/index.html: not published by this publisher "
         r"\(and 2 more: news/2026/fake2/index.html, news/2026/forged/index.html\)",
     ):
-        builder.verify(release.files, release.fingerprint)
+        verify_files(release.files, release.fingerprint)
 
 
 @pytest.mark.parametrize(
@@ -55,54 +55,54 @@ def test_injected_page_in_memory_copy_refused_with_the_others_counted(publisher)
     ],
 )
 def test_unsigned_file_inside_well_known_refused(publisher, path: str) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     release.files[path] = FORGED_PAGE
     with pytest.raises(TamperedError, match=rf"unsigned file {path}: not published"):
-        builder.verify(release.files, release.fingerprint)
+        verify_files(release.files, release.fingerprint)
 
 
 def test_by_hash_looking_object_is_tolerated_and_counted(publisher, state_dir) -> None:
     # Content-addressed: its name commits to its bytes, so it cannot pass for a signed page
     # (verifying clients fetch only hashes the signed metadata names). Tolerated, counted.
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     injected = by_hash_path(FORGED, hashlib.sha256(FORGED_PAGE).hexdigest())
     release.files[injected] = FORGED_PAGE
-    report = builder.verify(release.files, release.fingerprint, state_dir)
+    report = verify_files(release.files, release.fingerprint, state_dir)
     assert report.outcome == "current"
     assert report.listing_checked
     assert report.unreferenced_objects == 1
 
 
 def test_by_hash_object_whose_bytes_differ_from_its_name_refused(publisher) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     injected = by_hash_path(FORGED, hashlib.sha256(b"something else").hexdigest())
     release.files[injected] = FORGED_PAGE
     with pytest.raises(TamperedError, match=r"does not match the hash in its name") as info:
-        builder.verify(release.files, release.fingerprint)
+        verify_files(release.files, release.fingerprint)
     assert info.value.where == f"mirror-A: {injected}"
 
 
 def test_previous_release_objects_and_metadata_kept_for_mirrors_mid_update(publisher) -> None:
-    first = publisher.publish(builder.sample_files("one"))
-    second = publisher.publish(builder.sample_files("two"))
+    first = publisher.publish(sample_files("one"))
+    second = publisher.publish(sample_files("two"))
     # What release/ holds after the second sign: both releases' objects and metadata,
     # the natural paths of the second only.
     kept = {p: d for p, d in first.files.items() if p.startswith(f"{WELL_KNOWN}/")}
-    report = builder.verify({**kept, **second.files}, second.fingerprint)
+    report = verify_files({**kept, **second.files}, second.fingerprint)
     assert report.outcome == "current"
     assert report.unreferenced_objects == 4  # home, feed, election report, log of release 1
 
 
 def test_desktop_litter_and_bookkeeping_tolerated(publisher) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     release.files["news/.DS_Store"] = b"\0\0\0\1Bud1"
     release.files["Thumbs.db"] = b"\xd0\xcf"
     release.files[f"{WELL_KNOWN}/bundle.json"] = b'{"format": "tamizdat-bundle/1"}'
-    assert builder.verify(release.files, release.fingerprint).outcome == "current"
+    assert verify_files(release.files, release.fingerprint).outcome == "current"
 
 
 def test_symlinked_folder_listed_not_followed(publisher, tmp_path: Path) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     copy = release.write(tmp_path / "copy")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -114,9 +114,9 @@ def test_symlinked_folder_listed_not_followed(publisher, tmp_path: Path) -> None
 
 
 def test_sample_check_does_not_audit_the_listing(publisher) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     release.files[FORGED] = FORGED_PAGE
-    report = builder.verify(release.files, release.fingerprint, check="sample", sample_size=2)
+    report = verify_files(release.files, release.fingerprint, check="sample", sample_size=2)
     assert report.outcome == "current"
     assert not report.listing_checked
 
@@ -133,7 +133,7 @@ class _FetchOnly:
 
 
 def test_source_without_listing_still_verifies(publisher) -> None:
-    release = publisher.publish(builder.sample_files())
+    release = publisher.publish(sample_files())
     release.files[FORGED] = FORGED_PAGE
     source = _FetchOnly(release.files)
     assert isinstance(source, Source)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from support.loopback import Servers
+from support.tuf_release import ReleaseFactory
 from tamizdat.reader.client import SyncOptions, add_subscription, sync_subscription
 
 pytestmark = pytest.mark.integration
@@ -54,33 +54,27 @@ def _handler(root: Path, bomb: str | None, asked: list[str]) -> type[BaseHTTPReq
 
 @pytest.fixture
 def serve_gzip() -> Iterator[Callable[..., tuple[str, list[str]]]]:
-    servers: list[ThreadingHTTPServer] = []
+    servers = Servers()
 
     def start(root: Path, bomb: str | None = None) -> tuple[str, list[str]]:
         asked: list[str] = []
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(root, bomb, asked))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/", asked
+        return servers.start(_handler(root, bomb, asked)), asked
 
     yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    servers.close()
 
 
-def _release(tmp_path: Path, rf: ModuleType) -> tuple[Any, Path]:
-    factory = rf.ReleaseFactory()
+def _release(tmp_path: Path) -> tuple[Any, Path]:
+    factory = ReleaseFactory.articles()
     site = {f"articles/a{i}/index.html": b"<p>the same words</p>" * 200 for i in range(5)}
-    factory.publish(tmp_path / "release", site)
+    factory.publish(site).write(tmp_path / "release")
     return factory, tmp_path / "release"
 
 
 def test_sync_asks_for_gzip_and_counts_wire_bytes(
-    tmp_path: Path, rf: ModuleType, serve_gzip: Callable[..., tuple[str, list[str]]]
+    tmp_path: Path, serve_gzip: Callable[..., tuple[str, list[str]]]
 ) -> None:
-    factory, release = _release(tmp_path, rf)
+    factory, release = _release(tmp_path)
     url, asked = serve_gzip(release)
     store = add_subscription(
         "news", mirrors=(url,), fingerprint=factory.fingerprint, store_dir=tmp_path / "home"
@@ -94,9 +88,9 @@ def test_sync_asks_for_gzip_and_counts_wire_bytes(
 
 
 def test_gzip_bomb_is_cut_at_the_signed_length_and_skipped(
-    tmp_path: Path, rf: ModuleType, serve_gzip: Callable[..., tuple[str, list[str]]]
+    tmp_path: Path, serve_gzip: Callable[..., tuple[str, list[str]]]
 ) -> None:
-    factory, release = _release(tmp_path, rf)
+    factory, release = _release(tmp_path)
     evil, _ = serve_gzip(release, bomb=".index.html")
     honest, _ = serve_gzip(release)
     store = add_subscription(

@@ -12,11 +12,11 @@ import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from support.tuf_release import ReleaseFactory, now, sample_site
 from tamizdat.cli import main
 from tamizdat.reader.serve import make_reading_server, make_share_server, server_url
 from tamizdat.reader.store import Store
@@ -25,13 +25,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def releases(tmp_path: Path, rf: ModuleType) -> tuple[Any, Path, Path]:
+def releases(tmp_path: Path) -> tuple[Any, Path, Path]:
     """``behind`` serves release 1; ``current`` serves release 2 (every article changed)."""
-    factory = rf.ReleaseFactory()
+    factory = ReleaseFactory.articles()
     behind, current = tmp_path / "behind", tmp_path / "current"
-    factory.publish(current, rf.sample_site(edition="one"))
+    factory.publish(sample_site(edition="one")).write(current)
     shutil.copytree(current, behind)
-    factory.publish(current, rf.sample_site(edition="two"))
+    factory.publish(sample_site(edition="two")).write(current)
     return factory, behind, current
 
 
@@ -87,12 +87,12 @@ def test_tampering_http_mirror_is_skipped(
 
 
 def test_frozen_mirrors_give_stale_and_a_banner(
-    tmp_path: Path, rf: ModuleType, serve_dir: Callable[[Path], str],
+    tmp_path: Path, serve_dir: Callable[[Path], str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    factory = rf.ReleaseFactory()
+    factory = ReleaseFactory.articles()
     frozen = tmp_path / "frozen"
-    factory.publish(frozen, rf.sample_site(), timestamp_expires=timedelta(seconds=-60))
+    factory.publish(sample_site(), timestamp_expires=now() - timedelta(seconds=60)).write(frozen)
     home = tmp_path / "home"
     _add(home, factory.fingerprint, serve_dir(frozen), serve_dir(frozen))
     code, report = _run(capsys, "reader", "sync", "news", "--store-dir", str(home))

@@ -13,15 +13,14 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from support.tuf_release import ReleaseFactory, sample_site
 from tamizdat.channels.zim import SIG_SUFFIX, ZimInfo, export_zim, verify_zim
 from tamizdat.cli import main
 from tamizdat.errors import NotThisPublisherError, TamperedError
@@ -33,23 +32,16 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory, rf: ModuleType) -> tuple[Any, Path]:
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     base = tmp_path_factory.mktemp("zim")
-    factory = rf.ReleaseFactory()
-    factory.publish(base / "release", rf.sample_site())
+    factory = ReleaseFactory.articles()
+    factory.publish(sample_site()).write(base / "release")
     (base / "tamizdat.toml").write_text(
         '[site]\ntitle = "Exile News"\n[languages.en]\ndescription = "News from abroad"\n'
         '[signing]\nrelease_dir = "release"\n'
     )
     assert main(["-q", "-C", str(base), "zim", "-o", str(base / "news.zim")]) == 0
     return factory, base / "news.zim"
-
-
-@pytest.fixture(scope="module")
-def rf() -> ModuleType:
-    # Loaded under this name by this folder's conftest.py (bare "conftest" imports are
-    # ambiguous: every test folder has one).
-    return sys.modules["tamizdat_test_release_factory"]
 
 
 def test_zimcheck_accepts_the_export(exported: tuple[Any, Path]) -> None:
@@ -109,12 +101,12 @@ def test_entries_verify_against_the_signed_release(exported: tuple[Any, Path]) -
         verify_zim(zim, "00" * 32)
 
 
-def test_forged_entry_is_caught(exported: tuple[Any, Path], tmp_path: Path, rf: ModuleType) -> None:
+def test_forged_entry_is_caught(exported: tuple[Any, Path], tmp_path: Path) -> None:
     factory, zim = exported
     sig = json.loads(zim.with_name(zim.name + SIG_SUFFIX).read_text())
     # A ZIM built from other bytes, paired with the genuine signature file.
     fake_release = tmp_path / "fake"
-    rf.ReleaseFactory().publish(fake_release, rf.sample_site(edition="forged"))
+    ReleaseFactory.articles().publish(sample_site(edition="forged")).write(fake_release)
     fake = tmp_path / "news.zim"
     info = ZimInfo("Exile News", "en", "x", "x", "x", "x")
     export_zim(fake_release, fake, info)
@@ -123,9 +115,9 @@ def test_forged_entry_is_caught(exported: tuple[Any, Path], tmp_path: Path, rf: 
         verify_zim(fake, factory.fingerprint)
 
 
-def test_export_refuses_a_corrupt_object(tmp_path: Path, rf: ModuleType) -> None:
+def test_export_refuses_a_corrupt_object(tmp_path: Path) -> None:
     release = tmp_path / "release"
-    rf.ReleaseFactory().publish(release, rf.sample_site())
+    ReleaseFactory.articles().publish(sample_site()).write(release)
     for obj in (release / ".well-known/tamizdat/targets/articles/a0").iterdir():
         obj.write_bytes(b"rotten")
     with pytest.raises(TamperedError):

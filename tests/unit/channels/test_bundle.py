@@ -27,10 +27,10 @@ from tamizdat.layout import METADATA_DIR, TARGETS_DIR, by_hash_path, metadata_pa
 @pytest.fixture
 def release(tmp_path: Path, release_factory: Any, sample_site: dict[str, bytes]) -> Path:
     out = tmp_path / "release"
-    release_factory.publish(out, sample_site)
+    release_factory.publish(sample_site).write(out)
     changed = dict(sample_site)
     changed["articles/a1/index.html"] = b"<html><body>corrected</body></html>"
-    release_factory.publish(out, changed)
+    release_factory.publish(changed).write(out)
     return out
 
 
@@ -66,7 +66,7 @@ def test_round_trip_stores_natural_paths_and_serves_the_by_hash_view(
 
 def test_media_stored_text_and_metadata_deflated(tmp_path: Path, release_factory: Any) -> None:
     site = {"index.html": b"<p>home</p>" * 50, "img/photo.jpg": bytes(range(256)) * 20}
-    release_factory.publish(tmp_path / "release", site)
+    release_factory.publish(site).write(tmp_path / "release")
     write_bundle(tmp_path / "release", tmp_path / "b.zip")
     with zipfile.ZipFile(tmp_path / "b.zip") as archive:
         kinds = {i.filename: i.compress_type for i in archive.infolist()}

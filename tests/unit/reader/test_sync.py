@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from release_factory import ReleaseFactory, sample_site
 
+from support.tuf_release import ReleaseFactory, mirror_list, sample_site
 from tamizdat.channels.bundle import write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.layout import MIRRORS_JSON, by_hash_path, metadata_path
@@ -34,13 +34,13 @@ def _store(tmp_path: Path, factory: ReleaseFactory, **kwargs: Any) -> Store:
 @pytest.fixture
 def two_releases(tmp_path: Path) -> tuple[ReleaseFactory, Path, Path]:
     """``behind`` holds release 1; ``current`` holds releases 1 and 2 (one article changed)."""
-    factory = ReleaseFactory()
+    factory = ReleaseFactory.articles()
     behind, current = tmp_path / "behind", tmp_path / "current"
-    factory.publish(current, sample_site())
+    factory.publish(sample_site()).write(current)
     shutil.copytree(current, behind)
     site = sample_site()
     site["articles/a2/index.html"] = b"<html><body>correction</body></html>"
-    factory.publish(current, site)
+    factory.publish(site).write(current)
     return factory, behind, current
 
 
@@ -150,9 +150,10 @@ def test_trust_on_first_use_pins_what_arrives(tmp_path: Path, two_releases: Any)
 
 
 def test_mirrors_are_learned_from_the_signed_list(tmp_path: Path) -> None:
-    factory = ReleaseFactory()
+    factory = ReleaseFactory.articles()
     rel = tmp_path / "rel"
-    factory.publish(rel, sample_site(), mirrors=["http://127.0.0.1:9/", "http://127.0.0.1:10/"])
+    mirrors = mirror_list(["http://127.0.0.1:9/", "http://127.0.0.1:10/"])
+    factory.publish({**sample_site(), **mirrors}).write(rel)
     store = _store(tmp_path, factory)
     update_store(store, _pool(rel))
     assert store.subscription.learned_mirrors == ("http://127.0.0.1:10/",)

@@ -9,120 +9,50 @@ the metadata kept in METADATA_DIR, the files in TARGET_DIR and the HTTP requests
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from securesystemslib.signer import CryptoSigner
-from tuf.api.metadata import (
-    DelegatedRole,
-    Delegations,
-    Metadata,
-    MetaFile,
-    Root,
-    Snapshot,
-    TargetFile,
-    Targets,
-    Timestamp,
-)
-from tuf.api.serialization.json import JSONSerializer
+from tuf.api.metadata import Metadata
 
+from support.loopback import QuietDirectoryHandler, serving
+from support.tuf_release import ReleaseFactory, new_key, write_file
+from tamizdat.layout import WELL_KNOWN
 from tamizdat.trust.conformance import main
 
 pytestmark = pytest.mark.integration
 
 
 class Repo:
-    """A python-tuf repository on disk: metadata/ and targets/ (consistent snapshots)."""
+    """A python-tuf repository on disk, as the conformance protocol sees it.
 
-    def __init__(self, root_dir: Path) -> None:
-        self.dir = root_dir
-        (root_dir / "metadata").mkdir(parents=True)
-        (root_dir / "targets").mkdir()
-        self.keys = {
-            r: CryptoSigner.generate_ed25519() for r in ("root", "targets", "snapshot", "timestamp")
-        }
-        self.root = Root(expires=datetime.now(UTC) + timedelta(days=30), consistent_snapshot=True)
-        for role, key in self.keys.items():
-            self.root.add_key(key.public_key, role)
-        self.targets = Targets(expires=datetime.now(UTC) + timedelta(days=30))
-        self.delegated: dict[str, tuple[Targets, CryptoSigner]] = {}
-        self.snapshot_version = 0
-        self.timestamp_version = 0
-        self.write_root([self.keys["root"]])
+    The factory writes a release directory; its ``WELL_KNOWN`` folder (``self.dir``) is a plain
+    TUF repository: ``metadata/`` and ``targets/`` with hash-prefixed names (consistent
+    snapshots). Targets and delegations wait in memory until :meth:`publish`.
+    """
 
-    def _bytes(self, signed: object, signers: list[CryptoSigner]) -> bytes:
-        md = Metadata(signed)  # type: ignore[arg-type]
-        for signer in signers:
-            md.sign(signer, append=True)
-        return md.to_bytes(JSONSerializer())
-
-    def write_root(self, signers: list[CryptoSigner]) -> bytes:
-        data = self._bytes(self.root, signers)
-        (self.dir / "metadata" / f"{self.root.version}.root.json").write_bytes(data)
-        return data
-
-    def rotate_root(self) -> None:
-        old = self.keys["root"]
-        new = CryptoSigner.generate_ed25519()
-        self.root.revoke_key(old.public_key.keyid, "root")
-        self.root.add_key(new.public_key, "root")
-        self.root.version += 1
-        self.keys["root"] = new
-        self.write_root([old, new])
+    def __init__(self, release_dir: Path) -> None:
+        self.factory = ReleaseFactory.bare()
+        self.release_dir = release_dir
+        self.dir = release_dir / WELL_KNOWN
+        self.files: dict[str, bytes] = {}
+        self.roles: dict[str, str] = {}
+        for path, data in self.factory.root_files().items():
+            write_file(release_dir / path, data)
 
     def add_target(self, path: str, data: bytes, role: str = "targets") -> None:
-        info = TargetFile.from_data(path, data)
-        signed = self.targets if role == "targets" else self.delegated[role][0]
-        signed.targets[path] = info
-        directory, slash, name = path.rpartition("/")
-        file = self.dir / "targets" / f"{directory}{slash}{info.hashes['sha256']}.{name}"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_bytes(data)
+        self.files[path] = data
+        self.roles[path] = role
 
     def delegate(self, name: str, paths: list[str], terminating: bool) -> None:
-        key = CryptoSigner.generate_ed25519()
-        if self.targets.delegations is None:
-            self.targets.delegations = Delegations(keys={}, roles={})
-        assert self.targets.delegations.roles is not None
-        self.targets.delegations.keys[key.public_key.keyid] = key.public_key
-        self.targets.delegations.roles[name] = DelegatedRole(
-            name, [key.public_key.keyid], 1, terminating, paths
-        )
-        self.delegated[name] = (Targets(expires=datetime.now(UTC) + timedelta(days=30)), key)
+        self.factory.add_desk(name, paths, terminating=terminating)
 
     def publish(self, *, timestamp_expires: datetime | None = None) -> None:
-        self.snapshot_version += 1
-        self.timestamp_version += 1
-        meta = {}
-        self.targets.version = self.snapshot_version
-        for role, signed, key in [("targets", self.targets, self.keys["targets"])] + [
-            (n, t, k) for n, (t, k) in self.delegated.items()
-        ]:
-            signed.version = self.snapshot_version
-            data = self._bytes(signed, [key])
-            (self.dir / "metadata" / f"{signed.version}.{role}.json").write_bytes(data)
-            meta[f"{role}.json"] = MetaFile(signed.version)
-        snap = Snapshot(
-            version=self.snapshot_version, expires=datetime.now(UTC) + timedelta(days=7), meta=meta
+        release = self.factory.publish(
+            self.files, assign=self.roles, timestamp_expires=timestamp_expires
         )
-        snap_bytes = self._bytes(snap, [self.keys["snapshot"]])
-        (self.dir / "metadata" / f"{self.snapshot_version}.snapshot.json").write_bytes(snap_bytes)
-        ts = Timestamp(
-            version=self.timestamp_version,
-            expires=timestamp_expires or datetime.now(UTC) + timedelta(days=1),
-            snapshot_meta=MetaFile(
-                self.snapshot_version,
-                len(snap_bytes),
-                {"sha256": hashlib.sha256(snap_bytes).hexdigest()},
-            ),
-        )
-        (self.dir / "metadata" / "timestamp.json").write_bytes(
-            self._bytes(ts, [self.keys["timestamp"]])
-        )
+        release.write(self.release_dir)
 
 
 @pytest.fixture
@@ -130,23 +60,16 @@ def served(tmp_path: Path) -> Iterator[tuple[Repo, str, list[str]]]:
     repo = Repo(tmp_path / "repo")
     requests: list[str] = []
 
-    class Handler(SimpleHTTPRequestHandler):
+    class Recording(QuietDirectoryHandler):
         def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
             super().__init__(*args, directory=str(repo.dir), **kwargs)
 
-        def do_GET(self) -> None:
+        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
             requests.append(self.path)
             super().do_GET()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield repo, f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
+    with serving(Recording) as url:
+        yield repo, url.rstrip("/"), requests
 
 
 class Client:
@@ -222,8 +145,8 @@ def test_refresh_stores_unversioned_metadata(served, client) -> None:  # type: i
 
 def test_root_rotation_followed(served, client) -> None:  # type: ignore[no-untyped-def]
     repo, _, _ = served
-    repo.rotate_root()
-    repo.rotate_root()
+    repo.factory.rotate_root(new_root_keys=[new_key()])
+    repo.factory.rotate_root(new_root_keys=[new_key()])
     repo.publish()
     assert client.refresh() == 0
     assert client.version("root") == 3
@@ -231,12 +154,9 @@ def test_root_rotation_followed(served, client) -> None:  # type: ignore[no-unty
 
 def test_root_not_signed_by_previous_root_refused(served, client) -> None:  # type: ignore[no-untyped-def]
     repo, _, _ = served
-    new = CryptoSigner.generate_ed25519()
-    repo.root.revoke_key(repo.keys["root"].public_key.keyid, "root")
-    repo.root.add_key(new.public_key, "root")
-    repo.root.version += 1
-    repo.keys["root"] = new
-    repo.write_root([new])  # only the new key: below the old root's threshold
+    new = new_key()
+    # Root v2 signed by the new key only: below the old root's threshold.
+    repo.factory.rotate_root(new_root_keys=[new], signers=[new])
     repo.publish()
     assert client.refresh() == 1
     assert client.version("root") == 1

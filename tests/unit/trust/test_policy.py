@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from support.tuf_release import ReleaseFactory, now, sample_files
 from tamizdat.errors import (
     InternalError,
     RollbackError,
@@ -23,44 +21,29 @@ from tamizdat.trust.state import SeenStore
 from tamizdat.trust.verify import load_release
 
 
-def _builder() -> ModuleType:
-    name = "tamizdat_test_release_builder"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "attacks" / "release_builder.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-builder = _builder()
-
-
 def _meta(release, name: str) -> bytes:  # type: ignore[no-untyped-def]
     return release.files[f"{METADATA_DIR}/{name}"]
 
 
 def test_snapshot_before_timestamp_is_a_bug() -> None:
-    release = builder.Publisher().publish(builder.sample_files())
-    policy = TrustPolicy(_meta(release, "1.root.json"), now=builder.now())
+    release = ReleaseFactory.newsroom().publish(sample_files())
+    policy = TrustPolicy(_meta(release, "1.root.json"), now=now())
     with pytest.raises(InternalError, match="timestamp is not loaded"):
         policy.update_snapshot(_meta(release, "1.snapshot.json"))
 
 
 def test_root_update_after_timestamp_is_a_bug() -> None:
-    publisher = builder.Publisher()
-    release = publisher.publish(builder.sample_files())
-    policy = TrustPolicy(_meta(release, "1.root.json"), now=builder.now())
+    publisher = ReleaseFactory.newsroom()
+    release = publisher.publish(sample_files())
+    policy = TrustPolicy(_meta(release, "1.root.json"), now=now())
     policy.update_timestamp(_meta(release, "timestamp.json"))
     with pytest.raises(InternalError, match="after the timestamp"):
         policy.update_root(publisher.rotate_root())
 
 
 def test_fast_forward_recovery_after_timestamp_key_rotation() -> None:
-    publisher = builder.Publisher()
-    release = publisher.publish(builder.sample_files())
+    publisher = ReleaseFactory.newsroom()
+    release = publisher.publish(sample_files())
     # This machine saw a timestamp v99 signed by a key the publisher has since replaced.
     old_keys = frozenset([publisher.keys["timestamp"].public_key.keyid])
     snapshot_keys = frozenset([publisher.keys["snapshot"].public_key.keyid])
@@ -70,7 +53,7 @@ def test_fast_forward_recovery_after_timestamp_key_rotation() -> None:
     with pytest.raises(RollbackError):
         load_release(MemorySource(release.files), fingerprint=release.fingerprint, seen=inflated)
     publisher.rotate_root(role="timestamp")
-    recovered = publisher.publish(builder.sample_files(), log=publisher.log)
+    recovered = publisher.publish(sample_files(), log=publisher.log)
     loaded = load_release(
         MemorySource(recovered.files), fingerprint=recovered.fingerprint, seen=inflated
     )
@@ -78,7 +61,7 @@ def test_fast_forward_recovery_after_timestamp_key_rotation() -> None:
 
 
 def test_root_older_than_seen_is_rollback() -> None:
-    release = builder.Publisher().publish(builder.sample_files())
+    release = ReleaseFactory.newsroom().publish(sample_files())
     with pytest.raises(RollbackError, match="expected root version 3 or newer"):
         load_release(
             MemorySource(release.files), fingerprint=release.fingerprint, seen=SeenVersions(root=3)
@@ -86,7 +69,7 @@ def test_root_older_than_seen_is_rollback() -> None:
 
 
 def test_authorisation_is_per_segment() -> None:
-    release = builder.Publisher().publish(builder.sample_files())
+    release = ReleaseFactory.newsroom().publish(sample_files())
     loaded = load_release(MemorySource(release.files), fingerprint=release.fingerprint)
     policy = loaded.policy
     assert policy.authorized("news", "news/2026/flood/index.html")
@@ -97,9 +80,9 @@ def test_authorisation_is_per_segment() -> None:
 
 
 def test_unauthorised_listing_named() -> None:
-    files = builder.sample_files()
+    files = sample_files()
     files["index.html"] = b"<p>home page signed by a desk</p>"
-    release = builder.Publisher().publish(files, assign={"index.html": "opinion"})
+    release = ReleaseFactory.newsroom().publish(files, assign={"index.html": "opinion"})
     with pytest.raises(
         UnauthorizedPathError,
         match=r"role opinion signed index.html, outside the paths delegated to it \(opinion/\*, opinion/\*/\*\)",
@@ -108,7 +91,7 @@ def test_unauthorised_listing_named() -> None:
 
 
 def test_verify_target_unknown_path_is_tampered() -> None:
-    release = builder.Publisher().publish(builder.sample_files())
+    release = ReleaseFactory.newsroom().publish(sample_files())
     policy = load_release(MemorySource(release.files), fingerprint=release.fingerprint).policy
     with pytest.raises(TamperedError, match="not a file this publisher signed"):
         policy.verify_target("news/2026/fake/index.html", b"x")

@@ -2,45 +2,28 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from support.loopback import QuietDirectoryHandler, serving
+from support.tuf_release import ReleaseFactory, now, sample_files
 from tamizdat.cli import main
 from tamizdat.errors import TamperedError
 from tamizdat.trust.sources import DirectorySource, HttpSource, MissingFileError
 from tamizdat.trust.verify import verify_release, verify_release_report
 
-
-def _builder() -> ModuleType:
-    name = "tamizdat_test_release_builder"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "attacks" / "release_builder.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-builder = _builder()
 PAGE = "news/2026/election/index.html"
 
 
 @pytest.fixture
 def release_dir(tmp_path: Path) -> tuple[Path, str]:
-    publisher = builder.Publisher()
-    release = publisher.publish(builder.sample_files())
+    publisher = ReleaseFactory.newsroom()
+    release = publisher.publish(sample_files())
     return release.write(tmp_path / "release"), release.fingerprint
 
 
@@ -86,10 +69,10 @@ def test_wrong_fingerprint_exit_6_json(release_dir, tmp_path, capsys) -> None:  
 
 
 def test_rollback_exit_4_and_stale_exit_3(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    publisher = builder.Publisher()
-    old = publisher.publish(builder.sample_files("one")).write(tmp_path / "old")
+    publisher = ReleaseFactory.newsroom()
+    old = publisher.publish(sample_files("one")).write(tmp_path / "old")
     new = publisher.publish(
-        builder.sample_files("two"), timestamp_expires=builder.now() - timedelta(minutes=5)
+        sample_files("two"), timestamp_expires=now() - timedelta(minutes=5)
     ).write(tmp_path / "new")
     state = str(tmp_path / "state")
     code, out = _run(
@@ -114,35 +97,14 @@ def test_missing_source_is_user_error(tmp_path, capsys) -> None:  # type: ignore
 def test_page_signed_and_not_signed(release_dir, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     path, fp = release_dir
     copy = tmp_path / "saved.html"
+    check = ["--page", str(copy), "--against", str(path), "--fingerprint", fp]
+    check += ["--state-dir", str(tmp_path / "s")]
     copy.write_bytes((path / PAGE).read_bytes())
-    code, out = _run(
-        capsys,
-        "verify",
-        "--page",
-        str(copy),
-        "--against",
-        str(path),
-        "--fingerprint",
-        fp,
-        "--state-dir",
-        str(tmp_path / "s"),
-    )
+    code, out = _run(capsys, "verify", *check)
     assert code == 0
     assert f"signed by this publisher as {PAGE} in release 1, first in release 1" in out
     copy.write_bytes(b"<p>election report one, edited by a censor</p>")
-    code, out = _run(
-        capsys,
-        "--json",
-        "verify",
-        "--page",
-        str(copy),
-        "--against",
-        str(path),
-        "--fingerprint",
-        fp,
-        "--state-dir",
-        str(tmp_path / "s"),
-    )
+    code, out = _run(capsys, "--json", "verify", *check)
     assert code == 5
     assert json.loads(out)["signed"] is False
 
@@ -150,17 +112,8 @@ def test_page_signed_and_not_signed(release_dir, tmp_path, capsys) -> None:  # t
 @pytest.fixture
 def http_release(release_dir) -> Iterator[tuple[str, str, Path]]:  # type: ignore[no-untyped-def]
     path, fp = release_dir
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(path)))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", fp, path
-    server.shutdown()
-    server.server_close()
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+    with serving(partial(QuietDirectoryHandler, directory=str(path))) as url:
+        yield url, fp, path
 
 
 @pytest.mark.integration
