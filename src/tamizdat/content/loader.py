@@ -12,7 +12,6 @@ import dataclasses
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tamizdat.config import Config, suggest
@@ -33,6 +32,7 @@ from tamizdat.content.cache import (
     ContentCache,
     cache_key,
     read_cache,
+    shard_of,
     write_cache,
 )
 from tamizdat.content.model import Article, Author, ImageRef, Site
@@ -159,6 +159,10 @@ def _parse_many(
 ) -> Iterator[_Outcome]:
     total = len(jobs)
     if workers > 1 and total >= _PARALLEL_MIN:
+        # Imported here: a warm load (the usual rebuild) parses a few files in-process,
+        # and the command's start-up time counts in every rebuild.
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for done, outcome in enumerate(pool.map(_parse_one, jobs, chunksize=64), 1):
                 if done % 500 == 0 or done == total:
@@ -211,13 +215,13 @@ def _save(path: Path, old: ContentCache, new: ContentCache, files: list[FileStat
         # A load that failed half-way keeps the rest, so the fix re-parses one file.
         if found.source not in new.articles and found.source in old.articles:
             new.articles[found.source] = old.articles[found.source]
-    changed = (
-        new.static != old.static
-        or new.articles.keys() != old.articles.keys()
-        or any(entry is not old.articles[source] for source, entry in new.articles.items())
-    )
-    if changed:
-        write_cache(path, new)
+    changed = {
+        shard_of(source)
+        for source in new.articles.keys() | old.articles.keys()
+        if new.articles.get(source) is not old.articles.get(source)
+    }
+    if changed or new.static != old.static:
+        write_cache(path, new, changed)
 
 
 def _check_unique(articles: Iterable[Article], line_of: Callable[[Article, str], int]) -> None:
@@ -263,7 +267,7 @@ def load_site(
     settings = _settings(config)
     cache_path = build.cache_dir / CACHE_NAME
     old = read_cache(cache_path, cache_key(repr(settings)))
-    new = ContentCache(old.key)
+    new = ContentCache(old.key, tokens=dict(old.tokens))
     authors, warnings = load_authors(root, build.data_dir)
     static_files = list_static_files(root, build.static_dirs, old.static, new.static)
     files, bundle_files = _content_files(root, build.content_dir)

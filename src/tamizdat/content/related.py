@@ -8,18 +8,52 @@ translations, and share at least one tag (tags are compared by slug). They are o
 the number of shared tags (most first), then newest first, then by ``url_path`` — which is
 exactly the Site's own order. Each (language, tag) keeps a posting list of Site positions;
 a query touches only its own tags' lists: set intersections for articles sharing two or
-more tags, then a lazy merge of the lists' heads for those sharing one.
+more tags, level by level from all of its tags down to two (lazily: a query that is
+answered by articles sharing three tags never builds the large pairwise union), then a
+lazy merge of the lists' heads for those sharing one.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections import Counter
+from collections.abc import Iterator
 
 from tamizdat.content.model import Article, Site
 from tamizdat.content.slugs import slugify
 
 __all__ = ["RelatedIndex", "TranslationIndex"]
+
+
+# Above this many tags on one article, ranking by levels would intersect too many
+# combinations of tag sets; count instead.
+_LEVELS_MAX = 8
+
+
+def _ranked(sets: list[frozenset[int]], taken: set[int]) -> Iterator[int]:
+    """Positions in two or more of ``sets``: most sets first, then Site order.
+
+    Lazy, level by level from all sets down to two, so a query that finds enough articles
+    sharing many tags never builds the (large) union of the pairwise intersections. Every
+    position yielded is added to ``taken``. All set work and sorting runs at C speed.
+    """
+    if len(sets) > _LEVELS_MAX:
+        multi: set[int] = set()
+        for first, second in itertools.combinations(sets, 2):
+            multi |= first & second
+        counts = Counter(itertools.chain.from_iterable(s & multi for s in sets))
+        taken |= multi
+        # Sorted by position, then stably by count (most first).
+        yield from sorted(sorted(multi), key=counts.__getitem__, reverse=True)
+        return
+    for level in range(len(sets), 1, -1):
+        found: set[int] = set()
+        for group in itertools.combinations(sets, level):
+            found |= frozenset.intersection(*group)
+        found -= taken
+        taken |= found
+        yield from sorted(found)
 
 
 class RelatedIndex:
@@ -55,17 +89,12 @@ class RelatedIndex:
         if count <= 0 or not keys:
             return ()
         sets = [self._sets[key] for key in keys]
-        # Articles sharing two or more tags lie in a pairwise intersection (C-speed set
-        # operations over the shorter list); they are few and ranked exactly.
-        multi: set[int] = set()
-        for first in range(len(sets)):
-            for second in range(first + 1, len(sets)):
-                multi |= sets[first] & sets[second]
-        ranked = sorted(multi, key=lambda p: (-sum(p in s for s in sets), p))
-        # Then articles sharing one tag, in Site order: a lazy merge reads only the heads.
-        singles = (p for p in heapq.merge(*(self._postings[k] for k in keys)) if p not in multi)
+        shared: set[int] = set()  # complete once ``_ranked`` is exhausted
+        # Articles sharing one tag come after all others, in Site order: a lazy merge of
+        # the lists' heads (it only starts once ``_ranked`` has yielded everything).
+        singles = (p for p in heapq.merge(*(self._postings[k] for k in keys)) if p not in shared)
         found: list[Article] = []
-        for position in itertools.chain(ranked, singles):
+        for position in itertools.chain(_ranked(sets, shared), singles):
             candidate = self._site.articles[position]
             if (
                 candidate.source != article.source

@@ -321,6 +321,13 @@ def build_site(
     theme_dir = config.build.theme_dir if config.build.theme_dir.is_dir() else None
 
     def make_renderer(site: Site, images: Mapping[str, ImageSet]) -> PageRenderer:
-        return Renderer(site, config.site, images, fingerprint=fingerprint, theme_dir=theme_dir)
+        return Renderer(
+            site,
+            config.site,
+            images,
+            fingerprint=fingerprint,
+            theme_dir=theme_dir,
+            cache_dir=config.build.cache_dir,
+        )
 
     return build_from_site(config, site, make_renderer, workers=workers, progress=progress)

@@ -7,6 +7,7 @@ page's language, so templates hold no logic beyond layout.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -40,6 +41,12 @@ def language_name(code: str) -> str:
     locale = locale_for(code)
     name = locale.get_display_name(locale) or code
     return name[:1].upper() + name[1:]
+
+
+@functools.lru_cache(maxsize=8192)
+def _medium_date(day: date, lang: str) -> str:
+    # Cards repeat across pages (lists, "don't miss"): Babel's formatting is worth caching.
+    return format_date(day, format="medium", locale=locale_for(lang))
 
 
 class ContextBuilder:
@@ -102,7 +109,7 @@ class ContextBuilder:
             "title": article.title,
             "href": root + article_path(article),
             "datetime": article.date.isoformat(),
-            "date": format_date(article.date, format="medium", locale=locale_for(article.lang)),
+            "date": _medium_date(article.date.date(), article.lang),
             "text": article.lead or article.summary,
         }
 

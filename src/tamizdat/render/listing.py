@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tamizdat.config import SiteSettings
-from tamizdat.content import RelatedIndex, TranslationIndex, slugify
+from tamizdat.content import TranslationIndex, slugify
 from tamizdat.content.model import Article, Site
+from tamizdat.content.related_cache import related_lists
 
 __all__ = ["Listing", "page_count", "page_slice"]
 
@@ -45,8 +47,12 @@ class Listing:
     related: dict[str, tuple[Article, ...]]  # source → "don't miss" articles
 
     @classmethod
-    def build(cls, site: Site, settings: SiteSettings) -> Listing:
-        """Group the articles of ``site`` for ``settings``."""
+    def build(cls, site: Site, settings: SiteSettings, cache_dir: Path | None = None) -> Listing:
+        """Group the articles of ``site`` for ``settings``.
+
+        ``cache_dir`` keeps the related-article lists between builds (see
+        :mod:`tamizdat.content.related_cache`).
+        """
         published = site.articles
         extra = sorted({a.lang for a in published} - set(settings.language_codes))
         languages = (*settings.language_codes, *extra)
@@ -54,8 +60,10 @@ class Listing:
         tag_names: dict[tuple[str, str], str] = {}
         for article in published:  # tags the loader did not list get the content slug
             for tag in article.tags:
-                tag_slugs.setdefault(tag, slugify(tag))
-                tag_names.setdefault((article.lang, tag_slugs[tag]), tag)
+                slug = tag_slugs.get(tag)
+                if slug is None:
+                    slug = tag_slugs[tag] = slugify(tag)
+                tag_names.setdefault((article.lang, slug), tag)
         by_lang: dict[str, list[Article]] = defaultdict(list)
         by_tag: dict[tuple[str, str], list[Article]] = defaultdict(list)
         by_author: dict[tuple[str, str], list[Article]] = defaultdict(list)
@@ -68,8 +76,7 @@ class Listing:
                 by_author[(article.lang, key)].append(article)
             by_month[(article.lang, article.date.year, article.date.month)].append(article)
         translation_index = TranslationIndex(site)
-        related_index = RelatedIndex(site)
-        count = settings.build.related_count
+        related = related_lists(site, settings.build.related_count, cache_dir)
         return cls(
             languages=languages,
             by_source={a.source: a for a in published},
@@ -80,9 +87,7 @@ class Listing:
             by_author={k: tuple(v) for k, v in sorted(by_author.items())},
             by_month={k: tuple(v) for k, v in sorted(by_month.items())},
             translations={a.source: tuple(translation_index.translations(a)) for a in published},
-            related={
-                a.source: tuple(related_index.related(a, count)) if count else () for a in published
-            },
+            related=related,
         )
 
     def months(self, lang: str) -> list[tuple[int, int, int]]:

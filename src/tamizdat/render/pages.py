@@ -53,13 +53,14 @@ class Renderer:
         *,
         fingerprint: str | None = None,
         theme_dir: Path | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.site = site
         self.settings = settings
         self.images = images
         self.fingerprint = fingerprint
         self.theme = Theme(theme_dir)
-        self.listing = Listing.build(site, settings)
+        self.listing = Listing.build(site, settings, cache_dir)
         self.contexts = ContextBuilder(site, settings, self.listing, images)
         self._kinds: dict[str, Callable[..., bytes]] = {
             "chooser": self._chooser,

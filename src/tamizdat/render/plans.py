@@ -6,16 +6,19 @@ and Babel versions, the settings that reach pages, the publisher fingerprint) an
 digests of exactly the articles, authors and images the page shows. An article's *card*
 digest covers what lists show of it (URL, title, dates, lead, summary, tags, authors), so
 editing an article's body changes its own page, the feeds and the search index, but not
-the tag pages that only list its title.
+the tag pages that only list its title. The article page's key stands for the body by
+``content_hash`` (the SHA-256 of the source file, set by the loader): whoever builds an
+Article by hand must give a new ``content_hash`` with a new body.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from operator import attrgetter
 
 from tamizdat.config import SiteSettings
-from tamizdat.content.model import Article, Author, Site
+from tamizdat.content.model import Article, Site
 from tamizdat.render.listing import Listing, page_count
 from tamizdat.render.types import ImageSet, PagePlan
 from tamizdat.render.urls import (
@@ -68,6 +71,19 @@ def card_digest(article: Article) -> str:
     )
 
 
+# Every Article field but the Markdown body, read at C speed (repr() of the dataclass runs
+# Python code per field). The body is represented by ``content_hash``, the SHA-256 of the
+# source file it was read from, which the loader computes for every article: hashing
+# 10,000 bodies again (repr of ~70 MB of text) would be most of what planning costs.
+_SOURCE = attrgetter("source")
+_ARTICLE_FIELDS = attrgetter(*(name for name in Article.__dataclass_fields__ if name != "body"))
+
+
+def _article_fields(article: Article) -> tuple[object, ...]:
+    fields: tuple[object, ...] = _ARTICLE_FIELDS(article)
+    return fields
+
+
 class _Keys:
     def __init__(
         self,
@@ -82,16 +98,17 @@ class _Keys:
         self.images = images
         self.base = base
         self.cards = {source: card_digest(a) for source, a in listing.by_source.items()}
-        self.authors: dict[str, Author] = {a.key: a for a in site.authors}
+        # repr() of a dataclass runs Python code per field: do it once per author.
+        self.author_reprs: dict[str, str] = {a.key: repr(a) for a in site.authors}
 
     def key(self, kind: str, args: tuple[str | int, ...], *deps: object) -> str:
         return _digest(self.base, kind, args, deps)
 
     def cards_of(self, articles: Iterable[Article]) -> tuple[str, ...]:
-        return tuple(self.cards[a.source] for a in articles)
+        return tuple(map(self.cards.__getitem__, map(_SOURCE, articles)))
 
-    def author_data(self, keys: Iterable[str]) -> tuple[object, ...]:
-        return tuple(self.authors.get(key, key) for key in keys)
+    def author_data(self, keys: Iterable[str]) -> tuple[str, ...]:
+        return tuple(self.author_reprs.get(key) or repr(key) for key in keys)
 
     def article(self, article: Article) -> str:
         sources = [article.image.source] if article.image else []
@@ -99,7 +116,7 @@ class _Keys:
         return self.key(
             "article",
             (article.source,),
-            article,
+            _article_fields(article),
             tuple(self.images.get(s) for s in sources),
             self.author_data(article.authors),
             tuple(self.listing.tag_slugs.get(t) for t in article.tags),

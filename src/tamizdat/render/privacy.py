@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from tamizdat.errors import PrivacyError
+from tamizdat.render.strict_html import TagMemo, feed_strict
 
 __all__ = [
     "CSP",
@@ -218,12 +219,34 @@ class _Scanner(HTMLParser):
             self._in = None
 
 
+# Per rule set: start tags already found harmless (see TagMemo). ``meta`` tags set the CSP
+# and referrer the page must carry, so they are always looked at.
+_MEMOS = {flag: TagMemo(frozenset({"meta"})) for flag in (False, True)}
+
+
+def _scan(text: str, *, resources_only: bool) -> _Scanner:
+    """Run the scanner over ``text``: quick path first, ``HTMLParser`` when it is unsure.
+
+    The quick path (:func:`feed_strict`) feeds the same rules the same tags, but line
+    numbers are unknown there; so its answer is taken only when it finds the page clean,
+    and any finding is reported by a full ``HTMLParser`` pass (exact lines).
+    """
+    quick = _Scanner(resources_only=resources_only)
+    memo = _MEMOS[resources_only]
+    clean = feed_strict(text, quick, memo) and not quick.violations
+    if clean and (resources_only or (quick.csp == CSP and quick.referrer == REFERRER)):
+        memo.commit()
+        return quick
+    memo.discard()
+    scanner = _Scanner(resources_only=resources_only)
+    scanner.feed(text)
+    scanner.close()
+    return scanner
+
+
 def find_external_resources(html: str) -> list[Violation]:
     """Every resource-loading reference in ``html`` that points to another origin."""
-    scanner = _Scanner(resources_only=True)
-    scanner.feed(html)
-    scanner.close()
-    return scanner.violations
+    return _scan(html, resources_only=True).violations
 
 
 def find_violations(output_path: str, data: bytes) -> list[Violation]:
@@ -238,10 +261,8 @@ def find_violations(output_path: str, data: bytes) -> list[Violation]:
         return _css_violations(text, 1, "stylesheet")
     if not output_path.endswith((".html", ".htm")):
         return []
-    scanner = _Scanner(resources_only=False)
-    scanner.feed(text)
-    scanner.close()
-    violations = scanner.violations
+    scanner = _scan(text, resources_only=False)
+    violations = list(scanner.violations)
     if scanner.csp != CSP:
         found = "none" if scanner.csp is None else repr(scanner.csp)
         violations.append(Violation("", 1, f"expected the tamizdat CSP meta, found {found}"))

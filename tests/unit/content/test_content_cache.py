@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tamizdat.config import Config
 from tamizdat.content import load_site
 from tamizdat.content import loader as loader_module
 from tamizdat.content.article import ParsedFile, ParseSettings, parse_article
+from tamizdat.content.cache import shard_of
 from tamizdat.errors import ContentError
 
 
@@ -160,3 +162,47 @@ def test_static_hashes_are_reused_and_refreshed(tmp_path: Path) -> None:
     touch(tmp_path / "static/x.jpg", "other bytes")
     second = load_site(config).static_files[0].content_hash
     assert first != second
+
+
+def shard_files(config: Config) -> dict[str, tuple[int, int]]:
+    return {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in config.build.cache_dir.glob("content-*.pickle")
+    }
+
+
+def test_a_changed_article_rewrites_only_its_own_shard(tmp_path: Path) -> None:
+    config = make_site(
+        tmp_path,
+        {f"content/a{i}.md": article(f"Article {i}", date="2024-01-01") for i in range(40)},
+    )
+    load_site(config)
+    before = shard_files(config)
+    assert len(before) > 1  # forty articles spread over several shards
+    touch(tmp_path / "content/a7.md", article("Article seven", date="2024-01-01"))
+    load_site(config)
+    after = shard_files(config)
+    own = f"content-{shard_of('content/a7.md'):02d}.pickle"
+    assert after.keys() == before.keys()
+    assert [name for name in after if after[name] != before[name]] == [own]
+
+
+def test_a_shard_from_another_write_is_ignored_alone(
+    tmp_path: Path, parse_count: list[str]
+) -> None:
+    config = make_site(
+        tmp_path,
+        {f"content/a{i}.md": article(f"Article {i}", date="2024-01-01") for i in range(40)},
+    )
+    expected = load_site(config)
+    shard = shard_of("content/a3.md")
+    victims = sorted(f"content/a{i}.md" for i in range(40) if shard_of(f"content/a{i}.md") == shard)
+    # A shard left by a crash (written, but the index never updated) has another token.
+    path = config.build.cache_dir / f"content-{shard:02d}.pickle"
+    path.write_bytes(pickle.dumps(("another-token", {}), protocol=pickle.HIGHEST_PROTOCOL))
+    parse_count.clear()
+    assert load_site(config) == expected
+    assert sorted(parse_count) == victims
+    parse_count.clear()
+    load_site(config)
+    assert parse_count == []  # the shard was written again

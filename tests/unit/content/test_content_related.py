@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from tamizdat.content import Article, RelatedIndex, Site, TranslationIndex
+import pytest
+
+from tamizdat.content import Article, RelatedIndex, Site, TranslationIndex, related_cache
+from tamizdat.content.related_cache import related_lists
 
 
 def make(
@@ -120,6 +125,22 @@ def test_agrees_with_brute_force_on_a_random_corpus() -> None:
         assert [a.slug for a in index.related(article, 5)] == brute_force(site, article, 5)
 
 
+def test_agrees_with_brute_force_with_many_tags_per_article() -> None:
+    # Past _LEVELS_MAX tags an article is ranked by counting instead of by levels.
+    rnd = random.Random(11)
+    tags = [f"t{i}" for i in range(24)]
+    articles = [
+        make(f"a{i}", tuple(rnd.sample(tags, rnd.randint(0, 12))), rnd.randint(0, 400))
+        for i in range(300)
+    ]
+    site = site_of(*articles)
+    index = RelatedIndex(site)
+    for article in site.articles[::3]:
+        for count in (1, 4, 40):
+            expected = brute_force(site, article, count)
+            assert [a.slug for a in index.related(article, count)] == expected
+
+
 def test_translations_in_configured_language_order() -> None:
     en = make("en", (), 0, lang="en", key="k")
     ru = make("ru", (), 0, lang="ru", key="k")
@@ -130,3 +151,43 @@ def test_translations_in_configured_language_order() -> None:
     assert [a.lang for a in index.translations(en)] == ["ru", "uk"]
     assert [a.lang for a in index.translations(ru)] == ["uk", "en"]
     assert index.translations(alone) == ()
+
+
+def test_related_lists_are_reused_only_while_their_inputs_are_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rnd = random.Random(3)
+    tags = [f"t{i}" for i in range(8)]
+    articles = [
+        make(f"a{i}", tuple(rnd.sample(tags, rnd.randint(0, 3))), rnd.randint(0, 90))
+        for i in range(80)
+    ]
+    site = site_of(*articles)
+    index = RelatedIndex(site)
+    expected = {a.source: index.related(a, 4) for a in site.articles}
+    assert related_lists(site, 4, tmp_path) == expected
+    assert related_lists(site, 4) == expected  # no cache folder: computed
+
+    def refuse(_: Site) -> None:
+        raise AssertionError("recomputed although nothing related changed")
+
+    # A body edit keeps every input of the lists: the stored answer is used.
+    edited = site_of(*(dataclasses.replace(a, body="new") for a in articles))
+    with monkeypatch.context() as patch:
+        patch.setattr(related_cache, "RelatedIndex", refuse)
+        got = related_lists(edited, 4, tmp_path)
+    assert {s: [a.slug for a in r] for s, r in got.items()} == {
+        s: [a.slug for a in r] for s, r in expected.items()
+    }
+    assert all(a.body == "new" for r in got.values() for a in r)  # the current articles
+
+    # Re-tagging one article changes the key: computed again, and correct.
+    retagged = site_of(*articles[:-1], dataclasses.replace(articles[-1], tags=("t0", "t1")))
+    fresh = RelatedIndex(retagged)
+    assert related_lists(retagged, 4, tmp_path) == {
+        a.source: fresh.related(a, 4) for a in retagged.articles
+    }
+    (tmp_path / related_cache.RELATED_CACHE_NAME).write_bytes(b"garbage")
+    assert related_lists(retagged, 4, tmp_path) == {
+        a.source: fresh.related(a, 4) for a in retagged.articles
+    }
