@@ -207,7 +207,8 @@ class Phases:
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
-        self.marks: list[tuple[str, float]] = [("scan", 0.0)]
+        # Files are hashed while the walk goes on, so the first phase is both.
+        self.marks: list[tuple[str, float]] = [("walk+hash", 0.0)]
 
     def __call__(self, task: str, done: int, total: int | None, detail: str = "") -> None:
         if task != self.marks[-1][0]:
@@ -232,15 +233,16 @@ def run(total: int, base: Path) -> None:
     os.environ["TAMIZDAT_DEMO_KEYS"] = "1"
     release = config.signing.release_dir
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     phases = Phases()
     first = sign_release(config, public_dir=public, release_dir=release, now=NOW, progress=phases)
-    full = time.perf_counter() - started
+    full, cpu = time.perf_counter() - started, time.process_time() - cpu
     per_file = first.metadata_bytes / first.files
     print(
         f"tamizdat  full sign : {full:6.2f} s  {first.files:,} files, {first.roles_total} roles, "
         f"metadata {first.metadata_bytes / 1e6:.2f} MB = {per_file:.0f} B/file "
         f"(target ≤ 200 B/file, ≤ 10 s at 100k)\n           phases: {phases.summary()}"
+        f"\n           CPU {cpu:.2f} s (user+system, all threads), {_load()}"
     )
     tuf_dir = base / f"plain-tuf-{total}"
     plain = PlainTuf(tuf_dir)
@@ -263,10 +265,13 @@ def run(total: int, base: Path) -> None:
         f"tamizdat  50 changes: {inc:6.2f} s  hashed {daily.hashed} files, re-signed "
         f"{len(daily.roles_signed)} roles, new metadata {daily.new_metadata_bytes / 1e3:.1f} KB "
         f"(target ≤ 100 KB)\n           roles: {', '.join(daily.roles_signed)}"
-        f"\n           phases: {phases.summary()}"
+        f"\n           phases: {phases.summary()}\n           {_load()}"
     )
-    log_size = (release / ".well-known/tamizdat/log.json").stat().st_size
-    print(f"           publication log (a target, not metadata): {log_size / 1e6:.2f} MB")
+    print(f"           largest new files: {_largest_new(release, daily.roles_signed)}")
+    log_dir = release / ".well-known/tamizdat"
+    log_size = sum(f.stat().st_size for f in log_dir.glob("log*") if f.is_file())
+    log_size += sum(f.stat().st_size for f in log_dir.glob("log/*") if f.is_file())
+    print(f"           publication log (targets, not metadata): {log_size / 1e6:.2f} MB")
 
     started = time.perf_counter()
     plain.sign(_tuf_hash(public, sorted(_walk(public))))
@@ -275,6 +280,23 @@ def run(total: int, base: Path) -> None:
         f"python-tuf 50 changes: {tuf_inc:5.2f} s  (re-hashes everything), new metadata "
         f"{plain.written / 1e3:.1f} KB"
     )
+
+
+def _largest_new(release: Path, roles: tuple[str, ...]) -> str:
+    """The newest version of each re-signed role and of the snapshot, largest first."""
+    meta = release / ".well-known/tamizdat/metadata"
+    sizes = {}
+    for name in (*roles, "snapshot"):
+        versions = [(int(f.name.split(".")[0]), f) for f in meta.glob(f"*.{name}.json")]
+        if versions:
+            sizes[name] = max(versions)[1].stat().st_size
+    ranked = sorted(sizes.items(), key=lambda item: -item[1])[:6]
+    return ", ".join(f"{name} {size / 1e3:.1f} KB" for name, size in ranked)
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
 def _walk(public: Path) -> list[str]:

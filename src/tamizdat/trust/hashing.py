@@ -3,8 +3,9 @@
 Invariant: a file is hashed again unless its (size, mtime_ns, inode) match the cache entry
 written by the previous run; the cache lives outside the release (``build.cache_dir``) and
 is only an accelerator — a missing or damaged cache means hashing everything again.
-Hashing runs in a thread pool: ``hashlib`` and file reads release the GIL, so both cores
-work without the cost of starting processes.
+The walk runs on the calling thread and hands full chunks of files to a thread pool as it
+goes: ``hashlib`` and file reads release the GIL, so hashing overlaps the walk and uses both
+cores without the cost of starting processes.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,7 @@ class HashedFile:
     """One file of the public tree: where it is, its length, its SHA-256."""
 
     path: str
-    source: Path
+    source: str  # a plain string: 100,000 Path objects cost a measurable share of a sign
     length: int
     sha256: str
     stamp: tuple[int, int, int]  # (size, mtime_ns, inode) when hashed
@@ -48,56 +50,44 @@ class HashResult:
     hashed: int  # files actually read this run (the rest came from the cache)
 
 
-def _scan_folder(
-    folder: str, prefix: str
-) -> tuple[list[tuple[str, Path, tuple[int, int, int]]], list[tuple[str, str]]]:
+_Found = tuple[str, str, tuple[int, int, int]]  # (relative path, full path, stamp)
+
+
+def _scan_folder(folder: str, prefix: str) -> tuple[list[_Found], list[tuple[str, str]]]:
     files = []
     folders = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            rel = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, f"{rel}/"))
-            elif entry.is_file(follow_symlinks=False):
-                st = entry.stat(follow_symlinks=False)
-                files.append((rel, Path(entry.path), (st.st_size, st.st_mtime_ns, st.st_ino)))
+                folders.append((entry.path, f"{prefix}{entry.name}/"))
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode):
+                files.append(
+                    (prefix + entry.name, entry.path, (st.st_size, st.st_mtime_ns, st.st_ino))
+                )
             else:
                 logger.warning("skipping %s: not a regular file", entry.path)
     return files, folders
 
 
-def _scan_tree(folder: str, prefix: str) -> list[tuple[str, Path, tuple[int, int, int]]]:
-    files, stack = [], [(folder, prefix)]
+def _walk(root: Path) -> Iterator[_Found]:
+    """Every regular file under ``root``, depth first. One thread: the folders of a freshly
+    built site are in the kernel's cache, so listing is CPU work, and threads only fought
+    over the GIL (measured: 0.8 s on one thread vs 1.8 s on four for 100,000 files)."""
+    stack = [(str(root), "")]
     while stack:
-        found, folders = _scan_folder(*stack.pop())
-        files += found
+        files, folders = _scan_folder(*stack.pop())
+        yield from files
         stack += folders
-    return files
 
 
-def _walk(root: Path, pool: ThreadPoolExecutor) -> Iterator[tuple[str, Path, tuple[int, int, int]]]:
-    """Every regular file under ``root``. The first two folder levels are listed here and
-    the subtrees below them on the pool's threads (the walk is bound by stat latency)."""
-    files, folders = _scan_folder(str(root), "")
-    yield from files
-    subtrees: list[tuple[str, str]] = []
-    for folder, prefix in folders:
-        found, deeper = _scan_folder(folder, prefix)
-        yield from found
-        subtrees += deeper
-    for found in pool.map(lambda item: _scan_tree(*item), subtrees):
-        yield from found
+def _sha256_file(path: str) -> str:
+    with open(path, "rb") as handle:  # noqa: PTH123 - str paths on purpose (see HashedFile)
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _hash_chunk(items: list[tuple[str, Path, tuple[int, int, int]]]) -> list[HashedFile]:
+def _hash_chunk(items: list[_Found]) -> list[HashedFile]:
     return [HashedFile(rel, src, stamp[0], _sha256_file(src), stamp) for rel, src, stamp in items]
 
 
@@ -134,21 +124,29 @@ def hash_tree(
     """
     cache = _load_cache(cache_file, root)
     files: dict[str, HashedFile] = {}
-    todo: list[tuple[str, Path, tuple[int, int, int]]] = []
-    # Threads, not processes: stat, read and sha256 all release the GIL.
-    with ThreadPoolExecutor(max_workers=workers or 2 * (os.cpu_count() or 2)) as pool:
-        for rel, src, stamp in _walk(root, pool):
+    pending: list[Future[list[HashedFile]]] = []
+    batch: list[_Found] = []
+    total = 0
+    # Hash while walking: chunks go to threads as soon as they are full (file reads and
+    # sha256 release the GIL, so hashing overlaps the walk and uses both cores).
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        for rel, src, stamp in _walk(root):
             if rel.startswith(_RESERVED) or rel == LOG_JSON:
                 continue
             cached = cache.get(rel)
             if isinstance(cached, list) and len(cached) == 4 and tuple(cached[:3]) == stamp:
                 files[rel] = HashedFile(rel, src, stamp[0], str(cached[3]), stamp)
-            else:
-                todo.append((rel, src, stamp))
-        total = len(todo)
-        chunks = [todo[i : i + _CHUNK] for i in range(0, total, _CHUNK)]
+                continue
+            batch.append((rel, src, stamp))
+            total += 1
+            if len(batch) == _CHUNK:
+                pending.append(pool.submit(_hash_chunk, batch))
+                batch = []
+        if batch:
+            pending.append(pool.submit(_hash_chunk, batch))
         done = 0
-        for result in pool.map(_hash_chunk, chunks):
+        for future in pending:
+            result = future.result()
             for hashed in result:
                 files[hashed.path] = hashed
             done += len(result)

@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,8 +53,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Folders this deep and deeper are made by the task of their subtree (see place_files).
-_SUBTREE_DEPTH = 3
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Fewest items per writing task (below this, thread hand-offs cost more than they save).
+_MIN_TASK = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,20 +185,34 @@ def _place(root: str, item: Placement) -> None:
     os.replace(staged, full)
 
 
-def _folders(items: Iterable[Placement]) -> list[str]:
-    """Every folder the items need, parents included, parents first (a parent is a prefix
-    of its children, so it sorts before them)."""
-    needed: set[str] = set()
-    for item in items:
-        folder = os.path.dirname(item.rel)
-        while folder and folder not in needed:
-            needed.add(folder)
-            folder = os.path.dirname(folder)
-    return sorted(needed)
+class _Folders:
+    """Makes folders on demand, each at most once, from any number of threads.
 
+    A folder is made with one ``mkdir`` when its parent exists (the common case once the
+    first file of a subtree is placed); a missing parent is made first. Two threads racing
+    for the same folder both succeed (``FileExistsError`` is success). ``created`` lists the
+    folders this run created; set and list operations are atomic under the GIL.
+    """
 
-def _subtree(rel: str, depth: int) -> str:
-    return "/".join(rel.split("/", depth)[:depth])
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.known: set[str] = {""}
+        self.created: list[str] = []
+
+    def ensure(self, folder: str) -> None:
+        if folder in self.known:
+            return
+        try:
+            os.mkdir(f"{self.root}/{folder}")
+            self.created.append(folder)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            self.ensure(os.path.dirname(folder))
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(f"{self.root}/{folder}")
+                self.created.append(folder)
+        self.known.add(folder)
 
 
 def place_files(
@@ -206,57 +222,36 @@ def place_files(
     workers: int = 1,
     on_done: Callable[[int], None] | None = None,
 ) -> int:
-    """Create the folders ``items`` need (each once, parents first) and place every item;
-    return how many folders were created.
+    """Create the folders ``items`` need (each once) and place every item; return how many
+    folders were created.
 
-    The folders near the top are made first, on this thread; deeper ones with their files,
-    one subtree per task, so threads never wait on each other's parent folder. Creating
-    folders is what costs most here (one ``mkdir`` per article folder, twice: natural and
-    by-hash trees); ``workers`` > 1 overlaps the file system's waits.
+    Items are placed in path order, in contiguous runs (one per task), so a task makes a
+    folder and then fills it, and threads rarely meet in the same folder. Creating folders
+    is what costs most on a first release (one ``mkdir`` per article folder, twice: natural
+    and by-hash trees); ``workers`` > 1 overlaps the file system's waits.
 
     Raises:
         OSError: a folder or file could not be written.
     """
     root = str(release_dir)
-    made = 0
-    folders = _folders(items)
-    split = _SUBTREE_DEPTH
-    for folder in (f for f in folders if f.count("/") < split):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(f"{root}/{folder}")
-            made += 1
-    tasks: dict[str, tuple[list[str], list[Placement]]] = {}
-    for folder in (f for f in folders if f.count("/") >= split):
-        tasks.setdefault(_subtree(folder, split), ([], []))[0].append(folder)
-    for item in items:
-        tasks.setdefault(_subtree(item.rel, split), ([], []))[1].append(item)
+    folders = _Folders(root)
+    ordered = sorted(items, key=lambda item: item.rel)
+    size = max(_MIN_TASK, -(-len(ordered) // (workers * 8)))
+    tasks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
-    def run(task: tuple[list[str], list[Placement]]) -> tuple[int, int]:
-        count = 0
-        for folder in task[0]:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(f"{root}/{folder}")
-                count += 1
-        for item in task[1]:
+    def run(task: list[Placement]) -> int:
+        for item in task:
+            folders.ensure(os.path.dirname(item.rel))
             _place(root, item)
-        return count, len(task[1])
+        return len(task)
 
-    if workers <= 1:
-        results: Iterable[tuple[int, int]] = map(run, tasks.values())
-    else:
-        pool = ThreadPoolExecutor(max_workers=workers)
-        results = pool.map(run, tasks.values())
     done = 0
-    try:
-        for count, placed in results:
-            made += count
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for placed in pool.map(run, tasks) if workers > 1 else map(run, tasks):
             done += placed
             if on_done is not None:
                 on_done(done)
-    finally:
-        if workers > 1:
-            pool.shutdown()
-    return made
+    return len(folders.created)
 
 
 def remove_natural(release_dir: Path, paths: Iterable[str]) -> None:
@@ -265,19 +260,30 @@ def remove_natural(release_dir: Path, paths: Iterable[str]) -> None:
         (release_dir / rel).unlink(missing_ok=True)
 
 
-def prune_superseded(release_dir: Path, pending_file: Path, keep: set[str]) -> int:
-    """Delete the by-hash objects listed in ``pending_file`` (superseded one release ago)
-    unless still in ``keep``; return how many. A missing list means nothing to prune."""
+def prune_superseded(
+    release_dir: Path, pending_file: Path, still_needed: Callable[[str, str], bool]
+) -> int:
+    """Delete the by-hash objects listed in ``pending_file`` (``[path, sha256]`` pairs
+    superseded one release ago) unless ``still_needed(path, sha256)``; return how many.
+    A missing or unreadable list means nothing to prune (an object left over is harmless;
+    :func:`prune_objects` sweeps the whole tree)."""
     try:
         pending = json.loads(pending_file.read_bytes())
     except (OSError, ValueError):
         return 0
     removed = 0
-    for rel in pending if isinstance(pending, list) else []:
-        if isinstance(rel, str) and rel.startswith(TARGETS_DIR + "/") and rel not in keep:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{release_dir}/{rel}")
-                removed += 1
+    for item in pending if isinstance(pending, list) else []:
+        if not (
+            isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+        ):
+            continue
+        path, sha256 = item
+        parts = path.split("/")
+        if not _SHA256.match(sha256) or {"", ".", ".."} & set(parts) or still_needed(path, sha256):
+            continue  # a malformed entry never names a file outside the by-hash tree
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{release_dir}/{by_hash_path(path, sha256)}")
+            removed += 1
     return removed
 
 

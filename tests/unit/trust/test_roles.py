@@ -116,10 +116,10 @@ def test_pagination_falls_into_runs_of_one_hundred_pages() -> None:
     assert layout.role_of["en/page/150/index.html"] == "site-en-page-1"
     assert layout.role_of["en/page/1ab/index.html"] == "site-en-page-1"  # "1??" matches it
     assert layout.role_of["en/page/1000/index.html"] == "site-en-page-10"
-    assert layout.role_of["en/news/page/3/index.html"] == "news-page-0"
-    assert layout.role_of["ru/news/page/120/index.html"] == "news-page-1"
-    assert layout.role_of["en/news/page/x/index.html"] == "news-page-0"  # "?" matches it
-    assert layout.role_of["media/news/page/7/odd.jpg"] == "news-page-0"
+    assert layout.role_of["en/news/page/3/index.html"] == "news-page-en-0"
+    assert layout.role_of["ru/news/page/120/index.html"] == "news-page-ru-1"
+    assert layout.role_of["en/news/page/x/index.html"] == "news-page-en-0"  # "?" matches it
+    assert layout.role_of["media/news/page/7/odd.jpg"] == "news-page-media-0"
     assert layout.roles["site-en-page-1"].paths == ("en/page/1??/*",)
 
 

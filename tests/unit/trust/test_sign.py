@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from trustkit import NOW, SAMPLE_FILES, SignedSite, write_public
+from trustkit import NOW, SAMPLE_FILES, SignedSite, make_signed_site, write_public
 from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 
@@ -78,6 +78,35 @@ def test_ngclient_accepts_release_and_downloads_every_target(
     updater = tuf_updater(signed_site.release, root)
     updater.refresh()
     for path, data in SAMPLE_FILES.items():
+        info = updater.get_targetinfo(path)
+        assert info is not None, path
+        saved = updater.download_target(info, str(tmp_path / "dl"))
+        assert Path(saved).read_bytes() == data
+
+
+# Every shape of the role layout: closed years (merged), months, page runs, archive years.
+LAYOUT_FILES: dict[str, bytes] = {
+    **SAMPLE_FILES,
+    "en/news/2024/05/old/index.html": b"old",
+    "media/news/2024/05/old-480.jpg": b"img",
+    **{f"en/page/{n}/index.html": f"home {n}".encode() for n in (2, 99, 100, 150)},
+    **{f"ru/culture/page/{n}/index.html": f"culture {n}".encode() for n in (3, 120)},
+    "en/archive/2026/03/index.html": b"march",
+    "en/archive/2024/05/index.html": b"may",
+    "en/archive/index.html": b"archive",
+}
+
+
+def test_ngclient_resolves_every_shape_of_the_role_layout(
+    tmp_path: Path, tuf_updater: Callable[[Path, bytes], Updater]
+) -> None:
+    site = make_signed_site(tmp_path / "site", LAYOUT_FILES)
+    roles = _walk_roles(site.release)
+    assert {"news-2024", "news-2026-03", "culture-page-ru-0", "culture-page-ru-1"} <= set(roles)
+    assert {"site-en-page-0", "site-en-page-1", "site-en-archive-2026"} <= set(roles)
+    updater = tuf_updater(site.release, (site.release / META / "1.root.json").read_bytes())
+    updater.refresh()
+    for path, data in LAYOUT_FILES.items():
         info = updater.get_targetinfo(path)
         assert info is not None, path
         saved = updater.download_target(info, str(tmp_path / "dl"))
@@ -181,8 +210,9 @@ def test_metadata_is_compact_json(signed_site: SignedSite) -> None:
 
 @pytest.mark.parametrize("workers", [1, 3])
 def test_place_files_makes_each_folder_once_and_keeps_linked_files(
-    tmp_path: Path, workers: int
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(rel, "_MIN_TASK", 4)  # many small tasks: threads meet in folders
     public = tmp_path / "public"
     files = [f"{lang}/news/2026/03/s{i}/index.html" for lang in ("en", "ru") for i in range(40)]
     write_public(public, {p: p.encode() for p in [*files, "index.html"]})
