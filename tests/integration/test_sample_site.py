@@ -275,7 +275,7 @@ def test_tag_pages_list_tagged_articles(
 def _paginated_targets(built: Built, first: str) -> set[str]:
     base = first.removesuffix("index.html")
     found: set[str] = set()
-    for n in range(2, 10):
+    for n in range(1, 10):
         page = f"{base}page/{n}/index.html"
         if not (built.root / page).is_file():
             break
@@ -300,15 +300,18 @@ def test_home_paginates_and_lists_every_article(
     for lang in LANGS:
         expected = {pages[s.path] for s in published(sources) if s.lang == lang}
         assert len(expected) > 5, "page_size 5 must leave a second home page"
-        listed: set[str] = set()
+        # Numbered pages count from the oldest article; each links its neighbours.
+        listed = built.targets(home_path(lang)) & expected
         n = 1
         while (built.root / home_path(lang, n)).is_file():
             targets = built.targets(home_path(lang, n))
             if n > 1:
                 assert home_path(lang, n) in built.targets(home_path(lang, n - 1))
+                assert home_path(lang, n - 1) in targets
             listed |= targets & expected
             n += 1
         assert n - 1 >= 2, f"{lang}: home is not paginated"
+        assert home_path(lang, n - 2) in built.targets(home_path(lang)), "root links older"
         assert listed == expected
 
 

@@ -18,17 +18,32 @@ from tamizdat.content import TranslationIndex, slugify
 from tamizdat.content.model import Article, Site
 from tamizdat.content.related_cache import related_lists
 
-__all__ = ["Listing", "page_count", "page_slice"]
+__all__ = ["Listing", "numbered_pages", "page_articles", "root_older"]
 
 
-def page_count(items: int, size: int) -> int:
-    """Pages needed for ``items`` at ``size`` a page; an empty list still has one page."""
-    return max(1, -(-items // size))
+# Stable pagination: numbered pages count from the OLDEST article, so page 1 holds the
+# oldest ``size`` articles and only the newest (partial) page changes when one is added.
+# Older pages keep their bytes, their keys and their signatures from release to release.
 
 
-def page_slice(items: Sequence[Article], n: int, size: int) -> Sequence[Article]:
-    """Page ``n`` (1-based) of ``items``."""
-    return items[(n - 1) * size : n * size]
+def numbered_pages(items: int, size: int) -> int:
+    """Numbered pages of a list of ``items``; none when the list root shows them all."""
+    return 0 if items <= size else -(-items // size)
+
+
+def page_articles(items: Sequence[Article], n: int, size: int) -> Sequence[Article]:
+    """Numbered page ``n`` (1-based, oldest first) of newest-first ``items``, newest first."""
+    total = len(items)
+    return items[max(0, total - n * size) : total - (n - 1) * size]
+
+
+def root_older(items: int, size: int) -> int:
+    """The numbered page the list root's "older" link opens (0: none).
+
+    The root shows the newest ``size`` articles; the link goes to the page holding the
+    newest article the root does not show.
+    """
+    return 0 if items <= size else -(-(items - size) // size)
 
 
 @dataclass(frozen=True, slots=True)

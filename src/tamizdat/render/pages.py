@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from tamizdat.errors import ContentError, PrivacyError
 from tamizdat.render import feeds
 from tamizdat.render.context import ContextBuilder
 from tamizdat.render.i18n import translations_for
-from tamizdat.render.listing import Listing, page_count, page_slice
+from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
 from tamizdat.render.markdown import render_body
 from tamizdat.render.plans import plan_pages
 from tamizdat.render.privacy import find_violations
@@ -173,34 +174,51 @@ class Renderer:
         title: str,
         articles: Any,
         n: int,
-        path: Callable[[int], str],
+        path: Callable[[int | None], str],
         intro: str = "",
     ) -> bytes:
+        """List root (``n == 0``: the newest articles) or numbered page ``n``.
+
+        Numbered pages count from the oldest article and show neither the total nor the
+        page count, so a page's bytes depend only on its own articles and on whether a
+        newer page follows: publishing an article leaves every older page untouched.
+        """
         size = self.settings.build.page_size
-        pages = page_count(len(articles), size)
-        context = self.contexts.common(lang, self._output, title)
+        if n == 0:
+            shown = articles[:size]
+            older = root_older(len(articles), size)
+            newer = 0
+            page_title = title
+        else:
+            shown = page_articles(articles, n, size)
+            older = n - 1
+            newer = n + 1 if n < numbered_pages(len(articles), size) else 0
+            page_title = self._gettext(lang)("%(title)s, page %(page)d") % {
+                "title": title,
+                "page": n,
+            }
+        context = self.contexts.common(lang, self._output, page_title)
         root = context["root"]
         context.update(
             heading=title,
-            intro=intro,
-            items=self.contexts.cards(page_slice(articles, n, size), root),
+            intro=intro if n == 0 else "",
+            items=self.contexts.cards(shown, root),
             page=n,
-            pages=pages,
-            prev=root + path(n - 1) if n > 1 else "",
-            next=root + path(n + 1) if n < pages else "",
-            total=len(articles),
+            older=root + path(older) if older else "",
+            newer=root + path(newer) if newer else "",
+            total=len(articles) if n == 0 else None,
         )
         return self._page(lang, "list.html", context)
 
     def _home(self, lang: str, n: int) -> bytes:
         title = self.contexts.common(lang, self._output, "")["site_title"]
         articles = self.listing.by_lang[lang]
-        return self._list(lang, title, articles, n, lambda k: home_path(lang, k))
+        return self._list(lang, title, articles, n, partial(home_path, lang))
 
     def _tag(self, lang: str, slug: str, n: int) -> bytes:
         articles = self.listing.by_tag[(lang, slug)]
         title = self.listing.tag_names[(lang, slug)]
-        return self._list(lang, title, articles, n, lambda k: tag_path(lang, slug, k))
+        return self._list(lang, title, articles, n, partial(tag_path, lang, slug))
 
     def _author(self, lang: str, key: str) -> bytes:
         articles = self.listing.by_author[(lang, key)]
@@ -215,10 +233,9 @@ class Renderer:
             heading=name,
             intro=bio,
             items=self.contexts.cards(articles, context["root"]),
-            page=1,
-            pages=1,
-            prev="",
-            next="",
+            page=0,
+            older="",
+            newer="",
             total=len(articles),
         )
         return self._page(lang, "list.html", context)
@@ -236,10 +253,9 @@ class Renderer:
             heading=title,
             intro="",
             items=self.contexts.cards(articles, root),
-            page=1,
-            pages=1,
-            prev="",
-            next="",
+            page=0,
+            older="",
+            newer="",
             total=len(articles),
             up=root + archive_path(lang),
         )

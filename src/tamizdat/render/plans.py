@@ -14,12 +14,13 @@ Article by hand must give a new ``content_hash`` with a new body.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from operator import attrgetter
 
 from tamizdat.config import SiteSettings
 from tamizdat.content.model import Article, Site
-from tamizdat.render.listing import Listing, page_count
+from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
 from tamizdat.render.types import ImageSet, PagePlan
 from tamizdat.render.urls import (
     archive_path,
@@ -131,32 +132,41 @@ def _paged(
     head: tuple[str, ...],
     articles: tuple[Article, ...],
     size: int,
-    path: Iterator[str],
+    path: Callable[[int | None], str],
     extra: object = None,
 ) -> Iterator[PagePlan]:
-    pages = page_count(len(articles), size)
+    """The list root (page argument 0) and the numbered pages, oldest first.
+
+    A numbered page's key holds only its own articles and whether a newer page follows
+    (its "newer" link): adding an article leaves every older page's key as it was.
+    """
+    total = len(articles)
+    args: tuple[str | int, ...] = (*head, 0)
+    newest = keys.cards_of(articles[:size])
+    deps = (total, root_older(total, size), newest, extra)
+    yield PagePlan(path(None), kind, args, keys.key(kind, args, *deps))
+    pages = numbered_pages(total, size)
     for n in range(1, pages + 1):
-        chunk = articles[(n - 1) * size : n * size]
-        args: tuple[str | int, ...] = (*head, n)
-        yield PagePlan(
-            next(path), kind, args, keys.key(kind, args, pages, keys.cards_of(chunk), extra)
-        )
+        chunk = keys.cards_of(page_articles(articles, n, size))
+        args = (*head, n)
+        yield PagePlan(path(n), kind, args, keys.key(kind, args, n < pages, chunk, extra))
 
 
 def _language_plans(keys: _Keys, listing: Listing, lang: str, size: int) -> Iterator[PagePlan]:
     articles = listing.by_lang[lang]
     every_card = keys.cards_of(articles)
-    pages = page_count(len(articles), size)
-    yield from _paged(
-        keys, "home", (lang,), articles, size, (home_path(lang, n) for n in range(1, pages + 1))
-    )
+    yield from _paged(keys, "home", (lang,), articles, size, partial(home_path, lang))
     for (tag_lang, slug), tagged in listing.by_tag.items():
         if tag_lang != lang:
             continue
-        tag_pages = page_count(len(tagged), size)
-        paths = (tag_path(lang, slug, n) for n in range(1, tag_pages + 1))
         yield from _paged(
-            keys, "tag", (lang, slug), tagged, size, paths, listing.tag_names[(lang, slug)]
+            keys,
+            "tag",
+            (lang, slug),
+            tagged,
+            size,
+            partial(tag_path, lang, slug),
+            listing.tag_names[(lang, slug)],
         )
     for (author_lang, key), written in listing.by_author.items():
         if author_lang == lang:

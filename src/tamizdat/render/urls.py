@@ -30,13 +30,15 @@ def root_of(output: str) -> str:
     return "../" * output.count("/")
 
 
-def home_path(lang: str, n: int = 1) -> str:
-    return f"{lang}/{INDEX}" if n == 1 else f"{lang}/page/{n}/{INDEX}"
+def home_path(lang: str, n: int | None = None) -> str:
+    """The language's list root, or its numbered page ``n`` (1 = the oldest articles)."""
+    return f"{lang}/{INDEX}" if n is None else f"{lang}/page/{n}/{INDEX}"
 
 
-def tag_path(lang: str, slug: str, n: int = 1) -> str:
+def tag_path(lang: str, slug: str, n: int | None = None) -> str:
+    """The tag's list root, or its numbered page ``n`` (1 = the oldest articles)."""
     base = f"{lang}/tags/{slug}/"
-    return base + INDEX if n == 1 else f"{base}page/{n}/{INDEX}"
+    return base + INDEX if n is None else f"{base}page/{n}/{INDEX}"
 
 
 def author_path(lang: str, key: str) -> str:

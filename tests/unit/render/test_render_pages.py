@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -132,15 +133,120 @@ def test_russian_plural_forms(kit: Any, count: int, expected: str) -> None:
     assert f'<p class="count">{expected}</p>' in renderer.render(plan).decode()
 
 
-def test_home_paginates_newest_first(rendered: dict[str, bytes]) -> None:
-    first = rendered["en/index.html"].decode()
-    second = rendered["en/page/2/index.html"].decode()
-    assert first.index("Court extends detention") < first.index("English story number 0")
-    assert "English story number 2" in second
-    assert "English story number 1" not in second
-    assert '<a href="../../../en/index.html" rel="prev">' in second
-    assert '<a href="../../../en/page/3/index.html" rel="next">' in second
-    assert "page 2 of 3" in second
+def test_home_pages_count_from_the_oldest_article(rendered: dict[str, bytes]) -> None:
+    # en, newest first: the court story, then stories 0..6; three a page.
+    root = rendered["en/index.html"].decode()
+    assert root.index("Court extends detention") < root.index("English story number 0")
+    assert "English story number 1" in root
+    assert "English story number 2" not in root
+    assert "8 articles" in root
+    # The root's "older" link opens the page holding the newest article it does not show.
+    assert '<a href="../en/page/2/index.html">Older</a>' in root
+    assert "Newer" not in root
+    oldest = rendered["en/page/1/index.html"].decode()
+    assert [n for n in range(7) if f"English story number {n}<" in oldest] == [4, 5, 6]
+    assert oldest.index("number 4") < oldest.index("number 6")  # newest first on a page
+    assert '<a href="../../../en/page/2/index.html" rel="next">Newer</a>' in oldest
+    assert "Older" not in oldest
+    middle = rendered["en/page/2/index.html"].decode()
+    assert [n for n in range(7) if f"English story number {n}<" in middle] == [1, 2, 3]
+    assert '<a href="../../../en/page/3/index.html" rel="next">Newer</a>' in middle
+    assert '<a href="../../../en/page/1/index.html" rel="prev">Older</a>' in middle
+    assert "<title>The Test Shore, page 2 · The Test Shore</title>" in middle
+    assert '<p class="count">Page 2</p>' in middle
+    assert "articles" not in middle  # no total: it would change with every new article
+    newest = rendered["en/page/3/index.html"].decode()
+    assert "Court extends detention" in newest
+    assert "English story number 0" in newest
+    assert "Newer" not in newest
+    assert "en/page/4/" not in "".join(rendered)
+
+
+def test_a_list_that_fits_its_root_has_no_numbered_pages(rendered: dict[str, bytes]) -> None:
+    # de has one article: its root shows it all, so no numbered page and no "older" link.
+    assert "de/index.html" in rendered
+    assert not any(o.startswith("de/page/") for o in rendered)
+    assert 'class="pages"' not in rendered["de/index.html"].decode()
+    assert "ru/page/2/index.html" in rendered  # ru (5 articles) does paginate
+
+
+def test_numbered_page_labels_are_localised(rendered: dict[str, bytes]) -> None:
+    ru_tag = rendered["ru/tags/sudy/page/1/index.html"].decode()
+    assert '<p class="count">Страница 1</p>' in ru_tag
+    assert ">Новее</a>" in ru_tag
+    assert ", страница 1 · " in ru_tag
+    assert ">Старше</a>" in rendered["ru/tags/sudy/index.html"].decode()
+
+
+def _en_story(kit: Any, i: int, base: datetime) -> Any:
+    return kit.make_article(
+        title=f"Story {i:02d}",
+        date=base + timedelta(hours=i),
+        tags=("courts",) if i % 2 else ("courts", "economy"),
+        authors=("boris",),
+        lead=f"Lead {i}.",
+    )
+
+
+@pytest.mark.parametrize("count", [13, 15])  # a partial newest page, and a full one
+def test_adding_an_article_leaves_older_numbered_pages_alone(kit: Any, count: int) -> None:
+    base = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    articles = [_en_story(kit, i, base) for i in range(count)]
+    settings = kit.make_settings(page_size=3)
+    before = Renderer(kit.make_site(articles), settings, kit.images)
+    newcomer = _en_story(kit, count, base)
+    after = Renderer(kit.make_site([*articles, newcomer]), settings, kit.images)
+    old_plans = {p.output: p for p in before.plan()}
+    new_plans = {p.output: p for p in after.plan()}
+    diff = {
+        o
+        for o in old_plans.keys() | new_plans.keys()
+        if (o not in old_plans or o not in new_plans or old_plans[o].key != new_plans[o].key)
+    }
+    related = {
+        a.url_path + "index.html"
+        for a in after.listing.by_source.values()
+        if newcomer.source in {r.source for r in after.listing.related[a.source]}
+        or before.listing.related.get(a.source) != after.listing.related[a.source]
+    }
+    newest_home = -(-(count + 1) // 3)
+    newest_tags = {
+        f"en/tags/courts/page/{-(-(count + 1) // 3)}/index.html",
+    }
+    allowed = {
+        "en/index.html",
+        "en/tags/courts/index.html",
+        f"en/page/{newest_home}/index.html",
+        # The previous newest page gains its "newer" link when it was full.
+        *(
+            {
+                f"en/page/{newest_home - 1}/index.html",
+                f"en/tags/courts/page/{count // 3}/index.html",
+            }
+            if count % 3 == 0
+            else ()
+        ),
+        *newest_tags,
+        newcomer.url_path + "index.html",
+        *related,
+        "en/atom.xml",
+        "en/rss.xml",
+        "en/feed.json",
+        "en/search-index.json",
+        "sitemap.xml",
+        "en/authors/boris/index.html",  # author pages are one page each
+        "en/archive/index.html",
+        "en/archive/2024/03/index.html",
+    }
+    assert diff <= allowed, diff - allowed
+    assert f"en/page/{newest_home}/index.html" in diff
+    older = sorted(o for o in old_plans if "/page/" in o and o not in diff and o.startswith("en/"))
+    assert len(older) >= 5, older
+    for output in older:  # unchanged key, and so unchanged bytes
+        assert before.render(old_plans[output]) == after.render(new_plans[output]), output
+    # Without the stable numbering every home page would have moved.
+    assert "en/page/1/index.html" not in diff
+    assert "en/page/2/index.html" not in diff
 
 
 def test_archive_tag_author_pages(rendered: dict[str, bytes]) -> None:
