@@ -9,6 +9,8 @@ Invariants:
   keeps its old file (inode and mtime). See :mod:`tamizdat.render.output`.
 - *Atomic*: nothing touches ``public/`` until every page rendered; any failure, in this
   process or in a worker, leaves it exactly as it was.
+- *Bounded*: worker processes are waited on with timeouts and stopped cleanly on a failure or
+  Ctrl-C (see :func:`tamizdat.render.media.run_forked`); a stuck worker is an InternalError.
 - *No two producers write one path*: a clash is an error naming both.
 """
 
@@ -16,10 +18,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import multiprocessing
 import os
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,9 +28,16 @@ from typing import Any, Protocol
 
 from tamizdat.config import Config
 from tamizdat.content.model import Site
-from tamizdat.errors import ContentError, InternalError, TamizdatError
+from tamizdat.errors import ContentError
 from tamizdat.progress import Progress, report
-from tamizdat.render.media import MediaResult, plan_and_process_media
+from tamizdat.render.media import (
+    Failure,
+    MediaResult,
+    PoolLimits,
+    plan_and_process_media,
+    run_forked,
+    stop_requested,
+)
 from tamizdat.render.output import (
     ManifestEntry,
     Staging,
@@ -47,10 +54,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class BuildLimits:
-    """Tuning of the build: when to use worker processes, and how to batch their work."""
+    """Tuning of the build: when to use worker processes, how to batch and bound their work."""
 
     serial_below: int = 48  # fewer pages to render than this: render in this process
     chunk_size: int = 64  # pages per task sent to a worker
+    pool: PoolLimits = field(default_factory=PoolLimits)  # timeouts on every worker wait
 
 
 LIMITS = BuildLimits()
@@ -106,19 +114,6 @@ class _Tally:
     rendered: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """A worker's error, carried back as plain values so the parent re-raises it intact."""
-
-    kind: type[TamizdatError]
-    message: str
-    where: str | None
-    hint: str | None
-
-    def error(self) -> TamizdatError:
-        return self.kind(self.message, where=self.where, hint=self.hint)
-
-
 # Set in the parent just before forking the render pool; workers inherit it (fork start
 # method), so the renderer and the staging tree are built once, never pickled.
 _WORKER: tuple[PageRenderer, Staging] | None = None
@@ -133,19 +128,18 @@ def _render_one(
 
 def _render_chunk(
     plans: Sequence[PagePlan],
-) -> list[tuple[str, ManifestEntry, bool]] | _Failure:
-    """Render a batch of plans in a worker; errors come back as a :class:`_Failure`."""
+) -> list[tuple[str, ManifestEntry, bool]] | Failure:
+    """Render a batch of plans in a worker; errors come back as a :class:`Failure`."""
     assert _WORKER is not None, "render worker started without a renderer"
     renderer, staging = _WORKER
     results = []
     for plan in plans:
+        if stop_requested():
+            break  # the build already failed; nothing more will be read
         try:
             entry, written = _render_one(renderer, staging, plan)
-        except TamizdatError as exc:
-            return _Failure(type(exc), exc.message, exc.where, exc.hint)
         except Exception as exc:
-            detail = "".join(traceback.format_exception_only(exc)).strip()
-            return _Failure(InternalError, f"rendering failed: {detail}", plan.output, None)
+            return Failure.of(exc, where=plan.output, doing="rendering")
         results.append((plan.output, entry, written))
     return results
 
@@ -173,15 +167,15 @@ def _render_pages(
     global _WORKER
     chunks = [plans[i : i + limits.chunk_size] for i in range(0, len(plans), limits.chunk_size)]
     _WORKER = (renderer, staging)
+
+    def record_chunk(
+        _plans: Sequence[PagePlan], results: list[tuple[str, ManifestEntry, bool]]
+    ) -> None:
+        for output, entry, written in results:
+            record(output, entry, written)
+
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(min(workers, len(chunks))) as pool:
-            for result in pool.imap_unordered(_render_chunk, chunks):
-                if isinstance(result, _Failure):
-                    pool.terminate()
-                    raise result.error()
-                for output, entry, written in result:
-                    record(output, entry, written)
+        run_forked(_render_chunk, chunks, workers, record_chunk, limits.pool)
     finally:
         _WORKER = None
 
@@ -259,6 +253,7 @@ def build_from_site(
     Raises:
         ContentError: an image is missing or unreadable, or two sources write one path.
         PrivacyError: a page would load a third-party resource (from the renderer).
+        InternalError: a renderer bug, or a worker stuck past ``limits.pool`` or dead.
         TamizdatError: whatever the renderer raises; ``public/`` is then left untouched.
     """
     started = time.monotonic()
@@ -266,7 +261,9 @@ def build_from_site(
     settings = config.build
     manifest_path = settings.cache_dir / "manifest.json"
     with _build_lock(settings.cache_dir):
-        media = plan_and_process_media(config, site, workers=count, progress=progress)
+        media = plan_and_process_media(
+            config, site, workers=count, progress=progress, limits=limits.pool
+        )
         renderer = make_renderer(site, media.images)
         plans = renderer.plan()
         _check_unique(media, plans)

@@ -6,18 +6,35 @@ Invariant: originals never reach the output. An image an article shows is re-enc
 image in a static folder that no article shows is re-encoded in place; every other static
 file is copied as it is. Processed variants are cached by source SHA-256 and settings, so an
 unchanged image is never re-encoded.
+
+It also holds the build's worker pool (:func:`run_forked`, used here for encoding and by
+:mod:`tamizdat.render.build` for pages). Invariant: no wait on a worker is unbounded, and a
+failure or Ctrl-C never leaves a worker running. Workers ignore SIGINT (the parent decides);
+on the first error the parent sets a shared stop flag, cancels queued tasks, waits a bounded
+time for the running ones (which see the flag and return at once), and kills any worker still
+busy after that. ``Pool.terminate()`` is not used: it can deadlock on its handler threads.
+Errors cross the process boundary as plain values (:class:`Failure`), so they keep their type,
+message and ``where``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
+import signal
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TypeVar
 
 from tamizdat.config import Config
 from tamizdat.content.model import Article, Site
-from tamizdat.errors import ContentError
+from tamizdat.errors import ContentError, InternalError, TamizdatError
 from tamizdat.progress import Progress, report
 from tamizdat.render.images import (
     CachedVariant,
@@ -31,7 +48,166 @@ from tamizdat.render.images import (
 )
 from tamizdat.render.types import ImageSet, ImageVariant
 
-__all__ = ["FileOutput", "MediaResult", "plan_and_process_media"]
+__all__ = [
+    "Failure",
+    "FileOutput",
+    "MediaResult",
+    "PoolLimits",
+    "plan_and_process_media",
+    "run_forked",
+    "stop_requested",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """Bounds on every wait for worker processes: a stuck worker fails the build, never hangs it."""
+
+    task_timeout: float = 600.0  # longest wait, in seconds, for the next task to finish
+    stop_timeout: float = 30.0  # longest wait for running tasks to wind down after an error
+
+
+POOL_LIMITS = PoolLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A worker's error, carried back as plain values so the parent re-raises it intact.
+
+    (A pickled ``TamizdatError`` would lose ``where`` and ``hint``: they are keyword-only.)
+    """
+
+    kind: type[TamizdatError]
+    message: str
+    where: str | None
+    hint: str | None
+
+    @classmethod
+    def of(cls, exc: BaseException, where: str | None = None, doing: str = "work") -> Failure:
+        """``exc`` as a failure; anything not a TamizdatError becomes an InternalError."""
+        if isinstance(exc, TamizdatError):
+            return cls(type(exc), exc.message, exc.where, exc.hint)
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        return cls(InternalError, f"{doing} failed: {detail}", where, None)
+
+    def error(self) -> TamizdatError:
+        return self.kind(self.message, where=self.where, hint=self.hint)
+
+
+# The stop flag, inherited by each worker at start-up (fork start method).
+_STOP: Event | None = None
+
+
+def _start_worker(stop: Event) -> None:
+    global _STOP
+    # Ctrl-C reaches the whole process group; only the parent acts on it, so that a worker
+    # never dies mid-task and breaks the pool while the parent is still waiting on it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STOP = stop
+
+
+def stop_requested() -> bool:
+    """True in a worker once the parent gave up on the run: return early, results are unused."""
+    return _STOP is not None and _STOP.is_set()
+
+
+def _guarded(task: Callable[[T], R | Failure], item: T) -> R | Failure | None:
+    if stop_requested():
+        return None  # the parent no longer reads results
+    try:
+        return task(item)
+    except Exception as exc:
+        return Failure.of(exc)
+
+
+def _wind_down(
+    executor: ProcessPoolExecutor, stop: Event, futures: list[Future[object]], limits: PoolLimits
+) -> None:
+    """Stop after an error or Ctrl-C: bounded, and no worker outlives it."""
+    stop.set()
+    processes = list((executor._processes or {}).values())  # private, but the only handle
+    for future in futures:
+        future.cancel()  # only queued tasks can be cancelled; running ones see the flag
+    running = [f for f in futures if not f.done()]
+    _done, stuck = wait(running, timeout=limits.stop_timeout)
+    if stuck:
+        log.warning(
+            "killing %d worker(s) still busy %g s after the build stopped",
+            len(processes),
+            limits.stop_timeout,
+        )
+        # The executor then sees a broken pool, so the shutdown below does not wait on them.
+        for process in processes:
+            process.kill()
+    # Not shutdown(wait=False) first: a second shutdown would no longer join the workers.
+    executor.shutdown(wait=True)
+    for process in processes:
+        process.join(limits.stop_timeout)
+
+
+def run_forked(
+    task: Callable[[T], R | Failure],
+    items: Sequence[T],
+    workers: int,
+    on_result: Callable[[T, R], None],
+    limits: PoolLimits = POOL_LIMITS,
+) -> None:
+    """Run ``task`` on every item in forked workers; call ``on_result`` in this process.
+
+    ``task`` must be a module-level function (it is pickled by name); results arrive in
+    completion order. The first :class:`Failure` (or exception in ``on_result``) stops the
+    run: queued tasks are cancelled, running ones see :func:`stop_requested`.
+
+    Raises:
+        TamizdatError: the first failure a task returned or raised, with its original type,
+            message and ``where``; other exceptions in a task become InternalError.
+        InternalError: no task finished within ``limits.task_timeout`` seconds, or a worker
+            process died.
+    """
+    context = multiprocessing.get_context("fork")
+    stop = context.Event()
+    executor = ProcessPoolExecutor(
+        max(1, min(workers, len(items))),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(stop,),
+    )
+    futures: list[Future[object]] = []
+    finished = False
+    try:
+        by_future = {}
+        for item in items:
+            future: Future[object] = executor.submit(_guarded, task, item)
+            by_future[future] = item
+            futures.append(future)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=limits.task_timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                raise InternalError(
+                    f"no worker finished a task within {limits.task_timeout:g} s "
+                    f"({len(pending)} of {len(items)} tasks left): a worker is stuck",
+                    hint="run with --workers 1 to see where it stops",
+                )
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:
+                    raise InternalError(f"a worker process died: {exc}") from exc
+                if isinstance(result, Failure):
+                    raise result.error()
+                on_result(by_future[future], result)  # type: ignore[arg-type]
+        finished = True
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _wind_down(executor, stop, futures, limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +270,7 @@ def _owners(site: Site) -> dict[str, Article]:
 
 
 def _encode_job(job: ImageJob) -> tuple[CachedVariant, ...]:
-    """Encode one image into the cache (runs in a worker process)."""
+    """Encode one image into the cache (may run in a worker process)."""
     data = job.path.read_bytes()
     if job.widths is None:
         encoded = [reencode_image(data, source=job.source, quality=job.quality)]
@@ -104,17 +280,16 @@ def _encode_job(job: ImageJob) -> tuple[CachedVariant, ...]:
 
 
 def _run_jobs(
-    jobs: list[ImageJob], workers: int, progress: Progress | None
+    jobs: list[ImageJob], workers: int, progress: Progress | None, limits: PoolLimits
 ) -> dict[str, tuple[CachedVariant, ...]]:
     results: dict[str, tuple[CachedVariant, ...]] = {}
     if workers > 1 and len(jobs) > 1:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(min(workers, len(jobs))) as pool:
-            for done, (job, variants) in enumerate(
-                zip(jobs, pool.imap(_encode_job, jobs), strict=True), 1
-            ):
-                results[job.key] = variants
-                report(progress, "images", done, len(jobs), job.source)
+
+        def record(job: ImageJob, variants: tuple[CachedVariant, ...]) -> None:
+            results[job.key] = variants
+            report(progress, "images", len(results), len(jobs), job.source)
+
+        run_forked(_encode_job, jobs, workers, record, limits)
     else:
         for done, job in enumerate(jobs, 1):
             results[job.key] = _encode_job(job)
@@ -143,12 +318,14 @@ def plan_and_process_media(
     *,
     workers: int,
     progress: Progress | None = None,
+    limits: PoolLimits = POOL_LIMITS,
 ) -> MediaResult:
     """Plan every image and static file, encoding images missing from the cache.
 
     Raises:
         ContentError: an article names an image that does not exist, or an image cannot be
             decoded, is too large or has a format we refuse (names the file).
+        InternalError: an image worker got stuck past ``limits`` or died.
     """
     settings = config.build
     cache_dir = settings.cache_dir / "images"
@@ -196,7 +373,7 @@ def plan_and_process_media(
             cached[job.key] = hit
         else:
             missing.setdefault(job.key, job)
-    encoded = _run_jobs(list(missing.values()), workers, progress)
+    encoded = _run_jobs(list(missing.values()), workers, progress, limits)
     variants_by_key = {**cached, **encoded}
 
     images: dict[str, ImageSet] = {}

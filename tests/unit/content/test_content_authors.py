@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from content_factory import make_site
 
+from support.content_site import make_site
 from tamizdat.content import Author, load_site
 from tamizdat.errors import ContentError
 

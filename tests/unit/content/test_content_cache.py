@@ -7,8 +7,8 @@ import pickle
 from pathlib import Path
 
 import pytest
-from content_factory import article, make_site
 
+from support.content_site import article, make_site
 from tamizdat.config import Config
 from tamizdat.content import load_site
 from tamizdat.content import loader as loader_module

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from content_factory import article, make_site
 
+from support.content_site import article, make_site
 from tamizdat.content import load_site
 from tamizdat.errors import ContentError
 

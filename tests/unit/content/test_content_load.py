@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from content_factory import BASE_TOML, article, make_site
 
+from support.content_site import BASE_TOML, article, make_site
 from tamizdat.content import ImageRef, load_site, resolve_asset
 from tamizdat.errors import ContentError
 

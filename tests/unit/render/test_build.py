@@ -413,3 +413,19 @@ def test_failed_build_leaves_no_stale_file_for_the_next_one(tmp_path: Path) -> N
     page = config.build.output_dir / "en/news/2024/03/article-2/index.html"
     assert b"Half-built change." in page.read_bytes()
     _no_leftovers(config)
+
+
+def test_unreadable_image_in_the_pool_names_its_file(config: Config) -> None:
+    """The image pool returns a worker's ContentError intact (type, message and where)."""
+    build(config, make_site(ARTICLES), workers=1)
+    before = snapshot(config.build.output_dir)
+    static = (
+        add_file(config.root, "static/good.jpg", jpeg_with_gps()),
+        add_file(config.root, "static/broken.jpg", b"\xff\xd8 not really a JPEG"),
+        add_file(config.root, "static/also-good.jpg", jpeg_with_gps()[:-1] + b"\xd9"),
+    )
+    with pytest.raises(ContentError, match="not a readable image") as caught:
+        build(config, make_site(ARTICLES, static), workers=2, limits=POOL)
+    assert caught.value.where == "static/broken.jpg"
+    assert snapshot(config.build.output_dir) == before
+    _no_leftovers(config)

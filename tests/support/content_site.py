@@ -1,4 +1,4 @@
-"""Builds small throwaway sites on disk for the content tests."""
+"""Builds small throwaway sites on disk (tamizdat.toml, articles, authors) for content tests."""
 
 from __future__ import annotations
 
