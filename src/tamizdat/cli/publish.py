@@ -71,6 +71,11 @@ def _register_publish(sub: Any) -> None:
         "--workers", type=int, default=4, metavar="N", help="parallel uploads per mirror"
     )
     parser.add_argument("--release", metavar="DIR", help="release folder (default: release_dir)")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="push every mirror from threads of this process (default: a process per mirror)",
+    )
     parser.set_defaults(handler=run_publish)
 
 
@@ -91,6 +96,7 @@ def run_publish(args: argparse.Namespace, out: Output) -> int:
         progress=out.progress,
         max_workers_per_mirror=args.workers,
         state_dir=config.build.cache_dir / "publish",
+        processes=not args.one_process,
     )
 
     def human() -> None:

@@ -1,9 +1,11 @@
-"""Stores over fsspec: ``file://``, ``s3://`` (s3fs), ``sftp://`` (paramiko), ``webdav://``.
+"""Opening a mirror's store: ``file://``, ``s3://`` (s3fs) and ``webdav://`` over fsspec;
+``sftp://`` straight over paramiko (``_sftp.py``: fsspec's SFTP costs a stat per path
+component on every upload).
 
 Invariant: a file written with ``atomic=True`` is never seen half-written — it goes to a
 temporary name in the same directory and is renamed over the old one (POSIX rename on a
 local disk, the OpenSSH ``posix-rename`` extension over SFTP); a single S3 PUT is already
-atomic. Credentials are never read from tamizdat.toml: S3 keys come from the AWS
+atomic. No object store request waits forever: each has a deadline scaled to its size. Credentials are never read from tamizdat.toml: S3 keys come from the AWS
 environment or profiles, SSH keys from the agent, ``~/.ssh`` or ``TAMIZDAT_SSH_KEY_FILE``.
 """
 
@@ -29,10 +31,19 @@ __all__ = ["FsspecStore", "StoreLimits", "open_store"]
 
 @dataclass(frozen=True, slots=True)
 class StoreLimits:
-    """Network limits for every store connection (seconds)."""
+    """Network limits for every store connection (seconds, bytes per second, counts)."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    # Whole-request deadline for one object store upload: ``request_deadline`` plus the time
+    # the body takes at ``min_upload_rate`` bytes/s. A request the server never answers (seen
+    # with rclone serve s3 under load: one stuck PUT held a whole phase for good) is cancelled
+    # and retried instead of waited on forever; aiohttp's read timeout never fires there.
+    request_deadline: float = 30.0
+    min_upload_rate: float = 128_000.0
+    # SFTP sessions opened per mirror (each its own SSH connection, so the server can use
+    # several cores); uploads beyond this wait for a free session.
+    sftp_channels: int = 8
 
 
 class FsspecStore(BaseStore):
@@ -50,6 +61,7 @@ class FsspecStore(BaseStore):
         *,
         supports_headers: bool = False,
         object_store: bool = False,
+        limits: StoreLimits | None = None,
     ) -> None:
         super().__init__(name)
         self._make_fs = make_fs
@@ -60,6 +72,7 @@ class FsspecStore(BaseStore):
         self._supports_headers = supports_headers
         # An object store has no directories and a single PUT is atomic: no temp + rename.
         self._object_store = object_store
+        self._limits = limits
 
     def _fs(self) -> Any:
         fs = getattr(self._local, "fs", None)
@@ -77,6 +90,12 @@ class FsspecStore(BaseStore):
         if not self._supports_headers:
             return {}
         return {"ContentType": content_type, "CacheControl": cache_control}
+
+    def _deadline(self, size: int) -> dict[str, float]:
+        """fsspec's async filesystems take ``timeout=`` and cancel the request when it passes."""
+        if self._limits is None:
+            return {}
+        return {"timeout": self._limits.request_deadline + size / self._limits.min_upload_rate}
 
     def _target(self, path: str, atomic: bool) -> str:
         full = self._full(path)
@@ -99,7 +118,9 @@ class FsspecStore(BaseStore):
     ) -> None:
         target = self._target(path, atomic)
         self._ensure_parent(target)
-        self._fs().pipe_file(target, data, **self._headers(content_type, cache_control))
+        self._fs().pipe_file(
+            target, data, **self._headers(content_type, cache_control), **self._deadline(len(data))
+        )
         self._finish(target, path)
 
     def _put_file(
@@ -107,7 +128,12 @@ class FsspecStore(BaseStore):
     ) -> None:
         target = self._target(path, atomic)
         self._ensure_parent(target)
-        self._fs().put_file(str(local), target, **self._headers(content_type, cache_control))
+        self._fs().put_file(
+            str(local),
+            target,
+            **self._headers(content_type, cache_control),
+            **self._deadline(local.stat().st_size),
+        )
         self._finish(target, path)
 
     def _finish(self, target: str, path: str) -> None:
@@ -194,6 +220,11 @@ def _s3_store(mirror: MirrorSettings, bucket: str, path: str, limits: StoreLimit
         "connect_timeout": limits.connect_timeout,
         "read_timeout": limits.read_timeout,
         "retries": {"max_attempts": 2},
+        # botocore otherwise adds a CRC32 trailer to every PUT: CPU per object, and a header
+        # many S3-compatible servers do not understand; TLS and the by-hash names already
+        # guard integrity, and readers verify every byte against signed metadata.
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
     }
 
     def make() -> Any:
@@ -207,13 +238,21 @@ def _s3_store(mirror: MirrorSettings, bucket: str, path: str, limits: StoreLimit
 
     root = f"{bucket}/{path.strip('/')}".rstrip("/")
     shared = make()  # s3fs runs its own event loop thread: one instance serves all workers
-    return FsspecStore(mirror.name, lambda: shared, root, supports_headers=True, object_store=True)
+    return FsspecStore(
+        mirror.name,
+        lambda: shared,
+        root,
+        supports_headers=True,
+        object_store=True,
+        limits=limits,
+    )
 
 
-def _sftp_store(mirror: MirrorSettings, limits: StoreLimits) -> FsspecStore:
+def _sftp_store(mirror: MirrorSettings, limits: StoreLimits) -> BaseStore:
     try:
-        from fsspec.implementations.sftp import SFTPFileSystem
+        import paramiko
 
+        from tamizdat.publish._sftp import SftpStore
         from tamizdat.publish._ssh import KnownHostsPolicy, ssh_connect_kwargs
     except ImportError as exc:
         raise _missing_extra("sftp", "sftp", exc) from None
@@ -222,10 +261,15 @@ def _sftp_store(mirror: MirrorSettings, limits: StoreLimits) -> FsspecStore:
     policy = KnownHostsPolicy(mirror.options.get("known_hosts"), mirror.name)
     root = unquote(parts.path) or "."
 
-    def make() -> Any:
-        return SFTPFileSystem(host, host_key_policy=policy, skip_instance_cache=True, **kwargs)
+    def connect() -> paramiko.SFTPClient:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(policy)
+        client.connect(host, **kwargs)
+        sftp = client.open_sftp()
+        sftp.get_channel().settimeout(limits.read_timeout)  # type: ignore[union-attr]
+        return sftp
 
-    return FsspecStore(mirror.name, make, root)
+    return SftpStore(mirror.name, connect, root, channels=limits.sftp_channels)
 
 
 def _webdav_store(mirror: MirrorSettings, limits: StoreLimits) -> FsspecStore:
@@ -248,7 +292,7 @@ def _webdav_store(mirror: MirrorSettings, limits: StoreLimits) -> FsspecStore:
 
 def open_store(
     mirror: MirrorSettings, *, base_dir: Path | None = None, limits: StoreLimits | None = None
-) -> FsspecStore:
+) -> BaseStore:
     """A store for ``mirror.url``; relative ``file://`` paths resolve against ``base_dir``.
 
     Raises:

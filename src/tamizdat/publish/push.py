@@ -19,18 +19,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tamizdat.config import suggest
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import TamizdatError, TransportError, UserError
 from tamizdat.progress import Progress
+from tamizdat.publish.forked import fork_available, run_forked
 from tamizdat.publish.headers import PUBLISH_STATE, Phase, cache_control, content_type
 from tamizdat.publish.plan import MirrorPlan, plan_mirror
 from tamizdat.publish.release import ReleaseFile, ReleaseManifest, read_release
+from tamizdat.publish.report import MirrorReport, PublishReport
 from tamizdat.publish.state import Journal, PublishState
 from tamizdat.publish.stores import Store
 
@@ -64,59 +66,6 @@ class RetryPolicy:
         return backoff * random.uniform(0.5, 1.0)
 
 
-@dataclass(frozen=True, slots=True)
-class MirrorReport:
-    """What happened (or would happen, in a dry run) on one mirror."""
-
-    name: str
-    ok: bool
-    error: str | None
-    planned: dict[str, tuple[int, int]]
-    uploaded_objects: int
-    uploaded_bytes: int
-    deleted: int
-    seconds: float
-    paths: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "name": self.name,
-            "ok": self.ok,
-            "error": self.error,
-            "planned": {k: {"objects": c, "bytes": b} for k, (c, b) in self.planned.items()},
-            "uploaded_objects": self.uploaded_objects,
-            "uploaded_bytes": self.uploaded_bytes,
-            "deleted": self.deleted,
-            "seconds": round(self.seconds, 3),
-        }
-        if self.paths:
-            doc["paths"] = list(self.paths)
-        return doc
-
-
-@dataclass(frozen=True, slots=True)
-class PublishReport:
-    """The outcome on every selected mirror."""
-
-    version: int
-    dry_run: bool
-    mirrors: tuple[MirrorReport, ...]
-    seconds: float
-
-    @property
-    def failed(self) -> tuple[MirrorReport, ...]:
-        return tuple(m for m in self.mirrors if not m.ok)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "dry_run": self.dry_run,
-            "seconds": round(self.seconds, 3),
-            "failed": [m.name for m in self.failed],
-            "mirrors": [m.to_json() for m in self.mirrors],
-        }
-
-
 class _KillSwitch:
     """Counts completed uploads in this process; see ``KILL_AFTER_UPLOADS_ENV``."""
 
@@ -125,6 +74,9 @@ class _KillSwitch:
         self.limit = int(raw) if raw.isdigit() else None
         self.count = 0
         self.lock = threading.Lock()
+        # In a forked per-mirror worker the crash must take the publishing process too;
+        # uploads are then counted per mirror.
+        self.parent: int | None = None
 
     def uploaded(self) -> None:
         if self.limit is None:
@@ -132,6 +84,8 @@ class _KillSwitch:
         with self.lock:
             self.count += 1
             if self.count >= self.limit:
+                if self.parent is not None:
+                    os.kill(self.parent, signal.SIGKILL)
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -334,18 +288,24 @@ def publish_release(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    processes: bool = False,
 ) -> PublishReport:
-    """Push ``release_dir`` to every mirror in ``mirrors`` concurrently (a thread each).
+    """Push ``release_dir`` to every mirror in ``mirrors`` concurrently.
 
-    A mirror's failure is recorded in its :class:`MirrorReport` and never stops the others.
-    ``state_dir`` holds the local upload journals (one per mirror) that make re-runs cheap.
+    Each mirror gets a thread, or with ``processes`` (and more than one mirror, on a system
+    that can fork) a forked process of its own, so mirrors do not queue on one interpreter
+    lock. A mirror's failure is recorded in its :class:`MirrorReport` and never stops the
+    others. ``state_dir`` holds the local upload journals (one per mirror) that make re-runs
+    cheap.
 
     Raises:
         UserError: ``release_dir`` holds no signed release.
     """
     started = time.monotonic()
     run = _Run(
-        manifest=read_release(release_dir),
+        manifest=read_release(
+            release_dir, hash_cache=state_dir / "release-hashes.json" if state_dir else None
+        ),
         dry_run=dry_run,
         keep_releases=keep_releases,
         grace=grace,
@@ -357,6 +317,14 @@ def publish_release(
         kill=_KillSwitch(),
         sleep=sleep,
     )
+    if processes and len(mirrors) > 1 and fork_available():
+        reports = _push_forked(run, list(mirrors), open_store, started)
+        return PublishReport(
+            version=run.manifest.version,
+            dry_run=dry_run,
+            mirrors=tuple(reports),
+            seconds=time.monotonic() - started,
+        )
     results: dict[str, MirrorReport] = {}
 
     def work(mirror: MirrorSettings) -> None:
@@ -382,6 +350,27 @@ def publish_release(
         mirrors=tuple(results[m.name] for m in mirrors),
         seconds=time.monotonic() - started,
     )
+
+
+def _push_forked(
+    run: _Run,
+    mirrors: list[MirrorSettings],
+    open_store: Callable[[MirrorSettings], Store],
+    started: float,
+) -> list[MirrorReport]:
+    parent = os.getpid()
+
+    def work(index: int, report: Progress) -> MirrorReport:
+        kill = _KillSwitch()
+        kill.parent = parent
+        mine = replace(run, progress=report, kill=kill, lock=threading.Lock())
+        return _push_one(mine, mirrors[index], open_store)
+
+    def failed(index: int, why: str) -> MirrorReport:
+        log.warning("mirror %s failed: %s", mirrors[index].name, why)
+        return _mirror_report(mirrors[index].name, None, None, started, error=why, dry=run.dry_run)
+
+    return run_forked(len(mirrors), work, failed, run.progress, [m.name for m in mirrors])
 
 
 def select_mirrors(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tamizdat.errors import UserError
 from tamizdat.layout import TARGETS_DIR
@@ -75,8 +77,31 @@ def timestamp_version(data: bytes, where: str) -> int:
     return version
 
 
-def read_release(release_dir: Path) -> ReleaseManifest:
+def _load_hashes(cache: Path | None) -> dict[str, list[Any]]:
+    if cache is None or not cache.is_file():
+        return {}
+    try:
+        loaded = json.loads(cache.read_bytes())
+    except ValueError:
+        return {}  # a damaged cache only costs a re-hash
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _save_hashes(cache: Path | None, hashes: dict[str, list[Any]]) -> None:
+    if cache is None:
+        return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".hashes-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(hashes, handle, separators=(",", ":"))
+    Path(tmp).replace(cache)
+
+
+def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> ReleaseManifest:
     """Scan a signed release directory.
+
+    ``hash_cache`` (a local JSON file) remembers each file's sha256 under its size, mtime and
+    inode, so a republish re-reads only the files the signer rewrote.
 
     Raises:
         UserError: the folder is missing, or holds no valid ``timestamp.json``
@@ -91,6 +116,8 @@ def read_release(release_dir: Path) -> ReleaseManifest:
             hint="run 'tamizdat sign' first",
         )
     version = timestamp_version(stamp.read_bytes(), str(stamp))
+    known = _load_hashes(hash_cache)
+    hashes: dict[str, list[Any]] = {}
     files: list[ReleaseFile] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -99,9 +126,14 @@ def read_release(release_dir: Path) -> ReleaseManifest:
             path = local.relative_to(root).as_posix()
             if name.startswith(TEMP_PREFIX) or path == PUBLISH_STATE:
                 continue  # never push our own bookkeeping from a local copy
-            phase = classify(path)
+            info = local.stat()
             digest = _by_hash_digest(path) if path.startswith(f"{TARGETS_DIR}/") else None
-            files.append(
-                ReleaseFile(path, local, local.stat().st_size, digest or _sha256(local), phase)
-            )
+            if digest is None:
+                key = [info.st_size, info.st_mtime_ns, info.st_ino]
+                cached = known.get(path)
+                digest = str(cached[3]) if cached and cached[:3] == key else _sha256(local)
+                hashes[path] = [*key, digest]
+            files.append(ReleaseFile(path, local, info.st_size, digest, classify(path)))
+    if hashes != known:
+        _save_hashes(hash_cache, hashes)
     return ReleaseManifest(root=root, files=tuple(files), version=version)

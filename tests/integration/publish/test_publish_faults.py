@@ -161,3 +161,27 @@ def test_mirror_answering_errors_is_named_and_others_finish(
     assert report["failed"] == ["denied"]
     assert "mirror denied" in report["mirrors"][1]["error"]
     assert served_version(tmp_path / "good", site / "release") == 1
+
+
+def test_sigkill_in_a_per_mirror_worker_kills_the_publish_and_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    names = ("east", "west")
+    site = write_site(
+        tmp_path / "site",
+        [
+            {"name": n, "url": f"file://{tmp_path / n}", "public_url": f"https://{n}.example/"}
+            for n in names
+        ],
+    )
+    release = site / "release"
+    write_release(release, 1, article_files(1, count=12))
+    publish_in_process(site)
+    write_release(release, 2, article_files(2, count=12, changed=6))
+    killed = run_publish(site, 9)  # two forked workers: the first to reach 9 uploads kills all
+    assert killed.returncode == -9, killed.stderr
+    for name in names:
+        assert served_version(tmp_path / name, release, complete=False) == 1, name
+    publish_in_process(site)
+    for name in names:
+        assert served_version(tmp_path / name, release) == 2, name
