@@ -7,6 +7,7 @@ author keys, image files — is left as refs with their lines for the loader to 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import posixpath
 from dataclasses import dataclass
@@ -85,6 +86,18 @@ class ParsedFile(PickleByArguments):
     warnings: tuple[str, ...]
     slug_line: int  # the line that decides the URL: ``slug``, else ``title``
     key_line: int  # the line of ``translationKey`` (1 when derived from the path)
+
+
+def _missing_title(source: str, fm: FrontMatter) -> ContentError:
+    """The error for an article without a title, pointing at a misspelt ``title`` key if any."""
+    for key in fm.data:
+        if key != "title" and difflib.get_close_matches(key, ["title"], n=1, cutoff=0.6):
+            return ContentError(
+                f"missing title (found the key {key!r})",
+                where=_where(source, fm, key),
+                hint=f"did you mean 'title'? rename '{key}' to 'title'",
+            )
+    return ContentError("missing title", where=_where(source, fm, "title"), hint="add 'title: …'")
 
 
 def _where(source: str, fm: FrontMatter, key: str) -> str:
@@ -239,9 +252,7 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     fm = parse_front_matter(decode_source(raw, source), source)
     title = _text(fm, source, "title")
     if not title:
-        raise ContentError(
-            "missing title", where=_where(source, fm, "title"), hint="add 'title: …'"
-        )
+        raise _missing_title(source, fm)
     published, _ = _date(fm, source, "date", "lastmod", "updated")
     if published is None:
         raise ContentError(

@@ -73,6 +73,14 @@ def test_missing_title(tmp_path: Path) -> None:
     assert "missing title" in error.message
 
 
+def test_missing_title_points_at_a_misspelt_title_key(tmp_path: Path) -> None:
+    error = error_of(tmp_path, "---\ndate: 2024-01-01\ntitel: Hello\n---\nbody\n")
+    assert error.where == "content/posts/x.md:3"
+    assert "missing title" in error.message
+    assert error.hint is not None
+    assert "did you mean 'title'" in error.hint
+
+
 def test_empty_title_names_its_line(tmp_path: Path) -> None:
     error = error_of(tmp_path, '---\ndate: 2024-01-01\ntitle: ""\n---\nbody\n')
     assert error.where == "content/posts/x.md:3"
