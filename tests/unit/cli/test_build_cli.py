@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from support.trees import snapshot, tree
 from tamizdat.cli import main
 
 EXIFTOOL = "/usr/bin/exiftool"
@@ -26,23 +27,6 @@ def run_json(site: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict
     data = json.loads(capsys.readouterr().out)
     assert isinstance(data, dict)
     return data
-
-
-def snapshot(public: Path) -> dict[str, tuple[bytes, int, int]]:
-    out = {}
-    for path in sorted(public.rglob("*")):
-        if path.is_file():
-            st = path.stat()
-            out[path.relative_to(public).as_posix()] = (
-                path.read_bytes(),
-                st.st_ino,
-                st.st_mtime_ns,
-            )
-    return out
-
-
-def tree(public: Path) -> dict[str, bytes]:
-    return {name: data for name, (data, _i, _m) in snapshot(public).items()}
 
 
 def photo_with_gps() -> bytes:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from support.trees import snapshot, tree
 from tamizdat.config import Config, load_config
 from tamizdat.content.model import Article, ImageRef, Site, StaticFile
 from tamizdat.errors import ContentError, InternalError, PrivacyError
@@ -124,24 +125,6 @@ def make_config(root: Path) -> Config:
 
 def build(config: Config, site: Site, **kwargs: object) -> BuildReport:
     return build_from_site(config, site, FakeRenderer, **kwargs)  # type: ignore[arg-type]
-
-
-def snapshot(public: Path) -> dict[str, tuple[bytes, int, int]]:
-    """Every file's bytes, inode and mtime: 'exactly as it was' means all three."""
-    out = {}
-    for path in sorted(public.rglob("*")):
-        if path.is_file():
-            st = path.stat()
-            out[path.relative_to(public).as_posix()] = (
-                path.read_bytes(),
-                st.st_ino,
-                st.st_mtime_ns,
-            )
-    return out
-
-
-def tree(public: Path) -> dict[str, bytes]:
-    return {name: data for name, (data, _i, _m) in snapshot(public).items()}
 
 
 def add_file(root: Path, relative: str, data: bytes) -> StaticFile:
