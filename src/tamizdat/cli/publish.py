@@ -9,6 +9,7 @@ from typing import Any
 
 from tamizdat.cli._output import Output
 from tamizdat.errors import ExitCode, UserError
+from tamizdat.files import write_atomic
 
 _PUBLISH_EPILOG = """\
 examples:
@@ -278,7 +279,7 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
         progress=out.progress,
     )
     if args.html:
-        _write_atomic(Path(args.html), render_status_html(report))
+        write_atomic(Path(args.html), render_status_html(report).encode("utf-8"))
 
     def human() -> None:
         for m in report.mirrors:
@@ -293,10 +294,3 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
 
     out.result(report.to_json(), human)
     return int(report.exit_code)
-
-
-def _write_atomic(file: Path, text: str) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(file)

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tamizdat.errors import InternalError, TamperedError, UserError
+from tamizdat.files import write_atomic
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR
 from tamizdat.reader.listing import TargetEntry
 from tamizdat.trust.policy import SeenVersions
@@ -76,17 +77,6 @@ class ReleaseInfo:
     verified_at: str
     source: str
     languages: tuple[str, ...] = field(default=())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _safe_parts(path: str) -> list[str]:
@@ -157,7 +147,7 @@ class Store:
 
     def save_subscription(self, subscription: Subscription) -> None:
         data = json.dumps(asdict(subscription), indent=2, sort_keys=True).encode()
-        _atomic_write(self.root / "subscription.json", data)
+        write_atomic(self.root / "subscription.json", data)
 
     # --- the release being read -----------------------------------------------------------
 
@@ -224,7 +214,7 @@ class Store:
 
     def put_object(self, entry: TargetEntry, data: bytes) -> None:
         """Store a verified object under its content hash (atomic; idempotent)."""
-        _atomic_write(self.locate(entry.by_hash), data)
+        write_atomic(self.locate(entry.by_hash), data)
 
     def commit(
         self,
@@ -248,13 +238,13 @@ class Store:
         building = releases / f".building-{final.name}"
         building.mkdir()
         for name, data in metadata.items():
-            _atomic_write(building / "metadata" / name, data)
+            write_atomic(building / "metadata" / name, data)
         for entry in targets:
             self._link_natural(building / "site", entry)
-        _atomic_write(
+        write_atomic(
             building / "seen.json", json.dumps(seen_to_json(seen), sort_keys=True).encode()
         )
-        _atomic_write(building / "release.json", json.dumps(asdict(info), sort_keys=True).encode())
+        write_atomic(building / "release.json", json.dumps(asdict(info), sort_keys=True).encode())
         _fsync_tree_root(building)
         building.replace(final)
         link = self.root / f".current-{secrets.token_hex(4)}"

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,6 +23,7 @@ from PIL import __version__ as pillow_version
 
 from tamizdat.content.slugs import slugify
 from tamizdat.errors import ContentError
+from tamizdat.files import write_atomic
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -276,18 +275,6 @@ class CachedVariant:
     size: int
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def read_cache(cache_dir: Path, key: str) -> tuple[CachedVariant, ...] | None:
     """The variants cached under ``key``, or ``None`` if absent or incomplete."""
     meta = cache_dir / f"{key}.json"
@@ -314,7 +301,7 @@ def write_cache(
     for index, (info, data) in enumerate(encoded):
         name = f"{key}-{index}-{info.width}.{info.ext}"
         file = cache_dir / name
-        _write_atomic(file, data)
+        write_atomic(file, data)
         digest = hashlib.sha256(data).hexdigest()
         variants.append(CachedVariant(info, file, digest, len(data)))
         entries.append(
@@ -328,5 +315,5 @@ def write_cache(
                 "size": len(data),
             }
         )
-    _write_atomic(cache_dir / f"{key}.json", json.dumps(entries, sort_keys=True).encode())
+    write_atomic(cache_dir / f"{key}.json", json.dumps(entries, sort_keys=True).encode())
     return tuple(variants)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,19 +27,13 @@ from urllib.parse import quote
 from tuf.api.exceptions import LengthOrHashMismatchError
 
 from tamizdat.errors import TamizdatError, TamperedError, UntrustedContentError, UserError
+from tamizdat.files import write_atomic
 from tamizdat.trust.policy import Limits, TrustPolicy
 from tamizdat.trust.sources import HttpSource, MissingFileError
 
 __all__ = ["ConformanceClient", "main"]
 
 logger = logging.getLogger(__name__)
-
-
-def _write_atomic(file: Path, data: bytes) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=file.parent, delete=False) as handle:
-        handle.write(data)
-    Path(handle.name).replace(file)
 
 
 class ConformanceClient:
@@ -68,7 +61,7 @@ class ConformanceClient:
             return None
 
     def _persist(self, role: str, data: bytes) -> None:
-        _write_atomic(self.dir / f"{quote(role, '')}.json", data)
+        write_atomic(self.dir / f"{quote(role, '')}.json", data)
 
     def _download(self, role: str, version: int | None, cap: int) -> bytes:
         name = quote(role, "")
@@ -169,7 +162,7 @@ class ConformanceClient:
         base = base_url if base_url.endswith("/") else base_url + "/"
         data = self.remote.fetch_url(base + quote(f"{directory}{slash}{name}"), info.length)
         policy.verify_target(target, data)
-        _write_atomic(file, data)
+        write_atomic(file, data)
         return file
 
 
@@ -197,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "init":
-            _write_atomic(args.metadata_dir / "root.json", args.trusted_root.read_bytes())
+            write_atomic(args.metadata_dir / "root.json", args.trusted_root.read_bytes())
             return 0
         if not args.metadata_url:
             raise UserError("--metadata-url is required", where=args.command)

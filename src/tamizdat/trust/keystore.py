@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from tamizdat.errors import KeyStoreError
+from tamizdat.files import write_atomic as atomic_write
 
 __all__ = [
     "DEMO_ENV",
@@ -52,20 +53,6 @@ _STATES = ("retired", "revoked")
 def desk_role(desk: str) -> str:
     """The delegated role (and key role) name of a desk."""
     return f"desk-{desk}"
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to a temp name in the same folder, then ``os.replace`` it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,35 @@
+"""Atomic file writes, shared by every stage.
+
+Invariant: a reader of ``path`` sees the old bytes or the new ones, never a partial file —
+the data goes to a unique temporary name in the same folder (same filesystem) and is then
+renamed over ``path`` (``os.replace``, atomic on POSIX). A failure removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` atomically, creating parent folders; new files get ``mode``.
+
+    The temporary name carries the process id and a random token, so concurrent writers
+    (threads or processes) never share one.
+
+    Raises:
+        OSError: the folder cannot be created or written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
