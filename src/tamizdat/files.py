@@ -1,4 +1,4 @@
-"""Atomic file writes, shared by every stage.
+"""File helpers shared by every stage: atomic writes and file digests.
 
 Invariant: a reader of ``path`` sees the old bytes or the new ones, never a partial file —
 the data goes to a unique temporary name in the same folder (same filesystem) and is then
@@ -7,11 +7,12 @@ renamed over ``path`` (``os.replace``, atomic on POSIX). A failure removes the t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["sha256_file", "write_atomic"]
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -33,3 +34,13 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Lowercase hex SHA-256 of a file's bytes, read in blocks (never whole into memory).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with open(path, "rb") as handle:  # noqa: PTH123 - str and Path callers alike
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -9,7 +9,6 @@ bundles).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from tamizdat.content.body import is_external, ref_path
 from tamizdat.content.model import StaticFile
 from tamizdat.errors import ContentError
+from tamizdat.files import sha256_file
 
 if TYPE_CHECKING:
     from tamizdat.config import Config
@@ -82,14 +82,6 @@ def _walk(directory: str, inner: str, prefix: str) -> Iterator[FileStat]:
             yield FileStat(prefix + relative, relative, entry.path, stat.st_size, stat.st_mtime_ns)
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 HashCache = dict[str, tuple[int, int, str]]  # source → (size, mtime_ns, sha256)
 
 
@@ -116,7 +108,7 @@ def list_static_files(
             if cached is not None and cached[:2] == (found.size, found.mtime_ns):
                 sha = cached[2]
             else:
-                sha = _sha256(found.path)
+                sha = sha256_file(found.path)
             new[found.source] = (found.size, found.mtime_ns, sha)
             if output in by_output:
                 raise ContentError(

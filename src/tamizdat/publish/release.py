@@ -6,7 +6,6 @@ Invariant: the manifest is read once, before anything is uploaded, and a release
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
+from tamizdat.files import sha256_file
 from tamizdat.layout import TARGETS_DIR
 from tamizdat.publish.headers import PUBLISH_STATE, TEMP_PREFIX, TIMESTAMP, Phase, classify
 
@@ -47,14 +47,6 @@ class ReleaseManifest:
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _by_hash_digest(path: str) -> str | None:
@@ -131,7 +123,7 @@ def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> Releas
             if digest is None:
                 key = [info.st_size, info.st_mtime_ns, info.st_ino]
                 cached = known.get(path)
-                digest = str(cached[3]) if cached and cached[:3] == key else _sha256(local)
+                digest = str(cached[3]) if cached and cached[:3] == key else sha256_file(local)
                 hashes[path] = [*key, digest]
             files.append(ReleaseFile(path, local, info.st_size, digest, classify(path)))
     if hashes != known:

@@ -19,7 +19,6 @@ message and ``where``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import signal
@@ -35,6 +34,7 @@ from typing import TypeVar
 from tamizdat.config import Config
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError, InternalError, TamizdatError
+from tamizdat.files import sha256_file
 from tamizdat.progress import Progress, report
 from tamizdat.render.images import (
     CachedVariant,
@@ -246,14 +246,6 @@ class MediaResult:
     cached: int
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _owners(site: Site) -> dict[str, Article]:
     """For each image source, the oldest article using it (ties broken by URL, source)."""
     owners: dict[str, Article] = {}
@@ -339,7 +331,7 @@ def plan_and_process_media(
         if static is not None:
             sha256 = static.content_hash
         elif path.is_file():
-            sha256 = _sha256_file(path)
+            sha256 = sha256_file(path)
         else:
             raise ContentError(f"image {source!r} not found", where=owner.source)
         if not is_image(source):

@@ -10,7 +10,6 @@ cores without the cost of starting processes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from tamizdat.files import sha256_file
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR
 from tamizdat.progress import Progress, report
 from tamizdat.trust.keystore import atomic_write
@@ -82,13 +82,8 @@ def _walk(root: Path) -> Iterator[_Found]:
         stack += folders
 
 
-def _sha256_file(path: str) -> str:
-    with open(path, "rb") as handle:  # noqa: PTH123 - str paths on purpose (see HashedFile)
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def _hash_chunk(items: list[_Found]) -> list[HashedFile]:
-    return [HashedFile(rel, src, stamp[0], _sha256_file(src), stamp) for rel, src, stamp in items]
+    return [HashedFile(rel, src, stamp[0], sha256_file(src), stamp) for rel, src, stamp in items]
 
 
 def _load_cache(cache_file: Path, root: Path) -> dict[str, list[object]]:
