@@ -136,16 +136,17 @@ def import_bundle(store: Store, bundle: Path, *, limits: BundleLimits | None = N
             the store does not hold. (Refusals of authenticity are report outcomes.)
     """
     with open_bundle(bundle, limits) as source:
+        held = store.release
+        if source.since is not None and (held is None or held.version < source.since):
+            have = f"release {held.version}" if held else "no release"
+            raise BundleError(
+                f"this bundle only holds what changed since release {source.since}; the "
+                f"store holds {have}",
+                where=str(bundle),
+                hint="import a full bundle, or sync first",
+            )
         pool = MirrorPool([source])
-        result = update_store(store, pool, quorum=1, staged=True, workers=1)
-    if result.outcome == "unreachable" and source.since is not None:
-        raise BundleError(
-            f"this bundle only holds what changed since release {source.since}; the store "
-            f"lacks files of that release ({result.problem})",
-            where=str(bundle),
-            hint="import a full bundle, or sync first",
-        )
-    return result
+        return update_store(store, pool, quorum=1, staged=True, workers=1)
 
 
 def add_from_bundle(

@@ -110,7 +110,8 @@ class MirrorPool:
         """The first answer for ``path`` that ``verify`` accepts, trying mirrors in order.
 
         ``probe`` marks a file that usually does not exist yet (the next root): its absence
-        is not noted.
+        is not noted, and one mirror that lacks it outweighs mirrors whose copy was refused
+        (else one lying mirror could block every update by offering a bogus next root).
 
         Raises:
             UntrustedContentError: every mirror that answered delivered unauthentic bytes.
@@ -118,6 +119,7 @@ class MirrorPool:
             TransportError: no mirror could be reached (or the sync deadline passed).
         """
         worst: TamizdatError | None = None
+        absent: MissingFileError | None = None
         for source in self.live:
             try:
                 data = self._raw(source, path, max_length)
@@ -125,6 +127,7 @@ class MirrorPool:
             except MissingFileError as exc:
                 if not probe:
                     self.note(source, path, "missing", exc.message, skip=False)
+                absent = exc
                 worst = worst if isinstance(worst, UntrustedContentError) else exc
             except RollbackError as exc:
                 self.note(source, path, "lagging", exc.message, skip=True)
@@ -140,6 +143,8 @@ class MirrorPool:
             except TransportError as exc:
                 self.note(source, path, "error", exc.message, skip=False)
                 worst = worst or exc
+        if probe and absent is not None:
+            raise absent
         if worst is None:
             raise MirrorUnreachableError(
                 f"no mirror left to ask for {path}",

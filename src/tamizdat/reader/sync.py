@@ -14,38 +14,35 @@ snapshots (§5.7.3) make a version or a hash name one file for ever.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
-from typing import Literal
+from typing import Literal, TypeVar
 
-from tuf.api.metadata import Root, Targets
+from tuf.api.metadata import Snapshot, TargetFile, Timestamp
 
 from tamizdat.errors import (
     MirrorUnreachableError,
-    NotThisPublisherError,
     TamperedError,
     TransportError,
     UntrustedContentError,
 )
-from tamizdat.layout import LOG_JSON, METADATA_DIR, MIRRORS_JSON, metadata_path
+from tamizdat.layout import LOG_JSON, MIRRORS_JSON
 from tamizdat.progress import Progress, report
 from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.mirrors import MirrorNote, MirrorPool, NoteKind
 from tamizdat.reader.store import ReleaseInfo, Store
-from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.loading import LoadedRelease, check_log_with, release_entry
 from tamizdat.trust.log import PublicationLog
-from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
-from tamizdat.trust.sources import Source
+from tamizdat.trust.policy import Limits
 from tamizdat.trust.verify import outcome_of
+from tamizdat.trust.workflow import Check, ClientWorkflow, release_entry
 
-__all__ = ["Outcome", "SyncReport", "update_store"]
+__all__ = ["Outcome", "PoolFetcher", "StoreCopy", "SyncReport", "update_store"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -73,211 +70,109 @@ class SyncReport:
     wire_bytes: int = 0
 
 
-@dataclass
-class _Run:
-    """What one update has verified so far (metadata bytes by file name)."""
+class PoolFetcher:
+    """A :class:`~tamizdat.reader.mirrors.MirrorPool` as the workflow's fetcher."""
 
-    store: Store
-    pool: MirrorPool
-    policy: TrustPolicy
-    limits: Limits
-    metadata: dict[str, bytes]
-    timestamp_source: str | None = None
+    def __init__(self, pool: MirrorPool) -> None:
+        self.pool = pool
+        self.name = ", ".join(s.name for s in pool.sources) or "no mirror"
 
+    def fetch_checked(
+        self, path: str, max_length: int, check: Check[T], *, probe: bool = False
+    ) -> T:
+        return self.pool.fetch(
+            path,
+            max_length,
+            lambda data, source: check(data, f"{source.name}: {path}"),
+            probe=probe,
+        )
 
-def _local(store: Store, name: str) -> bytes | None:
-    if not store.has_release:
-        return None
-    try:
-        return store.metadata_file(name).read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def _first_root(
-    store: Store, pool: MirrorPool, limits: Limits, now: datetime
-) -> tuple[TrustPolicy, bytes]:
-    """§5.2: the pinned root; under trust-on-first-use, the first one a mirror offers."""
-    sub = store.subscription
-    path = metadata_path(Root.type, 1)
-
-    def accept(data: bytes, where: str) -> bytes:
-        found = root_fingerprint(data)
-        if sub.fingerprint is not None and found != sub.fingerprint:
-            raise NotThisPublisherError(
-                f"expected the root with fingerprint {sub.fingerprint}, found {found}",
-                where=where,
-                hint="this copy was signed by someone else (or the fingerprint was mistyped)",
+    def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
+        answers = self.pool.gather(path, max_length, count)
+        if not answers:
+            asked = ", ".join(sorted({n.mirror for n in self.pool.notes})) or "none configured"
+            raise MirrorUnreachableError(
+                f"expected {path} from at least one mirror, got none (asked: {asked})",
+                where=path,
+                hint="add more mirrors, import a bundle, or try again later",
             )
-        TrustPolicy(data, now=now, limits=limits)  # self-signed to its own threshold
-        return data
+        return [(source.name, data) for source, data in answers]
 
-    local = _local(store, "1.root.json")
-    if local is not None:
-        data = accept(local, f"store {store.root}: {path}")
-    else:
-        data = pool.fetch(path, limits.root_max_bytes, lambda d, s: accept(d, f"{s.name}: {path}"))
-    return TrustPolicy(data, now=now, seen=store.seen, limits=limits), data
+    def refused(self, source: str, path: str, error: UntrustedContentError) -> None:
+        kind: NoteKind = "lagging" if outcome_of(error) == "rollback" else "tampered"
+        for candidate in self.pool.sources:
+            if candidate.name == source:
+                self.pool.note(candidate, path, kind, error.message, skip=True)
 
+    def prefer(self, source: str) -> None:
+        self.pool.prefer(source)
 
-def _update_roots(run: _Run) -> None:
-    """§5.3: root N+1, N+2 … from the store first, then from mirrors until none has more.
-
-    A mirror offering a bogus next root while others have none is skipped (noted), not
-    believed: a root is only accepted when signed by the current root's threshold.
-    """
-    while run.policy.root_rotations < run.limits.max_root_rotations:
-        version = run.policy.root.version + 1
-        name = f"{version}.root.json"
-        data = _local(run.store, name)
-        if data is not None:
-            run.policy.update_root(data, where=name)
-        else:
-            try:
-                data = run.pool.fetch(
-                    f"{METADATA_DIR}/{name}",
-                    run.limits.root_max_bytes,
-                    partial(_accept_root, run.policy, name),
-                    probe=True,
-                )
-            except (TransportError, UntrustedContentError):
-                return
-        run.metadata[name] = data
+    def stored_once(self, by_hash: str, natural: str) -> bool:
+        return False  # a store keeps objects; natural paths are never fetched
 
 
-def _accept_root(policy: TrustPolicy, name: str, data: bytes, source: Source) -> bytes:
-    policy.update_root(data, where=f"{source.name}: {name}")
-    return data
+class StoreCopy:
+    """The reader's store as the workflow's kept copy (it holds one verified release)."""
 
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.name = f"store {store.root}"
 
-def _update_timestamp(run: _Run, quorum: int) -> None:
-    """§5.4: ask up to ``quorum`` mirrors, keep the newest authentic timestamp."""
-    path = metadata_path("timestamp", None)
-    answers = run.pool.gather(path, run.limits.timestamp_max_bytes, quorum)
-    errors: list[UntrustedContentError] = []
-    for source, data in answers:
-        where = f"{source.name}: timestamp.json"
+    def metadata(self, role: str, version: int | None) -> bytes | None:
+        if not self.store.has_release:
+            return None
+        name = f"{version}.{role}.json" if version is not None else f"{role}.json"
         try:
-            if run.policy.update_timestamp(data, where=where):
-                run.metadata["timestamp.json"] = data
-                run.timestamp_source = source.name
-        except UntrustedContentError as exc:
-            kind: NoteKind = "lagging" if outcome_of(exc) == "rollback" else "tampered"
-            run.pool.note(source, path, kind, exc.message, skip=True)
-            errors.append(exc)
-    if run.timestamp_source is None:
-        if errors:
-            raise errors[-1]
-        raise _unreachable(run.pool, path)
-    run.pool.prefer(run.timestamp_source)
+            return self.store.metadata_file(name).read_bytes()
+        except OSError:
+            return None
+
+    def latest(self, role: str) -> bytes | None:
+        held = self.store.release
+        if held is None:
+            return None
+        if role == Snapshot.type:
+            return self.metadata(role, held.version)
+        return self.metadata(role, None) if role == Timestamp.type else None
+
+    def object(self, by_hash: str) -> bytes | None:
+        try:
+            return self.store.read(by_hash) if self.store.exists(by_hash) else None
+        except OSError:
+            return None
+
+    def keep(self, role: str, version: int | None, data: bytes) -> None:
+        return None  # the store keeps a release only when it commits it whole
 
 
-def _unreachable(pool: MirrorPool, path: str) -> TransportError:
-    asked = ", ".join(sorted({n.mirror for n in pool.notes})) or "none configured"
-    return MirrorUnreachableError(
-        f"expected {path} from at least one mirror, got none (asked: {asked})",
-        where=path,
-        hint="add more mirrors, import a bundle, or try again later",
-    )
-
-
-def _fetch_meta(run: _Run, name: str, cap: int, accept: Callable[[bytes, str], None]) -> None:
-    """A metadata file: the store's copy if it has this exact version, else from mirrors."""
-    data = _local(run.store, name)
-    if data is None:
-        data = run.pool.fetch(
-            f"{METADATA_DIR}/{name}", cap, lambda d, s: _accepted(accept, d, f"{s.name}: {name}")
-        )
-    else:
-        accept(data, name)
-    run.metadata[name] = data
-
-
-def _accepted(accept: Callable[[bytes, str], None], data: bytes, where: str) -> bytes:
-    accept(data, where)
-    return data
-
-
-def _update_snapshot_and_targets(run: _Run) -> None:
-    """§5.5–5.6: the snapshot the timestamp names, then every reachable targets role."""
-    meta = run.policy.timestamp.snapshot_meta
-    cap = min(meta.length or run.limits.snapshot_max_bytes, run.limits.snapshot_max_bytes)
-    _fetch_meta(
-        run,
-        f"{meta.version}.snapshot.json",
-        cap,
-        lambda d, w: run.policy.update_snapshot(d, where=w),
-    )
-    queue: list[tuple[str, str]] = [(Targets.type, Root.type)]
-    done: set[str] = set()
-    while queue and len(done) < run.limits.max_delegations:
-        role, delegator = queue.pop(0)
-        info = run.policy.snapshot.meta.get(f"{role}.json")
-        if role in done or info is None:
-            continue
-        done.add(role)
-        cap = min(info.length or run.limits.targets_max_bytes, run.limits.targets_max_bytes)
-        _fetch_meta(
-            run,
-            f"{info.version}.{role}.json",
-            cap,
-            partial(_accept_role, run.policy, role, delegator),
-        )
-        queue.extend((child, role) for child, _ in run.policy.children(role))
-
-
-def _accept_role(policy: TrustPolicy, role: str, delegator: str, data: bytes, where: str) -> None:
-    policy.update_delegated_targets(data, role, delegator, where=where)
-
-
-def resolved_targets(policy: TrustPolicy) -> list[TargetEntry]:
-    """Every signed path as a client resolves it (§5.6.7), skipping unauthorised listings."""
-    resolved = policy.delegations.resolved_targets()
+def _entries(resolved: Mapping[str, TargetFile]) -> list[TargetEntry]:
     entries: list[TargetEntry] = []
-    for path in sorted({p for t in policy.loaded_roles.values() for p in t.targets}):
-        found = resolved.get(path)
-        if found is None or "sha256" not in found.hashes:
-            logger.warning("ignoring %s: listed only by a role not delegated it", path)
-            continue
-        entries.append(TargetEntry(path, found.hashes["sha256"], found.length))
+    for path, info in sorted(resolved.items()):
+        sha = info.hashes.get("sha256")
+        if sha is None:
+            raise TamperedError(f"{path} is signed without a sha256 hash", where=path)
+        entries.append(TargetEntry(path, sha, info.length))
     return entries
 
 
-def _check_object(entry: TargetEntry, data: bytes, where: str) -> bytes:
-    digest = hashlib.sha256(data).hexdigest()
-    if len(data) != entry.length or digest != entry.sha256:
-        raise TamperedError(
-            f"{entry.path} differs from the signed copy: expected {entry.length} bytes with "
-            f"sha256 {entry.sha256}, found {len(data)} bytes with sha256 {digest}",
-            where=where,
-        )
-    return data
-
-
 def _fetch_objects(
-    run: _Run,
+    workflow: ClientWorkflow,
+    store: Store,
+    resolved: Mapping[str, TargetFile],
     entries: list[TargetEntry],
     *,
     staged: bool,
     workers: int,
     progress: Progress | None,
-    fetched: dict[str, bytes],
 ) -> int:
     """§5.7: fetch each missing object by hash and verify it; store it (or, staged, only
-    verify all first and store afterwards, so a failure writes nothing). ``fetched`` holds
-    objects verified already, by by-hash path."""
-    missing = [e for e in entries if not run.store.has_object(e)]
+    verify all first and store afterwards, so a failure writes nothing)."""
+    missing = [e for e in entries if not store.has_object(e)]
 
     def get(entry: TargetEntry) -> tuple[TargetEntry, bytes]:
-        data = fetched.get(entry.by_hash)
-        if data is None:
-            data = run.pool.fetch(
-                entry.by_hash,
-                entry.length,
-                lambda d, s: _check_object(entry, d, f"{s.name}: {entry.by_hash}"),
-            )
+        data = workflow.fetch_target(entry.path, resolved[entry.path])
         if not staged:
-            run.store.put_object(entry, data)
+            store.put_object(entry, data)
         return entry, data
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -286,71 +181,8 @@ def _fetch_objects(
             del data
     if staged:
         for entry in missing:
-            run.store.put_object(entry, get(entry)[1])
+            store.put_object(entry, get(entry)[1])
     return len(missing)
-
-
-def _check_log(
-    run: _Run, entries: list[TargetEntry], previous: SeenVersions, fetched: dict[str, bytes]
-) -> tuple[PublicationLog | None, LoadedRelease]:
-    """The signed log head extends the one seen before and names this snapshot (as verify
-    does), walking back only over the entries this store has not seen.
-
-    Each file (the head, then entries by hash) comes from the store if held (its bytes
-    checked again), else from a mirror; fetched files are kept in ``fetched`` so the object
-    download does not repeat them. Entries are signed targets too: the sync stores them with
-    the release, so the store can serve them to the next reader.
-
-    Raises:
-        RollbackError (shorter log), LogForkError (history rewritten), MixAndMatchError,
-        TamperedError; TransportError when no mirror delivers a file.
-    """
-    snapshot = run.policy.snapshot.version
-    loaded = LoadedRelease(
-        run.policy,
-        root_fingerprint(run.metadata["1.root.json"]),
-        run.metadata[f"{snapshot}.snapshot.json"],
-    )
-    entry = next((e for e in entries if e.path == LOG_JSON), None)
-    if entry is None:
-        return None, loaded
-    head = _log_file(run, entry.by_hash, entry.length, entry.sha256, fetched)
-    where = f"{run.timestamp_source or run.store.root}: {entry.by_hash}"
-    if run.store.has_object(entry):
-        where = f"store {run.store.root}: {entry.by_hash}"
-
-    def fetch(path: str, cap: int) -> bytes:
-        return _log_file(run, path, cap, None, fetched)
-
-    return check_log_with(head, fetch, where, loaded, previous), loaded
-
-
-def _log_file(
-    run: _Run, by_hash: str, cap: int, sha256: str | None, fetched: dict[str, bytes]
-) -> bytes:
-    """A by-hash file of the log: the store's copy, else a mirror's whose bytes hash to the
-    name (so a lying mirror is skipped and the next one asked)."""
-    expected = sha256 or by_hash.rsplit("/", 1)[-1].split(".", 1)[0]
-    if run.store.exists(by_hash):
-        data = run.store.read(by_hash)
-        if len(data) <= cap and hashlib.sha256(data).hexdigest() == expected:
-            return data
-    held = fetched.get(by_hash)
-    if held is not None:
-        return held
-
-    def accept(data: bytes, source: Source) -> bytes:
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != expected:
-            raise TamperedError(
-                f"expected the log file with sha256 {expected}, found sha256 {digest}",
-                where=f"{source.name}: {by_hash}",
-            )
-        return data
-
-    data = run.pool.fetch(by_hash, cap, accept)
-    fetched[by_hash] = data
-    return data
 
 
 def _learn_mirrors(store: Store, entries: list[TargetEntry]) -> None:
@@ -409,54 +241,60 @@ def _update(
     limits: Limits,
     progress: Progress | None,
 ) -> SyncReport:
-    policy, first_root = _first_root(store, pool, limits, now)
-    run = _Run(store, pool, policy, limits, {"1.root.json": first_root})
-    _update_roots(run)
-    _update_timestamp(run, quorum)
-    _update_snapshot_and_targets(run)
-    entries = resolved_targets(run.policy)
-    seen = store.seen or SeenVersions()
-    fetched: dict[str, bytes] = {}
-    log, loaded = _check_log(run, entries, seen, fetched)
-    new_objects = _fetch_objects(
-        run, entries, staged=staged, workers=workers, progress=progress, fetched=fetched
+    sub = store.subscription
+    workflow = ClientWorkflow(
+        PoolFetcher(pool),
+        now=now,
+        fingerprint=sub.fingerprint,
+        seen=store.seen,
+        limits=limits,
+        copy=StoreCopy(store),
     )
-    fingerprint = loaded.fingerprint
+    workflow.refresh(quorum)
+    loaded = workflow.load_all_roles()
+    policy = loaded.policy
+    resolved = policy.delegations.resolved_targets()
+    entries = _entries(resolved)
+    log: PublicationLog | None = None
+    if LOG_JSON in resolved:
+        log = workflow.check_log(workflow.fetch_target(LOG_JSON, resolved[LOG_JSON]))
+    new_objects = _fetch_objects(
+        workflow, store, resolved, entries, staged=staged, workers=workers, progress=progress
+    )
     previous = store.release
-    changed = previous is None or previous.timestamp_version != run.policy.timestamp.version
+    changed = previous is None or previous.timestamp_version != policy.timestamp.version
     entry = release_entry(log, loaded)
     published = entry.moment if entry else None
-    remembered = run.policy.seen_after()
+    remembered = policy.seen_after()
     if log is not None and log.entries:
         remembered = replace(remembered, log_head=log.head)
     info = ReleaseInfo(
-        version=run.policy.snapshot.version,
-        timestamp_version=run.policy.timestamp.version,
-        fingerprint=fingerprint,
+        version=policy.snapshot.version,
+        timestamp_version=policy.timestamp.version,
+        fingerprint=loaded.fingerprint,
         published=published.isoformat() if published else None,
-        expires=run.policy.expires.isoformat(),
-        stale=run.policy.stale,
+        expires=policy.expires.isoformat(),
+        stale=policy.stale,
         verified_at=now.isoformat(),
-        source=run.timestamp_source or "",
+        source=workflow.timestamp_source or "",
     )
     if changed:
-        store.commit(run.metadata, entries, info, remembered)
-    sub = store.subscription
+        store.commit(workflow.metadata, entries, info, remembered)
     if sub.fingerprint is None:
-        store.save_subscription(replace(sub, fingerprint=fingerprint))
+        store.save_subscription(replace(sub, fingerprint=loaded.fingerprint))
     _learn_mirrors(store, entries)
     return SyncReport(
         name=sub.name,
-        outcome="stale" if run.policy.stale else "current",
+        outcome="stale" if policy.stale else "current",
         version=info.version,
         published=info.published,
         expires=info.expires,
-        fingerprint=fingerprint,
+        fingerprint=loaded.fingerprint,
         changed=changed,
         fetched_files=pool.fetched_files,
         fetched_bytes=pool.fetched_bytes,
         new_objects=new_objects,
-        source=run.timestamp_source,
+        source=workflow.timestamp_source,
         notes=tuple(pool.notes),
         wire_bytes=pool.wire_bytes,
     )

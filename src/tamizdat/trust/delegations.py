@@ -5,13 +5,20 @@ Invariant: the tree only ever holds roles the policy verified (signatures, versi
 questions about them without I/O:
 
 - *authorisation*: a path listed by role R counts only if every delegation on some chain
-  from the top-level ``targets`` down to R covers it (§5.6.7.2; path patterns match segment
+  of *trusted edges* from the top-level ``targets`` down to R covers it (§5.6.7.2; path patterns match segment
   by segment, ``*`` never crosses ``/``; a hash-bin delegation covers a path only for its
   own bin);
 - *resolution*: which role's entry is *the* signed file for a path: a pre-order depth-first
   search that honours terminating delegations (§5.6.7), through the indexed
   :class:`~tamizdat.trust.resolve.BulkResolver`. The map of every path to its entry is
   computed once and kept until a role is added.
+
+Trust is per delegation *edge*, not per role name (the "diamond" case): a role that two
+delegators list is trusted through an edge only once its metadata verified against *that*
+delegator's keys and threshold (:meth:`DelegationTree.add_edge`). The search crosses only
+trusted edges; for any other it calls the loader, which verifies the edge or raises. So a
+desk that delegates another desk's role name to a key of its own gains nothing: the role
+is checked against each delegator that reaches it.
 """
 
 from __future__ import annotations
@@ -67,8 +74,9 @@ class DelegationTree:
         self.max_roles = max_roles
         self._roles: dict[str, Targets] = {}
         self._parents: dict[str, list[_Edge]] = {}
-        self._resolver = BulkResolver(self._roles, max_roles)
+        self._resolver = BulkResolver(self._roles, max_roles, self.trusts)
         self._resolved: dict[str, tuple[str, TargetFile]] | None = None
+        self._trusted: set[tuple[str, str]] = {(Root.type, Targets.type)}
 
     def __contains__(self, role: object) -> bool:
         return role in self._roles
@@ -85,10 +93,27 @@ class DelegationTree:
         """Record verified ``targets`` for ``role``, delegated by ``delegator`` (``parent``)."""
         self._roles[role] = targets
         self._resolver.forget(role)
+        self.add_edge(role, delegator, parent)
+
+    def add_edge(self, role: str, delegator: str, parent: Root | Targets) -> None:
+        """Trust the edge ``delegator`` → ``role``: the caller verified ``role``'s metadata
+        against ``parent``'s keys and threshold for it. Idempotent."""
+        if (delegator, role) in self._trusted:
+            return
+        self._trusted.add((delegator, role))
         self._resolved = None
         if isinstance(parent, Targets):
             edges = self._parents.setdefault(role, [])
             edges.extend(_Edge.of(delegator, d) for d in _delegations_to(parent, role))
+
+    def trusts(self, delegator: str, role: str) -> bool:
+        """Whether ``role`` was verified against ``delegator``'s delegation to it."""
+        return (delegator, role) in self._trusted
+
+    @property
+    def edge_count(self) -> int:
+        """How many delegation edges are trusted (root → targets included)."""
+        return len(self._trusted)
 
     def children(self, role: str) -> list[tuple[str, bool]]:
         """Roles ``role`` delegates to, in order, with their terminating flag."""
@@ -149,8 +174,10 @@ class DelegationTree:
     def resolve(self, path: str, load: RoleLoader | None = None) -> tuple[str, TargetFile] | None:
         """Preorder depth-first search of the delegation tree for ``path`` (§5.6.7).
 
-        ``load(role, delegator)`` is called for roles not loaded yet (the caller fetches and
-        verifies them, which adds them here); without it, every role must be loaded.
+        ``load(role, delegator)`` is called for roles not loaded yet, and for loaded roles
+        reached through an edge not trusted yet (the caller fetches and verifies them against
+        ``delegator``, which adds them here, or raises); without it, every role and every edge
+        the search crosses must be loaded.
         Returns the role and target info found in the most trusted role, or None.
 
         Raises:
@@ -163,7 +190,9 @@ class DelegationTree:
     @staticmethod
     def _missing(path: str) -> RoleLoader:
         def fail(role: str, delegator: str) -> None:
-            raise InternalError(f"role {role} is not loaded; cannot resolve {path}")
+            raise InternalError(
+                f"role {role} is not loaded through {delegator}; cannot resolve {path}"
+            )
 
         return fail
 

@@ -54,6 +54,7 @@ from tamizdat.errors import InternalError, LogForkError, OversizeError, Tampered
 from tamizdat.layout import LOG_DIR, LOG_JSON, by_hash_path, log_entry_path, log_paths_path
 
 __all__ = [
+    "check_chain_file",
     "INLINE_PATHS_MAX",
     "LOG_FORMAT",
     "LogEntry",
@@ -515,7 +516,12 @@ def _json(data: bytes, where: str, what: str) -> Any:
         raise TamperedError(f"expected {what}, found: {exc}", where=where) from None
 
 
-def _checked(data: bytes, sha256: str, where: str) -> bytes:
+def check_chain_file(data: bytes, sha256: str, where: str) -> bytes:
+    """``data`` is the log file the chain names by ``sha256``.
+
+    Raises:
+        TamperedError: other bytes (this copy altered the publication log).
+    """
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise TamperedError(
@@ -533,7 +539,7 @@ def _named(source: str, path: str) -> str:
 def _fetch_entry(fetch: Fetch, index: int, entry_hash: str, cap: int, source: str) -> LogEntry:
     path = by_hash_path(log_entry_path(index), entry_hash)
     location = _named(source, path)
-    data = _checked(fetch(path, cap), entry_hash, location)
+    data = check_chain_file(fetch(path, cap), entry_hash, location)
     entry = _entry_from_dict(_json(data, location, "a JSON log entry"), location)
     if entry.index != index:
         raise LogForkError(f"expected index {index}, found {entry.index}", where=location)
@@ -549,7 +555,7 @@ def _with_lists(entry: LogEntry, fetch: Fetch, cap: int, source: str) -> LogEntr
         raise OversizeError(
             f"expected path lists of at most {cap} bytes, found {ref.length}", where=location
         )
-    data = _checked(fetch(path, ref.length), ref.sha256, location)
+    data = check_chain_file(fetch(path, ref.length), ref.sha256, location)
     lists = _lists_from_dict(_json(data, location, "JSON path lists"), location)
     found = (len(lists.added), len(lists.changed), len(lists.removed))
     if found != ref.counts or len(data) != ref.length:

@@ -1,7 +1,7 @@
 """One page against a verified release: is it byte-for-byte a page this publisher signed?
 
 Invariant: the answer comes only from a release whose metadata verified completely
-(:func:`~tamizdat.trust.loading.load_release`), matching on length *and* SHA-256 of the
+(:func:`load_release`), matching on length *and* SHA-256 of the
 signed entry; the release and time the content first appeared come from the verified
 publication log. The seen-versions store is read (rollback protection), never written:
 looking up a page does not vouch for the whole copy.
@@ -11,18 +11,62 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tamizdat.layout import LOG_JSON
 from tamizdat.trust.fingerprint import normalize_fingerprint
-from tamizdat.trust.loading import all_targets, check_file, check_log, load_release
 from tamizdat.trust.log import path_history
 from tamizdat.trust.policy import Limits, SeenVersions
 from tamizdat.trust.sources import Source
 from tamizdat.trust.state import SeenStore
+from tamizdat.trust.workflow import ClientWorkflow, LoadedRelease, SourceFetcher
 
-__all__ = ["PageReport", "find_page"]
+__all__ = ["PageReport", "find_page", "load_release", "whole_release"]
+
+
+def whole_release(
+    source: Source,
+    *,
+    fingerprint: str,
+    seen: SeenVersions | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+) -> ClientWorkflow:
+    """The workflow after steps 1–7 over ``source``: every role verified on every edge.
+
+    Raises:
+        NotThisPublisherError, BadSignatureError, RollbackError, MixAndMatchError,
+        TamperedError, OversizeError, UnauthorizedPathError; TransportError.
+    """
+    workflow = ClientWorkflow(
+        SourceFetcher(source),
+        now=now or datetime.now(UTC),
+        fingerprint=normalize_fingerprint(fingerprint),
+        seen=seen,
+        limits=limits,
+    )
+    workflow.refresh()
+    workflow.load_all_roles()
+    return workflow
+
+
+def load_release(
+    source: Source,
+    *,
+    fingerprint: str,
+    seen: SeenVersions | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+) -> LoadedRelease:
+    """Fetch and verify all metadata of the release ``source`` serves (no target bytes).
+
+    Raises:
+        As :func:`whole_release`.
+    """
+    return whole_release(
+        source, fingerprint=fingerprint, seen=seen, now=now, limits=limits
+    ).release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +107,14 @@ def find_page(
     ``seen`` is only read (rollback protection), never updated.
 
     Raises:
-        As :func:`~tamizdat.trust.loading.load_release` for a release that is not
+        As :func:`load_release` for a release that is not
         authentic; TamperedError/LogForkError for a bad log; TransportError.
     """
     fingerprint = normalize_fingerprint(fingerprint)
     previous = seen.load(fingerprint) if seen else SeenVersions()
-    loaded = load_release(source, fingerprint=fingerprint, seen=previous, now=now, limits=limits)
-    targets = all_targets(loaded.policy)
+    workflow = whole_release(source, fingerprint=fingerprint, seen=previous, now=now, limits=limits)
+    loaded = workflow.release()
+    targets = loaded.policy.delegations.resolved_targets()
     digest = hashlib.sha256(page).hexdigest()
     paths = tuple(
         p
@@ -78,8 +123,8 @@ def find_page(
     )
     first_seen: dict[str, tuple[int, str]] = {}
     if paths and LOG_JSON in targets:
-        log_bytes = check_file(source, loaded.policy, LOG_JSON, targets[LOG_JSON], natural=False)
-        log = check_log(source, log_bytes, loaded, previous, history=True)
+        log_bytes = workflow.fetch_target(LOG_JSON, targets[LOG_JSON])
+        log = workflow.check_log(log_bytes, history=True)
         for path in paths:
             events = [e for e in path_history(log, path) if e.kind != "removed"]
             if events:

@@ -23,6 +23,8 @@ from datetime import datetime
 
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import (
+    Metadata,
+    MetaFile,
     Root,
     Signed,
     Snapshot,
@@ -35,6 +37,7 @@ from tamizdat.errors import (
     ExpiredMetadataError,
     InternalError,
     MixAndMatchError,
+    OversizeError,
     RollbackError,
     TamperedError,
 )
@@ -66,14 +69,18 @@ class Limits:
 
     ``object_max_bytes`` caps reading a by-hash object that no signed metadata of this
     release references (its length is not signed), when a listable source is audited.
+    ``max_root_rotations`` counts roots fetched from a source in one update (python-tuf's
+    default); roots a local copy already verified do not count. ``max_delegation_edges``
+    caps signature checks when many delegators list the same roles.
     """
 
     root_max_bytes: int = 512 * _KiB
     timestamp_max_bytes: int = 16 * _KiB
     snapshot_max_bytes: int = 8 * _MiB
     targets_max_bytes: int = 32 * _MiB
-    max_root_rotations: int = 32
+    max_root_rotations: int = 256
     max_delegations: int = 4096
+    max_delegation_edges: int = 16384
     object_max_bytes: int = 512 * _MiB
 
 
@@ -106,6 +113,7 @@ class TrustPolicy:
         self._timestamp: Timestamp | None = None
         self._snapshot: Snapshot | None = None
         self._tree = DelegationTree(self.limits.max_delegations)
+        self._role_md: dict[str, Metadata[Targets]] = {}
         self._floors = RoleFloors(self._seen)
         self._stale: dict[str, datetime] = {}
 
@@ -315,19 +323,11 @@ class TrustPolicy:
             ExpiredMetadataError (strict mode).
         """
         snap = self._check_final_snapshot()
-        parent: Root | Targets | None = (
-            self.root if delegator == Root.type else self._tree.roles.get(delegator)
-        )
-        if parent is None:
-            raise InternalError(f"{role}: delegator {delegator} is not loaded yet")
-        meta = snap.meta.get(f"{role}.json")
-        where = where or (f"{meta.version}.{role}.json" if meta else f"{role}.json")
-        if meta is None:
-            raise MixAndMatchError(
-                f"expected snapshot v{snap.version} to list {role}.json (delegated by "
-                f"{delegator}), found no entry",
-                where=where,
-            )
+        parent = self._delegator(role, delegator)
+        if role in self._tree:
+            raise InternalError(f"{role} is loaded already: trust another edge to it instead")
+        meta = self.role_meta(role, delegator)
+        where = where or f"{meta.version}.{role}.json"
         self._floors.check(role, meta, parent, snap.version, where)
         check_meta_file(Targets, meta, data, where, f"snapshot v{snap.version}")
         md = parse_metadata(data, Targets, where)
@@ -341,7 +341,63 @@ class TrustPolicy:
             )
         self._check_expiry(role, new, where)
         self._tree.add(role, new, delegator, parent)
+        self._role_md[role] = md
         return new
+
+    def _delegator(self, role: str, delegator: str) -> Root | Targets:
+        parent: Root | Targets | None = (
+            self.root if delegator == Root.type else self._tree.roles.get(delegator)
+        )
+        if parent is None:
+            raise InternalError(f"{role}: delegator {delegator} is not loaded yet")
+        return parent
+
+    def role_meta(self, role: str, delegator: str) -> MetaFile:
+        """The snapshot's entry for targets ``role`` (version, and length/hashes if signed).
+
+        Raises:
+            MixAndMatchError: the snapshot does not list the role ``delegator`` delegates to.
+        """
+        snap = self._check_final_snapshot()
+        meta = snap.meta.get(f"{role}.json")
+        if meta is None:
+            raise MixAndMatchError(
+                f"expected snapshot v{snap.version} to list {role}.json (delegated by "
+                f"{delegator}), found no entry",
+                where=f"{role}.json",
+            )
+        return meta
+
+    def has_role(self, role: str) -> bool:
+        """Whether targets ``role`` was verified (through at least one delegation edge)."""
+        return role in self._tree
+
+    def trust_delegation(self, role: str, delegator: str, *, where: str | None = None) -> None:
+        """Trust the edge ``delegator`` → ``role`` for a role verified through another edge.
+
+        A role listed by two delegators is verified against each (§5.6.7: the search trusts
+        a role only through the delegation that led to it); its bytes are fixed by the
+        snapshot, so the metadata verified already is checked against this delegator's
+        keys and threshold.
+
+        Raises:
+            BadSignatureError: ``delegator`` does not delegate to ``role``, or the role is
+                not signed by a threshold of the keys ``delegator`` names for it.
+        """
+        if self._tree.trusts(delegator, role):
+            return
+        parent = self._delegator(role, delegator)
+        md = self._role_md.get(role)
+        if md is None:
+            raise InternalError(f"{role} is not loaded yet: load it through {delegator}")
+        where = where or f"{self.snapshot.meta[f'{role}.json'].version}.{role}.json"
+        verify_signatures(parent, role, md, f"{where} (delegated by {delegator})")
+        if self._tree.edge_count >= self.limits.max_delegation_edges:
+            raise OversizeError(
+                f"expected at most {self.limits.max_delegation_edges} delegation edges, found more",
+                where=where,
+            )
+        self._tree.add_edge(role, delegator, parent)
 
     @property
     def loaded_roles(self) -> dict[str, Targets]:

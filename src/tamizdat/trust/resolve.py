@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 
 from tuf.api.metadata import DelegatedRole, Delegations, Root, TargetFile, Targets
 
-__all__ = ["BulkResolver", "PathMatcher", "RoleLoader"]
+__all__ = ["BulkResolver", "EdgeCheck", "PathMatcher", "RoleLoader"]
 
 RoleLoader = Callable[[str, str], None]
+EdgeCheck = Callable[[str, str], bool]  # (delegator, role) -> is that edge trusted?
 _GLOB = frozenset("*?[")
 
 
@@ -129,10 +130,19 @@ class _Index:
 class BulkResolver:
     """Resolve paths against verified targets roles (``roles`` is read, never changed)."""
 
-    def __init__(self, roles: Mapping[str, Targets], max_roles: int = 4096) -> None:
+    def __init__(
+        self,
+        roles: Mapping[str, Targets],
+        max_roles: int = 4096,
+        trusted: EdgeCheck | None = None,
+    ) -> None:
         self.roles = roles
         self.max_roles = max_roles
+        self.trusted = trusted
         self._indexes: dict[str, _Index] = {}
+
+    def _trusts(self, parent: str, role: str) -> bool:
+        return self.trusted is None or self.trusted(parent, role)
 
     def forget(self, role: str) -> None:
         """Drop the index of ``role`` (its metadata was replaced)."""
@@ -152,9 +162,10 @@ class BulkResolver:
     def resolve(self, path: str, load: RoleLoader | None = None) -> tuple[str, TargetFile] | None:
         """The role and target info a TUF client finds for ``path``, or None (§5.6.7).
 
-        ``load(role, delegator)`` is called for a role not in ``roles`` yet (the caller
-        fetches and verifies it, which must add it); without ``load`` such roles are skipped,
-        as a role missing from the snapshot is. At most ``max_roles`` roles are visited.
+        ``load(role, delegator)`` is called for a role not in ``roles`` yet, or reached
+        through an edge ``trusted`` does not vouch for (the caller fetches and verifies it
+        against that delegator, or raises); without ``load`` such roles are skipped, as a
+        role missing from the snapshot is. At most ``max_roles`` roles are visited.
         """
         stack: list[tuple[str, str]] = [(Targets.type, Root.type)]
         visited: set[str] = set()
@@ -162,7 +173,7 @@ class BulkResolver:
             role, parent = stack.pop()
             if role in visited:
                 continue
-            if role not in self.roles:
+            if role not in self.roles or not self._trusts(parent, role):
                 if load is None:
                     continue
                 load(role, parent)

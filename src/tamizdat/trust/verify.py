@@ -10,12 +10,12 @@ answer says nothing about authenticity). Every fetch is capped: metadata by
 
 With ``check="all"`` a source that can list its files is also audited for files no role
 signed (:mod:`tamizdat.trust.unsigned`). The report's ``published`` is the time of the
-publication-log entry bound to this very snapshot (:func:`~tamizdat.trust.loading.
+publication-log entry bound to this very snapshot (:func:`~tamizdat.trust.workflow.
 release_entry`), never a time from an unsigned or older place.
 
-The steps, in order, are written down in docs/verification-policy.md. Fetching and the
-metadata walk live in :mod:`tamizdat.trust.loading`; one-page lookups in
-:mod:`tamizdat.trust.pages` (both re-exported here).
+The steps, in order, are written down in docs/verification-policy.md and implemented once, in
+:class:`~tamizdat.trust.workflow.ClientWorkflow`; one-page lookups are in
+:mod:`tamizdat.trust.pages` (re-exported here).
 """
 
 from __future__ import annotations
@@ -38,20 +38,13 @@ from tamizdat.errors import (
 from tamizdat.layout import LOG_JSON
 from tamizdat.progress import Progress, report
 from tamizdat.trust.fingerprint import normalize_fingerprint
-from tamizdat.trust.loading import (
-    LoadedRelease,
-    all_targets,
-    check_file,
-    check_log,
-    load_release,
-    release_entry,
-)
 from tamizdat.trust.log import PublicationLog
-from tamizdat.trust.pages import PageReport, find_page
+from tamizdat.trust.pages import PageReport, find_page, load_release, whole_release
 from tamizdat.trust.policy import Limits, SeenVersions
 from tamizdat.trust.sources import HttpSource, ListableSource, Source
 from tamizdat.trust.state import SeenStore
 from tamizdat.trust.unsigned import ListingAudit, audit_listing
+from tamizdat.trust.workflow import LoadedRelease, release_entry
 
 __all__ = [
     "Check",
@@ -153,16 +146,17 @@ def verify_release(
     """
     fingerprint = normalize_fingerprint(fingerprint)
     previous = seen.load(fingerprint) if seen else SeenVersions()
-    loaded = load_release(source, fingerprint=fingerprint, seen=previous, now=now, limits=limits)
+    workflow = whole_release(source, fingerprint=fingerprint, seen=previous, now=now, limits=limits)
+    loaded = workflow.release()
     policy = loaded.policy
-    targets = all_targets(policy)
+    targets = policy.delegations.resolved_targets()
     natural = not isinstance(source, HttpSource) if natural is None else natural
     chosen = _pick(targets, check, sample_size, seed)
     log: PublicationLog | None = None
     for done, path in enumerate(chosen, 1):
-        data = check_file(source, policy, path, targets[path], natural)
+        data = workflow.fetch_target(path, targets[path], natural=natural)
         if path == LOG_JSON:
-            log = check_log(source, data, loaded, previous)
+            log = workflow.check_log(data)
         report(progress, "verifying", done, len(chosen), path)
     audit = _audit(source, targets, check, limits)
     head = log.head if log and log.entries else None

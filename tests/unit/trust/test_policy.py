@@ -126,14 +126,15 @@ def test_seen_store_reads_state_without_role_keys(tmp_path: Path) -> None:
 
 
 def test_split_modules_keep_their_public_names() -> None:
-    from tamizdat.trust import delegations, loading, pages, policy, rollback, verify
+    from tamizdat.trust import delegations, pages, policy, rollback, verify, workflow
 
     assert policy.SeenVersions is rollback.SeenVersions
     assert policy.RoleLoader is delegations.RoleLoader
     assert verify.find_page is pages.find_page
     assert verify.PageReport is pages.PageReport
-    assert verify.load_release is loading.load_release
-    for module in (delegations, loading, pages, policy, rollback, verify):
+    assert verify.load_release is pages.load_release
+    assert verify.LoadedRelease is workflow.LoadedRelease
+    for module in (delegations, pages, policy, rollback, verify, workflow):
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
 
 
