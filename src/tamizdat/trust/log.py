@@ -54,7 +54,6 @@ from tamizdat.errors import InternalError, LogForkError, OversizeError, Tampered
 from tamizdat.layout import LOG_DIR, LOG_JSON, by_hash_path, log_entry_path, log_paths_path
 
 __all__ = [
-    "check_chain_file",
     "INLINE_PATHS_MAX",
     "LOG_FORMAT",
     "LogEntry",
@@ -66,6 +65,7 @@ __all__ = [
     "PublicationLog",
     "append_entry",
     "canonical_json",
+    "check_chain_file",
     "check_extends",
     "fetch_chain",
     "format_time",

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol, TypeVar
 
 from tuf.api.exceptions import LengthOrHashMismatchError
@@ -335,7 +336,7 @@ class ClientWorkflow:
                 data = self.fetcher.fetch_checked(
                     path,
                     self.limits.root_max_bytes,
-                    _accepted(lambda d, w: self._next_root(policy, fetched, d, w)),
+                    _accepted(partial(self._next_root, policy, fetched)),
                     probe=True,
                 )
             except MissingFileError:
