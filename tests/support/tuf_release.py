@@ -82,6 +82,7 @@ class Desk:
     name: str
     paths: tuple[str, ...]
     terminating: bool = True
+    parent: str = "targets"  # the role that delegates to this one (a desk's month role: the desk)
 
 
 NEWSROOM_DESKS = (
@@ -167,9 +168,12 @@ class ReleaseFactory:
         """What a reader pins: the SHA-256 of root version 1 as signed."""
         return hashlib.sha256(self.roots[0]).hexdigest()
 
-    def add_desk(self, name: str, paths: Sequence[str], *, terminating: bool = True) -> Desk:
-        """Delegate ``paths`` to a new role ``name`` with its own key, from the next release."""
-        desk = Desk(name, tuple(paths), terminating)
+    def add_desk(
+        self, name: str, paths: Sequence[str], *, terminating: bool = True, parent: str = "targets"
+    ) -> Desk:
+        """Delegate ``paths`` to a new role ``name`` with its own key, from the next release
+        (by ``parent``: the top-level targets or another desk)."""
+        desk = Desk(name, tuple(paths), terminating, parent)
         self.desks.append(desk)
         self.keys[name] = new_key()
         return desk
@@ -235,6 +239,7 @@ class ReleaseFactory:
         for desk in self.desks:
             signed = Targets(version=self.version, expires=moment + TARGETS_LIFETIME)
             signed.targets = _target_files(by_role[desk.name])
+            self._delegate(signed, desk.name)
             layout[f"{METADATA_DIR}/{self.version}.{desk.name}.json"] = _sign(
                 Metadata(signed), signers[desk.name]
             )
@@ -300,17 +305,22 @@ class ReleaseFactory:
         """Top-level targets: its own files and one delegation per desk, in desk order."""
         targets = Targets(version=self.version, expires=moment + TARGETS_LIFETIME)
         targets.targets = _target_files(files)
-        if not self.desks:
-            return targets
-        targets.delegations = Delegations(keys={}, roles={})
-        assert targets.delegations.roles is not None
-        for desk in self.desks:
+        self._delegate(targets, "targets")
+        return targets
+
+    def _delegate(self, signed: Targets, role: str) -> None:
+        """Add ``role``'s delegations (every desk whose parent it is, in desk order)."""
+        children = [d for d in self.desks if d.parent == role]
+        if not children:
+            return
+        signed.delegations = Delegations(keys={}, roles={})
+        assert signed.delegations.roles is not None
+        for desk in children:
             key = self.keys[desk.name].public_key
-            targets.delegations.keys[key.keyid] = key
-            targets.delegations.roles[desk.name] = DelegatedRole(
+            signed.delegations.keys[key.keyid] = key
+            signed.delegations.roles[desk.name] = DelegatedRole(
                 desk.name, [key.keyid], 1, desk.terminating, list(desk.paths)
             )
-        return targets
 
 
 def _sign(md: Metadata[Any], signers: list[CryptoSigner]) -> bytes:
