@@ -372,21 +372,22 @@ class ClientWorkflow:
         if kept is not None:
             try:
                 policy.update_timestamp(kept, where=f"{self.copy.name}: {path}")
+                self.metadata["timestamp.json"] = kept
             except UntrustedContentError as exc:
                 logger.debug("kept timestamp is no floor: %s", exc)
         answers = self.fetcher.gather(path, self.limits.timestamp_max_bytes, quorum)
         errors: list[UntrustedContentError] = []
-        accepted = False
+        newer = False
         for source, data in answers:
             try:
-                if policy.update_timestamp(data, where=f"{source}: {path}") or not accepted:
+                if policy.update_timestamp(data, where=f"{source}: {path}"):
                     self.metadata["timestamp.json"] = data
-                    self.timestamp_source = source
-                accepted = True
+                    self.timestamp_source, newer = source, True
+                self.timestamp_source = self.timestamp_source or source
             except UntrustedContentError as exc:
                 self.fetcher.refused(source, path, exc)
                 errors.append(exc)
-        if not accepted:
+        if self.timestamp_source is None:
             if errors:
                 raise errors[-1]
             raise MirrorUnreachableError(
@@ -394,9 +395,9 @@ class ClientWorkflow:
                 where=self.fetcher.name,
                 hint="add more mirrors, import a bundle, or try again later",
             )
-        if self.timestamp_source is not None:
-            self.fetcher.prefer(self.timestamp_source)
-        self.copy.keep(Timestamp.type, None, self.metadata["timestamp.json"])
+        self.fetcher.prefer(self.timestamp_source)
+        if newer:  # an answer of the version kept already changes nothing (§5.4.3)
+            self.copy.keep(Timestamp.type, None, self.metadata["timestamp.json"])
 
     # --- step 5: the snapshot (§5.5) ------------------------------------------------------
 
