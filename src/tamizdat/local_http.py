@@ -268,6 +268,10 @@ class GuardedRequestHandler(BaseHTTPRequestHandler):
         """A short plain-text answer; never echoes what the client sent."""
         status = HTTPStatus(code)
         self.close_connection = True
+        # http.server leaves out the status line and headers for HTTP/0.9 (also its
+        # assumption for an unparsable request line): headers are what protects, keep them.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
         body = f"{status.value} {status.phrase}\n".encode()
         self.send_response(status.value)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
