@@ -6,7 +6,6 @@ publisher's files exist), a neighbour on the LAN (traversal, slow or oversized r
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import threading
 import time
@@ -16,37 +15,16 @@ from pathlib import Path
 import pytest
 
 from support.raw_http import Reply, ask, exchange, head_bytes
+from support.reader_store import FILES, TIMESTAMP, small_store
 from tamizdat.errors import UserError
 from tamizdat.local_http import SECURITY_HEADERS, LocalHTTPServer, ServerLimits
-from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.serve import make_reading_server, make_share_server
-from tamizdat.reader.store import ReleaseInfo, Store, Subscription
-from tamizdat.trust.policy import SeenVersions
+from tamizdat.reader.store import Store
 
 pytestmark = pytest.mark.integration
 
 SECRET = b"SECRET-OUTSIDE-THE-STORE"
-PAGE = b"<!doctype html><html lang=en><body><p>article zero</p></body></html>"
-FILES = {
-    "index.html": b"<!doctype html><html lang=en><body><p>front page</p></body></html>",
-    "articles/a0/index.html": PAGE,
-    "style.css": b"p{color:#111}",
-}
-TIMESTAMP = b'{"signed": {"_type": "timestamp", "version": 1}}'
 Start = Callable[..., LocalHTTPServer]
-
-
-def _store(root: Path) -> Store:
-    store = Store.create(Subscription("news", "ab" * 32, False, ("http://m/",)), root)
-    entries = []
-    for path, data in FILES.items():
-        entry = TargetEntry(path, hashlib.sha256(data).hexdigest(), len(data))
-        store.put_object(entry, data)
-        entries.append(entry)
-    info = ReleaseInfo(1, 1, "ab" * 32, "2026-01-01T00:00:00+00:00",
-                       "2999-01-01T00:00:00+00:00", False, "2026-01-01T00:00:00+00:00", "m")  # fmt: skip
-    store.commit({"timestamp.json": TIMESTAMP}, entries, info, SeenVersions(snapshot=1))
-    return store
 
 
 @pytest.fixture
@@ -54,7 +32,7 @@ def store(tmp_path: Path) -> Store:
     (tmp_path / "secret.txt").write_bytes(SECRET)
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "secret.txt").write_bytes(SECRET)
-    return _store(tmp_path / "home" / "stores")
+    return small_store(tmp_path / "home" / "stores")
 
 
 @pytest.fixture
