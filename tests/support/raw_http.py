@@ -10,7 +10,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-__all__ = ["Reply", "ask", "exchange", "head_bytes"]
+from tamizdat.local_http import SECURITY_HEADERS
+
+__all__ = ["Reply", "ask", "assert_guarded", "exchange", "head_bytes"]
 
 _UNSET = object()
 
@@ -72,3 +74,10 @@ def ask(
     name = f"127.0.0.1:{port}" if host is _UNSET else host
     assert name is None or isinstance(name, str)
     return exchange(port, head_bytes(target, name, method=method, headers=headers))
+
+
+def assert_guarded(reply: Reply) -> None:
+    """The answer of a tamizdat local server: every security header once, and no CORS."""
+    for name, value in SECURITY_HEADERS:
+        assert reply.headers.get(name.lower()) == [value], name
+    assert "access-control-allow-origin" not in reply.headers

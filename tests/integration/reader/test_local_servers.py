@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from support.raw_http import Reply, ask, exchange, head_bytes
+from support.raw_http import ask, assert_guarded, exchange, head_bytes
 from support.reader_store import FILES, TIMESTAMP, small_store
 from tamizdat.errors import UserError
-from tamizdat.local_http import SECURITY_HEADERS, LocalHTTPServer, ServerLimits
+from tamizdat.local_http import LocalHTTPServer, ServerLimits
 from tamizdat.reader.serve import make_reading_server, make_share_server
 from tamizdat.reader.store import Store
 
@@ -59,13 +59,6 @@ def port_of(server: LocalHTTPServer) -> int:
 
 def other_port(port: int) -> int:
     return port + 1 if port < 65535 else port - 1
-
-
-def assert_guarded(reply: Reply) -> None:
-    """Every answer carries the security headers once each, and never CORS."""
-    for name, value in SECURITY_HEADERS:
-        assert reply.headers.get(name.lower()) == [value], name
-    assert "access-control-allow-origin" not in reply.headers
 
 
 KINDS = ["read", "share"]
