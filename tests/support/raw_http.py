@@ -69,11 +69,12 @@ def ask(
     *,
     method: str = "GET",
     headers: tuple[tuple[str, str], ...] = (),
+    timeout: float = 10.0,
 ) -> Reply:
     """One request; ``host`` defaults to ``127.0.0.1:PORT`` (None: no Host header)."""
     name = f"127.0.0.1:{port}" if host is _UNSET else host
     assert name is None or isinstance(name, str)
-    return exchange(port, head_bytes(target, name, method=method, headers=headers))
+    return exchange(port, head_bytes(target, name, method=method, headers=headers), timeout)
 
 
 def assert_guarded(reply: Reply) -> None:
