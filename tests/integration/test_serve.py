@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from support.raw_http import ask, assert_guarded
 from tamizdat.cli import main
 from tamizdat.render.privacy import CSP
 
@@ -147,3 +148,42 @@ def test_rebuilds_on_change_and_keeps_serving_after_an_error(
     assert wait_for(lambda: b"Third version" in running.page(ARTICLE)), running.stderr
     assert running.stop() == 0
     assert not [p for p in site.iterdir() if p.name.startswith(".public-old")]
+
+
+PREVIEW_REFUSED = [
+    ("/", "evil.example:{port}", (), 421),
+    ("/", "127.0.0.1.evil.example:{port}", (), 421),
+    ("/", None, (), 421),
+    ("/", "localhost:{other}", (), 421),
+    ("/", "[::ffff:127.0.0.1]:{port}", (), 421),
+    ("/", "127.0.0.1:{port}", (("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "cors")), 403),
+    ("/", "127.0.0.1:{port}", (("Origin", "https://evil.example"),), 403),
+    ("/%2e%2e/%2e%2e/tamizdat.toml", "127.0.0.1:{port}", (), 404),
+    ("/..%2f..%2ftamizdat.toml", "127.0.0.1:{port}", (), 404),
+    ("/%c0%ae%c0%ae/tamizdat.toml", "127.0.0.1:{port}", (), 404),
+    ("/index.html%00", "127.0.0.1:{port}", (), 404),
+    ("/en\\..\\..\\tamizdat.toml", "127.0.0.1:{port}", (), 404),
+]
+
+
+def test_preview_screens_requests_like_the_reader_servers(server: tuple[Server, Path]) -> None:
+    running, site = server
+    port = int(running.url.rstrip("/").rsplit(":", 1)[1])
+    other = port + 1 if port < 65535 else port - 1
+    config = (site / "tamizdat.toml").read_bytes()
+    for target, host, headers, status in PREVIEW_REFUSED:
+        name = host.format(port=port, other=other) if host else None
+        reply = ask(port, target.encode("latin-1"), name, headers=headers)
+        assert reply.status == status, (target, host, headers)
+        assert_guarded(reply)
+        assert config not in reply.body
+    served = ask(port, "/", f"localhost:{port}")
+    assert served.status == 200
+    assert_guarded(served)
+    posted = ask(port, "/", method="POST")
+    assert posted.status == 405
+    assert posted.header("Allow") == "GET, HEAD"
+    assert_guarded(posted)
+    missing = ask(port, "/no/such/page")
+    assert missing.status == 404
+    assert_guarded(missing)

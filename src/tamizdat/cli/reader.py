@@ -33,6 +33,14 @@ def _store_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _allow_host(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests for NAME:PORT (e.g. a local DNS name; repeatable); "
+        "other Host names are refused, which stops web pages rebinding their DNS to this server",
+    )  # fmt: skip
+
+
 def _add(sub: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
@@ -79,6 +87,7 @@ def register(sub: Any) -> None:
                  "tamizdat reader serve mynews --port 8088")  # fmt: skip
     serve.add_argument("name", metavar="NAME")
     serve.add_argument("--port", type=int, default=8088, metavar="P")
+    _allow_host(serve)
     _store_dir(serve)
     serve.set_defaults(handler=cmd_serve)
 
@@ -96,11 +105,23 @@ def register(sub: Any) -> None:
     _store_dir(rbundle)
     rbundle.set_defaults(handler=cmd_reader_bundle)
 
-    share = _add(rsub, "share", "serve the store as a mirror on the local network (QR code)",
-                 "tamizdat reader share mynews --bind 0.0.0.0 --port 8089")  # fmt: skip
+    share = _add(rsub, "share", "serve the store as a mirror other readers can sync from",
+                 "tamizdat reader share mynews --lan --port 8089")  # fmt: skip
+    share.description = (
+        "Serve the store as a mirror other tamizdat readers can sync from. By default only "
+        "this device can reach it (127.0.0.1). With --lan, every device on the local network "
+        "can: anyone there can copy this publisher's release and learn that this device "
+        "holds it, i.e. that you read this publisher."
+    )
     share.add_argument("name", metavar="NAME")
-    share.add_argument("--bind", default="0.0.0.0", metavar="ADDR", help="address to listen on")  # noqa: S104
+    share.add_argument("--lan", action="store_true",
+                       help="share on the local network (all IPv4 interfaces, or --bind ADDR): "
+                       "anyone on the network can copy the release and learn whom you read")  # fmt: skip
+    share.add_argument("--bind", metavar="ADDR",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 with --lan; "
+                       "a non-loopback address needs --lan)")  # fmt: skip
     share.add_argument("--port", type=int, default=8089, metavar="P")
+    _allow_host(share)
     _store_dir(share)
     share.set_defaults(handler=cmd_share)
 
@@ -220,36 +241,61 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.reader.store import Store
 
     store = Store.open(args.name, args.store_dir)
-    server = make_reading_server(store, args.port)
+    server = make_reading_server(store, args.port, names=args.allow_host)
     url = server_url(server)
     out.result({"url": url, "name": args.name}, lambda: out.say(f"reading {args.name} at {url}"))
     return _serve_forever(out, server, ["press Ctrl-C to stop"])
 
 
+def lan_warning(name: str, fingerprint: str, url: str, version: int | None) -> str:
+    """What ``reader share --lan`` exposes, said before it starts listening."""
+    held = f"release {version}" if version else "no release yet"
+    return (
+        f"sharing {name} (publisher {format_fingerprint(fingerprint)}, {held}) with the local "
+        f"network at {url}: every device that can reach this address (others on this Wi-Fi or "
+        "LAN, its operator) can copy the whole release and learn that this device holds it, "
+        "that is, that you read this publisher. Share only on a network you trust with that; "
+        "Ctrl-C stops."
+    )
+
+
 def cmd_share(args: argparse.Namespace, out: Output) -> int:
     import segno
 
-    from tamizdat.reader.client import lan_address
-    from tamizdat.reader.serve import make_share_server, server_url
+    from tamizdat.local_http import lan_addresses
+    from tamizdat.reader.serve import make_share_server, server_url, share_address
     from tamizdat.reader.store import Store
 
     store = Store.open(args.name, args.store_dir)
     info = store.release
-    server = make_share_server(store, args.bind, args.port)
-    public = lan_address() if args.bind in ("0.0.0.0", "::") else None  # noqa: S104
+    host = share_address(lan=args.lan, bind=args.bind)
+    server = make_share_server(store, host, args.port, names=args.allow_host)
+    wildcard = host in ("0.0.0.0", "::")  # noqa: S104 - comparing, not binding
+    public = (lan_addresses() or ("127.0.0.1",))[0] if wildcard else None
     url = server_url(server, public)
     fingerprint = info.fingerprint if info else store.subscription.fingerprint or ""
-    qr = io.StringIO()
-    segno.make(url, error="m").terminal(out=qr, compact=True)
+    exposure = lan_warning(args.name, fingerprint, url, info.version if info else None)
+    if args.lan:
+        out.warn(exposure)
 
     def human() -> None:
-        out.say(qr.getvalue())
-        out.say(f"sharing {args.name} at {url}")
+        if args.lan:
+            qr = io.StringIO()
+            segno.make(url, error="m").terminal(out=qr, compact=True)
+            out.say(qr.getvalue())
+            out.say(f"sharing {args.name} at {url}")
+        else:
+            out.say(f"sharing {args.name} at {url} (only this device can reach it; "
+                    "--lan shares with the local network)")  # fmt: skip
         out.say(f"fingerprint {format_fingerprint(fingerprint)}")
-        out.say(f"a neighbour runs: tamizdat reader add {args.name} --mirror {url} "
+        out.say(f"another reader runs: tamizdat reader add {args.name} --mirror {url} "
                 f"--fingerprint {fingerprint}")  # fmt: skip
 
-    out.result({"url": url, "fingerprint": fingerprint, "name": args.name}, human)
+    out.result(
+        {"url": url, "fingerprint": fingerprint, "name": args.name, "bind": host,
+         "lan": args.lan, "exposure": exposure if args.lan else None},
+        human,
+    )  # fmt: skip
     return _serve_forever(out, server, ["press Ctrl-C to stop sharing"])
 
 

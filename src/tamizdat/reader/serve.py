@@ -3,32 +3,49 @@
 Invariant: both servers only ever send files of the store's current, verified release
 (natural paths are hard links to verified objects; the share server adds the verified
 metadata and by-hash objects). No request reaches outside the store, nothing is fetched from
-the network, and every HTML page of the reading server carries a banner with the publisher
-fingerprint, the release version and its age — with a warning when it is stale.
+the network, requests are screened as :mod:`tamizdat.local_http` says (Host, other sites,
+methods, paths, sizes, deadlines; security headers on every answer; no CORS), the share
+server listens on loopback unless the reader asks for the LAN, and every HTML page of the
+reading server carries a banner with the publisher fingerprint, the release version and its
+age — with a warning when it is stale.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import mimetypes
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 
-from tamizdat.errors import TamperedError
+from tamizdat.errors import TamperedError, UserError
+from tamizdat.local_http import (
+    LIMITS,
+    GuardedRequestHandler,
+    LocalHTTPServer,
+    ServerLimits,
+    server_url,
+)
 from tamizdat.reader.store import ReleaseInfo, Store
 from tamizdat.trust.fingerprint import format_fingerprint
 
-__all__ = ["Banner", "banner_html", "make_reading_server", "make_share_server"]
+__all__ = [
+    "Banner",
+    "banner_html",
+    "make_reading_server",
+    "make_share_server",
+    "server_url",
+    "share_address",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +58,6 @@ _BANNER_CSS = (
 )
 _BODY = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 _LANG = re.compile(rb"<html\b[^>]*\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)", re.I)
-_CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,34 +125,20 @@ def inject_banner(page: bytes, info: ReleaseInfo, now: datetime | None = None) -
     return page[: body.end()] + fragment + page[body.end() :]
 
 
-def _clean_path(raw: str) -> str | None:
-    """The request path as a relative layout path, or None if it tries to leave the root."""
-    path = unquote(urlsplit(raw).path)
-    if "\x00" in path or "\\" in path:
-        return None
-    parts = [p for p in path.split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        return None
-    relative = "/".join(parts)
-    return relative + "/" if path.endswith("/") and relative else relative
+class _Handler(GuardedRequestHandler):
+    """The store's files (see :mod:`tamizdat.local_http` for what is refused first)."""
 
-
-class _Handler(BaseHTTPRequestHandler):
     server_version = "tamizdat-reader"
-    sys_version = ""
 
     def __init__(self, *args: Any, store: Store, share: bool, **kwargs: Any) -> None:
         self.store = store
         self.share = share
         super().__init__(*args, **kwargs)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.address_string(), *args)
-
-    def do_HEAD(self) -> None:
+    def do_HEAD(self) -> None:  # noqa: N802 - the name http.server dispatches to
         self._respond(head=True)
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
         self._respond(head=False)
 
     def _locate(self, path: str) -> Path | None:
@@ -151,17 +153,17 @@ class _Handler(BaseHTTPRequestHandler):
         return file if file.is_file() else None
 
     def _respond(self, *, head: bool) -> None:
-        path = _clean_path(self.path)
+        path = self.relative_path
         info = self.store.release
-        if path is None or info is None:
-            self._send(404, b"not found", "text/plain; charset=utf-8", head)
+        if info is None:
+            self.send_error(404)
             return
         if not self.share and "/" + path == BANNER_CSS_PATH:
-            self._send(200, _BANNER_CSS, "text/css; charset=utf-8", head)
+            self._send(_BANNER_CSS, "text/css; charset=utf-8", head)
             return
         file = self._locate(path)
         if file is None:
-            self._send(404, b"not found", "text/plain; charset=utf-8", head)
+            self.send_error(404)
             return
         data = file.read_bytes()
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
@@ -169,44 +171,78 @@ class _Handler(BaseHTTPRequestHandler):
             data = inject_banner(data, info)
         if kind.startswith("text/") or kind in ("application/json", "application/javascript"):
             kind += "; charset=utf-8"
-        self._send(200, data, kind, head)
+        self._send(data, kind, head)
 
-    def _send(self, status: int, data: bytes, kind: str, head: bool) -> None:
-        self.send_response(status)
+    def _send(self, data: bytes, kind: str, head: bool) -> None:
+        # No Access-Control-Allow-Origin, even when sharing: tamizdat readers syncing from
+        # a share are not browsers and need none; any header here would let every page the
+        # reader visits read the store (and so learn which publisher they follow).
+        self.send_response(200)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-cache")
-        if self.share:
-            # A mirror: any page (and later the service worker) may fetch from it.
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Vary", "Origin")
-        else:
-            self.send_header("Content-Security-Policy", _CSP)
         self.end_headers()
         if not head:
-            self.wfile.write(data)
+            self.write_body(data)
 
 
-def _server(store: Store, host: str, port: int, share: bool) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), partial(_Handler, store=store, share=share))
-    server.daemon_threads = True
-    return server
+def _server(
+    store: Store, host: str, port: int, share: bool, names: Iterable[str], limits: ServerLimits
+) -> LocalHTTPServer:
+    handler = partial(_Handler, store=store, share=share)
+    return LocalHTTPServer((host, port), handler, extra_names=names, limits=limits)
 
 
-def make_reading_server(store: Store, port: int = 0) -> ThreadingHTTPServer:
-    """The verified site with banners, on 127.0.0.1 only (``port`` 0 picks a free one)."""
-    return _server(store, "127.0.0.1", port, share=False)
+def make_reading_server(
+    store: Store, port: int = 0, *, names: Iterable[str] = (), limits: ServerLimits = LIMITS
+) -> LocalHTTPServer:
+    """The verified site with banners, on 127.0.0.1 only (``port`` 0 picks a free one).
+
+    ``names``: host names besides the loopback ones the reader opens it by.
+
+    Raises:
+        OSError: the port cannot be bound.
+        UserError: a name is not a host name or IP address.
+    """
+    return _server(store, "127.0.0.1", port, False, names, limits)
 
 
-def make_share_server(store: Store, host: str = "0.0.0.0", port: int = 0) -> ThreadingHTTPServer:  # noqa: S104
-    """The store as an ordinary mirror (the layout) for neighbours' readers to sync from."""
-    return _server(store, host, port, share=True)
+def share_address(*, lan: bool, bind: str | None) -> str:
+    """Where ``reader share`` listens: loopback unless ``lan``; all IPv4 interfaces with ``lan``.
+
+    Raises:
+        UserError: ``bind`` is not an IP address, or is not a loopback one without ``lan``.
+    """
+    if bind is None:
+        return "0.0.0.0" if lan else "127.0.0.1"  # noqa: S104 - the LAN share, asked for
+    try:
+        address = ipaddress.ip_address(bind.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        raise UserError(
+            f"expected an IP address to listen on, found {bind!r}", hint="e.g. --bind 192.168.1.20"
+        ) from None
+    if not lan and not address.is_loopback:
+        raise UserError(
+            f"listening on {bind} would share the store beyond this device",
+            hint="add --lan to share on the local network on purpose",
+        )
+    return address.compressed
 
 
-def server_url(server: ThreadingHTTPServer, public_host: str | None = None) -> str:
-    """``http://HOST:PORT/`` of a running server (``public_host`` for 0.0.0.0 binds)."""
-    host, port = server.server_address[:2]
-    shown = public_host or str(host)
-    if ":" in shown:
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
+def make_share_server(
+    store: Store,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    names: Iterable[str] = (),
+    limits: ServerLimits = LIMITS,
+) -> LocalHTTPServer:
+    """The store as an ordinary mirror (the layout) for other readers to sync from.
+
+    Loopback by default; pass a LAN or wildcard ``host`` (see :func:`share_address`) to share
+    with the network. No CORS: tamizdat clients need none (see :meth:`_Handler._send`).
+
+    Raises:
+        OSError: the address cannot be bound.
+        UserError: a name is not a host name or IP address.
+    """
+    return _server(store, host, port, True, names, limits)

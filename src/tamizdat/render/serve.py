@@ -3,8 +3,11 @@
 Invariant: the server only ever shows a complete build. Rebuilds go through the atomic
 build (:mod:`tamizdat.render.output`), so a request sees the old tree or the new one; a
 failed rebuild is reported and the last good build keeps being served. It listens on the
-loopback interface unless told otherwise, lists no directories, and sends the site's
-Content-Security-Policy as a header too (a header can say ``frame-ancestors``; a meta can't).
+loopback interface unless told otherwise, lists no directories, and screens requests like
+every local server (:mod:`tamizdat.local_http`: Host, other sites, methods, paths, sizes,
+deadlines), sending the site's Content-Security-Policy as a header too (a header can say
+``frame-ancestors``; a meta can't) with the other security headers. Unpublished drafts
+(``--drafts``) are thus as closed to other web pages as the rest of the preview.
 """
 
 from __future__ import annotations
@@ -13,15 +16,15 @@ import http.server
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from tamizdat.config import Config
 from tamizdat.errors import TamizdatError
-from tamizdat.render.privacy import CSP, REFERRER
+from tamizdat.local_http import LIMITS as HTTP_LIMITS
+from tamizdat.local_http import GuardedRequestHandler, LocalHTTPServer, ServerLimits
 
 __all__ = ["PreviewServer", "ServeLimits", "source_state"]
 
@@ -58,20 +61,13 @@ _TYPES = {
 }
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files from the output folder, with the site's security headers."""
+class _Handler(GuardedRequestHandler, http.server.SimpleHTTPRequestHandler):
+    """Static files from the output folder, screened and headed as in :mod:`tamizdat.local_http`."""
 
     extensions_map = {  # noqa: RUF012 - the base class declares it this way
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         **_TYPES,
     }
-
-    def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", f"{CSP}; frame-ancestors 'none'")
-        self.send_header("Referrer-Policy", REFERRER)
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Cache-Control", "no-cache")
-        super().end_headers()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self._not_found()
@@ -92,9 +88,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
 
 
 def source_state(config: Config) -> dict[str, tuple[int, int]]:
@@ -135,8 +128,10 @@ class PreviewServer:
         *,
         bind: str = "127.0.0.1",
         port: int = 8000,
+        names: Iterable[str] = (),
         on_result: Callable[[TamizdatError | None, object], None] | None = None,
         limits: ServeLimits = LIMITS,
+        http_limits: ServerLimits = HTTP_LIMITS,
     ) -> None:
         self.config = config
         self.rebuild = rebuild
@@ -144,8 +139,7 @@ class PreviewServer:
         self.limits = limits
         self.stopped = threading.Event()
         handler = partial(_Handler, directory=str(config.build.output_dir))
-        self.httpd = http.server.ThreadingHTTPServer((bind, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = LocalHTTPServer((bind, port), handler, extra_names=names, limits=http_limits)
         self._thread: threading.Thread | None = None
 
     @property
