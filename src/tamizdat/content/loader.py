@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tamizdat.config import Config, suggest
-from tamizdat.content.article import ParsedFile, ParseSettings, parse_article
+from tamizdat.content.article import ParsedFile, ParseSettings, article_too_large, parse_article
 from tamizdat.content.assets import (
     FileStat,
     list_static_files,
@@ -35,9 +35,10 @@ from tamizdat.content.cache import (
     shard_of,
     write_cache,
 )
+from tamizdat.content.limits import ContentLimits
 from tamizdat.content.model import Article, Author, ImageRef, Site
 from tamizdat.content.slugs import slugify
-from tamizdat.errors import ContentError
+from tamizdat.errors import ContentError, quoted
 from tamizdat.progress import Progress, report
 
 __all__ = ["load_site"]
@@ -84,7 +85,7 @@ class _Checker:
             raise ContentError(exc.message, where=f"{source}:{line}") from None
         if found is None:
             raise ContentError(
-                f"image '{ref}' not found (looked in {looked_in(ref, source, self.statics)})",
+                f"image {quoted(ref)} not found (looked in {looked_in(ref, source, self.statics)})",
                 where=f"{source}:{line}",
             )
         return found
@@ -124,6 +125,7 @@ def _settings(config: Config) -> ParseSettings:
         desks=config.site.desk_names,
         default_desk=config.build.default_desk,
         content_dir=site_relative(config.root, config.build.content_dir),
+        limits=ContentLimits(max_article_bytes=config.build.max_article_bytes),
     )
 
 
@@ -195,6 +197,10 @@ def _parse_all(
             stale.append(found)
         else:
             new.articles[found.source] = entry
+    for found in stale:
+        # Refused before reading: a 30 MB file must not cost 30 MB (and its render, 3 GB).
+        if found.size > settings.limits.max_article_bytes:
+            raise article_too_large(found.source, found.size, settings.limits)
     jobs = [(found.source, found.path, settings) for found in stale]
     for found, (parsed, error) in zip(stale, _parse_many(jobs, workers, progress), strict=True):
         if error is not None:
@@ -241,7 +247,7 @@ def _check_unique(articles: Iterable[Article], line_of: Callable[[Article, str],
         if other is not article:
             raise ContentError(
                 f"two '{article.lang}' articles share the translation key "
-                f"'{article.translation_key}': {other.source} and {article.source}",
+                f"{quoted(article.translation_key)}: {other.source} and {article.source}",
                 where=f"{article.source}:{line_of(article, 'key')}",
                 hint="set a different 'translationKey:' or 'lang:' on one of them",
             )
