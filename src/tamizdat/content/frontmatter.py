@@ -152,8 +152,10 @@ def _check_nodes(root: yaml.Node, first_line: int, where: str, limits: ContentLi
                 children.append((value_node, child, depth + 1, key_line))
             stack.extend(reversed(children))
         elif isinstance(node, yaml.SequenceNode):
+            # An alias's own position is lost in the composed graph (its node is the
+            # anchor's): an item is placed at its list's line.
             items = [
-                (item, key_path(path, index), depth + 1, first_line + item.start_mark.line)
+                (item, key_path(path, index), depth + 1, node_line)
                 for index, item in enumerate(node.value)
             ]
             stack.extend(reversed(items))

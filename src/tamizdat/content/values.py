@@ -63,7 +63,8 @@ def key_path(parent: str, key: object) -> str:
         return f"{parent}[{key}]"
     name = str(key)
     if not _PLAIN_KEY.match(name):
-        name = quoted(name, 40)
+        # Escaped, so a key cannot put control characters or a screenful into a message.
+        name = name[:40].encode("unicode_escape").decode("ascii") + ("…" if len(name) > 40 else "")
     return f"{parent}.{name}" if parent else name
 
 
