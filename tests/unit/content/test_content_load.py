@@ -244,7 +244,7 @@ def test_unknown_author_close_to_a_known_one_is_a_new_author_with_a_warning(
 def test_authors_given_only_by_name_get_deterministic_keys(
     tmp_path: Path, names: list[str], keys: list[str]
 ) -> None:
-    files = {
+    files: dict[str, str | bytes] = {
         f"content/{i}.md": article(f"T{i}", extra=f"author: {name}\n")
         for i, name in enumerate(names)
     }
@@ -257,7 +257,7 @@ def test_authors_given_only_by_name_get_deterministic_keys(
     assert len(set(got)) == len(got)
     assert {site.author(k).name for k in got} == set(names)
     # Reversed file order gives the same keys.
-    reversed_files = {
+    reversed_files: dict[str, str | bytes] = {
         f"content/{len(names) - 1 - i}.md": text for i, text in enumerate(files.values())
     }
     again = load(tmp_path / "again", reversed_files)
