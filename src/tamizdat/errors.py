@@ -32,6 +32,7 @@ was expected, what was found, and where; ``hint`` says what to do about it.
 from __future__ import annotations
 
 import enum
+import reprlib
 
 __all__ = [
     "BadSignatureError",
@@ -56,7 +57,31 @@ __all__ = [
     "UnauthorizedPathError",
     "UntrustedContentError",
     "UserError",
+    "quoted",
 ]
+
+# Bounded at every level: quoting a YAML alias bomb (a list nested a billion items deep
+# through shared references) must cost a few hundred characters, not gigabytes.
+_QUOTER = reprlib.Repr()
+_QUOTER.maxlevel = 2
+_QUOTER.maxstring = _QUOTER.maxother = _QUOTER.maxlong = 80
+_QUOTER.maxlist = _QUOTER.maxtuple = _QUOTER.maxdict = _QUOTER.maxset = 4
+_QUOTER.maxfrozenset = _QUOTER.maxdeque = _QUOTER.maxarray = 4
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for an error message, at most about ``limit`` characters.
+
+    Every error that quotes user input goes through here: the repr is built with bounded
+    depth and width (never the whole value), control characters come out escaped (a quoted
+    value cannot drive the terminal), and a long result is cut with "…" and its length.
+    """
+    text = _QUOTER.repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str) else ""
+    return f"{text[: max(limit - 1, 8)]}…{size}"
 
 
 class ExitCode(enum.IntEnum):

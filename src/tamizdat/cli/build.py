@@ -10,9 +10,10 @@ from typing import Any
 
 from tamizdat.cli._output import Output
 from tamizdat.config import Config, load_config
-from tamizdat.errors import TamizdatError
+from tamizdat.errors import TamizdatError, UserError
 from tamizdat.render.build import BuildReport, build_site
 from tamizdat.scaffold import init_site
+from tamizdat.scaffold.hugo import IN_PLACE_OUTPUT, import_hugo
 
 __all__ = ["register"]
 
@@ -23,13 +24,30 @@ def register(sub: Any) -> None:
     """Add this group's commands to the top-level parser."""
     init = sub.add_parser(
         "init",
-        help="create a new site folder with a sample article per language",
-        description="Scaffold tamizdat.toml, content/, media/, data/authors.yaml and theme/.",
-        epilog="example:\n  tamizdat init mysite --title 'Free Voice' --language ru --language en",
+        help="create a new site folder, or a tamizdat.toml for an existing Hugo site",
+        description="Scaffold tamizdat.toml, content/, media/, data/authors.yaml and theme/.\n\n"
+        "With --from-hugo HUGO_DIR, read the Hugo site's configuration (hugo.toml/.yaml/"
+        ".json, config.*, config/_default/: title, baseURL, languages, params, taxonomies) "
+        "and write a tamizdat.toml that builds its content/ and static/ as they are. "
+        "Without DIR it is written into HUGO_DIR (the only file added; the build writes "
+        f"{IN_PLACE_OUTPUT}/, not Hugo's public/); with DIR the content, static and data "
+        "folders are copied there. Hugo settings that cannot be carried over are listed.",
+        epilog="examples:\n"
+        "  tamizdat init mysite --title 'Free Voice' --language ru --language en\n"
+        "  tamizdat init --from-hugo ~/blog && tamizdat -C ~/blog build\n"
+        "  tamizdat --json init --from-hugo ~/blog newsite",
         formatter_class=_RAW,
     )
-    init.add_argument("directory", metavar="DIR", help="the new site's folder")
-    init.add_argument("--title", default="My newsroom", help="the site's title")
+    init.add_argument(
+        "directory",
+        metavar="DIR",
+        nargs="?",
+        help="the new site's folder (optional with --from-hugo)",
+    )
+    init.add_argument(
+        "--from-hugo", metavar="HUGO_DIR", help="start from the Hugo site in HUGO_DIR"
+    )
+    init.add_argument("--title", help="the site's title (default: My newsroom)")
     init.add_argument(
         "--language",
         action="append",
@@ -66,10 +84,53 @@ def register(sub: Any) -> None:
     serve.set_defaults(handler=_serve)
 
 
+def _init_from_hugo(args: argparse.Namespace, out: Output) -> int:
+    for flag, value in (("--title", args.title), ("--language", args.language)):
+        if value:
+            raise UserError(
+                f"{flag} cannot be combined with --from-hugo: it is read from the Hugo config",
+                where=flag,
+            )
+    done = import_hugo(
+        Path(args.from_hugo),
+        Path(args.directory) if args.directory else None,
+        force=args.force,
+    )
+
+    def human() -> None:
+        how = "in place" if done.in_place else f"copied to {done.directory}"
+        out.say(f"read {', '.join(done.config_files)} of {done.source} ({how}):")
+        for name in done.files:
+            out.say(f"  wrote {name}")
+        for note in done.notes:
+            out.say(f"  note: {note}")
+        out.say(f"next: tamizdat -C {done.directory} build")
+
+    out.result(
+        {
+            "directory": str(done.directory),
+            "from_hugo": str(done.source),
+            "in_place": done.in_place,
+            "config_files": list(done.config_files),
+            "files": list(done.files),
+            "notes": list(done.notes),
+        },
+        human,
+    )
+    return 0
+
+
 def _init(args: argparse.Namespace, out: Output) -> int:
+    if args.from_hugo:
+        return _init_from_hugo(args, out)
+    if not args.directory:
+        raise UserError("expected the new site's folder", where="DIR", hint="tamizdat init mysite")
     languages = tuple(args.language) if args.language else ("en", "ru")
     report = init_site(
-        Path(args.directory), title=args.title, languages=languages, force=args.force
+        Path(args.directory),
+        title=args.title or "My newsroom",
+        languages=languages,
+        force=args.force,
     )
 
     def human() -> None:

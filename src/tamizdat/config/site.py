@@ -48,6 +48,8 @@ class BuildSettings:
     image_quality: int
     default_desk: str
     workers: int
+    # The largest Markdown file the build reads (see tamizdat.content.limits for why).
+    max_article_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "image_quality",
         "default_desk",
         "workers",
+        "max_article_bytes",
     }
     table.reject_unknown(known)
     widths = table.integers("image_widths", (480, 960, 1440))
@@ -125,6 +128,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         image_quality=quality,
         default_desk=desk,
         workers=table.integer("workers", 0, minimum=0),
+        max_article_bytes=table.integer("max_article_bytes", 4 * 1024 * 1024, minimum=1024),
     )
 
 

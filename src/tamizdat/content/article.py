@@ -17,11 +17,19 @@ from typing import Any
 from tamizdat.config import suggest
 from tamizdat.content.body import body_image_refs, count_words
 from tamizdat.content.frontmatter import FrontMatter, decode_source, parse_front_matter
+from tamizdat.content.limits import DEFAULT_LIMITS, ContentLimits, format_size
 from tamizdat.content.model import Article, PickleByArguments
 from tamizdat.content.slugs import is_valid_slug, slugify
-from tamizdat.errors import ContentError
+from tamizdat.errors import ContentError, quoted
 
-__all__ = ["IGNORED_KEYS", "KNOWN_KEYS", "ParseSettings", "ParsedFile", "parse_article"]
+__all__ = [
+    "IGNORED_KEYS",
+    "KNOWN_KEYS",
+    "ParseSettings",
+    "ParsedFile",
+    "article_too_large",
+    "parse_article",
+]
 
 KNOWN_KEYS = (
     "title",
@@ -68,6 +76,7 @@ class ParseSettings(PickleByArguments):
     desks: tuple[str, ...]
     default_desk: str
     content_dir: str  # relative to the site root, POSIX
+    limits: ContentLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +102,22 @@ def _missing_title(source: str, fm: FrontMatter) -> ContentError:
     for key in fm.data:
         if key != "title" and difflib.get_close_matches(key, ["title"], n=1, cutoff=0.6):
             return ContentError(
-                f"missing title (found the key {key!r})",
+                f"missing title (found the key {quoted(key)})",
                 where=_where(source, fm, key),
-                hint=f"did you mean 'title'? rename '{key}' to 'title'",
+                hint=f"did you mean 'title'? rename {quoted(key)} to 'title'",
             )
     return ContentError("missing title", where=_where(source, fm, "title"), hint="add 'title: …'")
+
+
+def article_too_large(source: str, size: int, limits: ContentLimits) -> ContentError:
+    """The error for a Markdown file over ``limits.max_article_bytes`` (checked before reading)."""
+    return ContentError(
+        f"the file is {format_size(size)}, more than the limit of "
+        f"{format_size(limits.max_article_bytes)} for one article",
+        where=f"{source}:1",
+        hint="split it into several articles, or raise [build] max_article_bytes "
+        "in tamizdat.toml (rendering takes about 100 bytes of memory per byte of Markdown)",
+    )
 
 
 def _where(source: str, fm: FrontMatter, key: str) -> str:
@@ -118,8 +138,11 @@ def _text(fm: FrontMatter, source: str, *keys: str) -> str:
     return ""
 
 
-def _names(fm: FrontMatter, source: str, *keys: str) -> tuple[str, ...]:
-    """Strings or lists of strings under ``keys``, merged, stripped, first occurrence kept."""
+def _names(fm: FrontMatter, source: str, limit: int, *keys: str) -> tuple[str, ...]:
+    """Strings or lists of strings under ``keys``, merged, stripped, first occurrence kept.
+
+    More than ``limit`` names together is an error naming the last key read.
+    """
     out: dict[str, None] = {}
     for key in keys:
         value = fm.data.get(key)
@@ -129,11 +152,17 @@ def _names(fm: FrontMatter, source: str, *keys: str) -> tuple[str, ...]:
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise ContentError(
-                    f"'{key}' must be a name or a list of names, found {item!r}",
+                    f"'{key}' must be a name or a list of names, found {quoted(item)}",
                     where=_where(source, fm, key),
                 )
             if str(item).strip():
                 out.setdefault(str(item).strip(), None)
+        if len(out) > limit:
+            raise ContentError(
+                f"{' and '.join(repr(k) for k in keys if k in fm.data)} name {len(out)} or "
+                f"more different entries, more than the limit of {limit}",
+                where=_where(source, fm, key),
+            )
     return tuple(out)
 
 
@@ -161,7 +190,7 @@ def _date(fm: FrontMatter, source: str, *keys: str) -> tuple[datetime | None, st
         if moment is None:
             raise ContentError(
                 f"'{key}' is not a date: expected YYYY-MM-DD or an ISO 8601 date and time "
-                f"such as 2024-03-01T09:30:00+03:00, found {fm.data[key]!r}",
+                f"such as 2024-03-01T09:30:00+03:00, found {quoted(fm.data[key])}",
                 where=_where(source, fm, key),
             )
         return moment, key
@@ -175,7 +204,7 @@ def _warn_unknown(fm: FrontMatter, source: str) -> list[str]:
             continue
         hint = suggest(key, KNOWN_KEYS)
         warnings.append(
-            f"{_where(source, fm, key)}: unknown front-matter key '{key}'"
+            f"{_where(source, fm, key)}: unknown front-matter key {quoted(key)}"
             + (f" ({hint})" if hint else "")
         )
     return warnings
@@ -197,7 +226,7 @@ def _language(fm: FrontMatter, source: str, suffix: str | None, settings: ParseS
         hint = f"did you mean '{base}'?" if base in settings.languages else None
         hint = hint or suggest(written, settings.languages)
         raise ContentError(
-            f"language '{written}' is not configured (configured: {', '.join(settings.languages)})",
+            f"language {quoted(written)} is not configured (configured: {', '.join(settings.languages)})",
             where=_where(source, fm, "lang"),
             hint=hint or "add it under [languages] in tamizdat.toml",
         )
@@ -217,14 +246,16 @@ def _image(fm: FrontMatter, source: str) -> tuple[str, str, str, int] | None:
         if unknown or not isinstance(src, str):
             raise ContentError(
                 "'image' must be a path or a table with 'src' (and optional 'alt', 'caption'), "
-                f"found keys {sorted(map(str, value))}",
+                f"found keys {quoted(sorted(map(str, value)))}",
                 where=f"{source}:{line}",
             )
         alt = str(value.get("alt", alt)).strip()
         caption = str(value.get("caption", caption)).strip()
         value = src
     if not isinstance(value, str) or not value.strip():
-        raise ContentError(f"'image' must be a path, found {value!r}", where=f"{source}:{line}")
+        raise ContentError(
+            f"'image' must be a path, found {quoted(value)}", where=f"{source}:{line}"
+        )
     return value.strip(), alt, caption, line
 
 
@@ -235,7 +266,7 @@ def _slug(fm: FrontMatter, source: str, title: str, lang: str, stem: str) -> str
     if not isinstance(written, str) or not is_valid_slug(written):
         raise ContentError(
             "'slug' must be lowercase ASCII letters, digits and single hyphens "
-            f"(at most 80), found {written!r}",
+            f"(at most 80), found {quoted(written)}",
             where=_where(source, fm, "slug"),
             hint=f"for example '{slugify(str(written), lang=lang, fallback=stem)}'",
         )
@@ -246,10 +277,15 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     """Parse the content file ``source`` (site-relative) whose bytes are ``raw``.
 
     Raises:
-        ContentError: invalid UTF-8 or front matter, a missing title or date, a bad date,
-            slug, language or desk, or a value of the wrong type; ``where`` is ``FILE:LINE``.
+        ContentError: the file is larger than ``settings.limits.max_article_bytes``;
+            invalid UTF-8 or front matter (see :func:`parse_front_matter`); a missing
+            title or date, a bad date, slug, language or desk, too many tags or authors,
+            or a value of the wrong type; ``where`` is ``FILE:LINE``.
     """
-    fm = parse_front_matter(decode_source(raw, source), source)
+    limits = settings.limits
+    if len(raw) > limits.max_article_bytes:
+        raise article_too_large(source, len(raw), limits)
+    fm = parse_front_matter(decode_source(raw, source), source, limits)
     title = _text(fm, source, "title")
     if not title:
         raise _missing_title(source, fm)
@@ -262,7 +298,7 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     content_path = posixpath.relpath(source, settings.content_dir)
     key_path, suffix = _split_name(content_path, settings)
     lang = _language(fm, source, suffix, settings)
-    warnings = _warn_unknown(fm, source)
+    warnings = [*fm.warnings, *_warn_unknown(fm, source)]
     if suffix and fm.data.get("lang") not in (None, suffix):
         warnings.append(
             f"{_where(source, fm, 'lang')}: 'lang: {fm.data['lang']}' ignored: "
@@ -274,14 +310,15 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     desk = _text(fm, source, "desk") or settings.default_desk
     if desk not in settings.desks:
         raise ContentError(
-            f"desk '{desk}' is not configured (configured: {', '.join(settings.desks)})",
+            f"desk {quoted(desk)} is not configured (configured: {', '.join(settings.desks)})",
             where=_where(source, fm, "desk"),
             hint=suggest(desk, settings.desks),
         )
     draft = fm.data.get("draft", False)
     if not isinstance(draft, bool):
         raise ContentError(
-            f"'draft' must be true or false, found {draft!r}", where=_where(source, fm, "draft")
+            f"'draft' must be true or false, found {quoted(draft)}",
+            where=_where(source, fm, "draft"),
         )
     if fm.data.get("published") is False:  # Jekyll's way of saying draft
         draft = True
@@ -293,8 +330,8 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
         title=title,
         date=published,
         updated=updated if updated is not None and updated > published else None,
-        authors=_names(fm, source, "author", "authors"),
-        tags=_names(fm, source, "tags", "categories"),
+        authors=_names(fm, source, limits.max_authors, "author", "authors"),
+        tags=_names(fm, source, limits.max_names, "tags", "categories"),
         summary=_text(fm, source, "summary", "description"),
         lead=_text(fm, source, "lead"),
         body=fm.body,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from tamizdat.content.body import is_external, ref_path
 from tamizdat.content.model import StaticFile
-from tamizdat.errors import ContentError
+from tamizdat.errors import ContentError, quoted
 from tamizdat.files import sha256_file
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def locate_asset(
     if path.startswith("/"):
         inner = posixpath.normpath(path.lstrip("/"))
         if not _inside(inner):
-            raise ContentError(f"image '{ref}' points outside the static folders")
+            raise ContentError(f"image {quoted(ref)} points outside the static folders")
         for folder in static_dirs:
             candidate = posixpath.normpath(posixpath.join(folder, inner))
             if exists(candidate):
@@ -150,7 +150,7 @@ def locate_asset(
         return None
     candidate = posixpath.normpath(posixpath.join(posixpath.dirname(article_source), path))
     if not _inside(candidate):
-        raise ContentError(f"image '{ref}' points outside the site folder")
+        raise ContentError(f"image {quoted(ref)} points outside the site folder")
     return candidate if exists(candidate) else None
 
 
@@ -172,7 +172,7 @@ def resolve_asset(config: Config, article_source: str, ref: str) -> str | None:
         raise ContentError(exc.message, where=article_source) from None
     if found is None:
         raise ContentError(
-            f"image '{ref}' not found (looked in {looked_in(ref, article_source, statics)})",
+            f"image {quoted(ref)} not found (looked in {looked_in(ref, article_source, statics)})",
             where=article_source,
         )
     return found

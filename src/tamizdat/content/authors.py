@@ -1,7 +1,9 @@
 """The authors data file: ``data/authors.yaml`` (or ``.yml``, ``.toml``, ``.json``).
 
 Invariant: every author has a key and a non-empty name; every error and warning names
-``FILE:LINE``. The file maps an author key to a name or to a table::
+``FILE:LINE``. The file is bounded like front matter (:mod:`tamizdat.content.limits`): its
+size is checked before it is read, YAML aliases are refused, and every string passes
+:func:`tamizdat.content.values.check_text`. The file maps an author key to a name or to a table::
 
     anna:
       name: Anna Petrova
@@ -19,13 +21,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tamizdat.config import suggest
 from tamizdat.content.assets import site_relative
-from tamizdat.content.frontmatter import YamlLoader, decode_source
+from tamizdat.content.frontmatter import decode_source, load_yaml
+from tamizdat.content.limits import DEFAULT_LIMITS, ContentLimits, format_size
 from tamizdat.content.model import Author
-from tamizdat.errors import ContentError
+from tamizdat.content.values import check_value
+from tamizdat.errors import ContentError, quoted
 
 __all__ = ["AUTHOR_FILES", "load_authors"]
 
@@ -64,26 +66,37 @@ class _Lines:
         return start
 
 
-def _parse(path: Path, text: str, where: str) -> Any:
+def _parse(
+    path: Path, text: str, where: str, lines: _Lines, limits: ContentLimits
+) -> tuple[Any, list[str]]:
     suffix = path.suffix
     try:
         if suffix == ".json":
-            return json.loads(text)
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a safe loader
+            data = json.loads(text)
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            return load_yaml(text, where, limits=limits)
     except json.JSONDecodeError as exc:
         raise ContentError(f"invalid JSON: {exc.msg}", where=f"{where}:{exc.lineno}") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         line = found.group(1) if found else "1"
         raise ContentError(f"invalid TOML: {exc}", where=f"{where}:{line}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ContentError(f"invalid YAML: {exc.problem}", where=f"{where}:{line}") from None
-    except yaml.YAMLError as exc:
-        raise ContentError(f"invalid YAML: {exc}", where=f"{where}:1") from None
+    except RecursionError:  # both parsers recurse once per nested list or table
+        raise ContentError("nested too deeply", where=f"{where}:1") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ContentError(f"invalid {suffix[1:].upper()}: {exc}", where=f"{where}:1") from None
+
+    def line_of(key: str) -> str:
+        # The line of the deepest plain key of the path that the text shows.
+        names = [n for n in re.split(r"[.\[\]]", key) if n and not n.isdigit()]
+        line = 1
+        for name in names:
+            line = lines.find(name.strip("'\""), line)
+        return f"{where}:{line}"
+
+    return data, check_value(data, "", line_of, limits)
 
 
 def _localised(key: str, field: str, value: Any, where: str) -> list[tuple[str, str]]:
@@ -91,7 +104,7 @@ def _localised(key: str, field: str, value: Any, where: str) -> list[tuple[str, 
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise ContentError(
-            f"author '{key}': '{field}' must map language codes to text, "
+            f"author {quoted(key)}: {quoted(str(field))} must map language codes to text, "
             f"found {type(value).__name__}",
             where=where,
         )
@@ -103,7 +116,7 @@ def _author(key: str, value: Any, where: str, line_of: Any) -> tuple[Author, lis
         value = {"name": value}
     if not isinstance(value, dict):
         raise ContentError(
-            f"author '{key}' must be a name or a table of fields, found {type(value).__name__}",
+            f"author {quoted(key)} must be a name or a table of fields, found {type(value).__name__}",
             where=where,
         )
     warnings: list[str] = []
@@ -115,7 +128,7 @@ def _author(key: str, value: Any, where: str, line_of: Any) -> tuple[Author, lis
         if localised:
             if not isinstance(item, str):
                 raise ContentError(
-                    f"author '{key}': '{field}' must be text, found {type(item).__name__}",
+                    f"author {quoted(key)}: {quoted(str(field))} must be text, found {type(item).__name__}",
                     where=field_where,
                 )
             (names if localised.group(1) == "name" else bios)[localised.group(2)] = item
@@ -123,22 +136,23 @@ def _author(key: str, value: Any, where: str, line_of: Any) -> tuple[Author, lis
             (names if field == "names" else bios).update(_localised(key, field, item, field_where))
         elif field in ("name", "bio") and not isinstance(item, str):
             raise ContentError(
-                f"author '{key}': '{field}' must be text, found {type(item).__name__}",
+                f"author {quoted(key)}: {quoted(str(field))} must be text, found {type(item).__name__}",
                 where=field_where,
             )
         elif field == "pseudonym" and not isinstance(item, bool):
             raise ContentError(
-                f"author '{key}': 'pseudonym' must be true or false, found {item!r}",
+                f"author {quoted(key)}: 'pseudonym' must be true or false, found {quoted(item)}",
                 where=field_where,
             )
         elif field not in _FIELDS and field not in _TOLERATED:
             hint = suggest(str(field), _FIELDS)
             warnings.append(
-                f"{field_where}: unknown author field '{field}'" + (f" ({hint})" if hint else "")
+                f"{field_where}: unknown author field {quoted(str(field))}"
+                + (f" ({hint})" if hint else "")
             )
     name = value.get("name", "")
     if not isinstance(name, str) or not name.strip():
-        raise ContentError(f"author '{key}' has no name", where=where, hint="add 'name: …'")
+        raise ContentError(f"author {quoted(key)} has no name", where=where, hint="add 'name: …'")
     author = Author(
         key=key,
         name=name.strip(),
@@ -173,13 +187,17 @@ def _entries(data: Any, where: str) -> list[tuple[str, Any]]:
     )
 
 
-def load_authors(root: Path, data_dir: Path) -> tuple[tuple[Author, ...], list[str]]:
+def load_authors(
+    root: Path, data_dir: Path, limits: ContentLimits = DEFAULT_LIMITS
+) -> tuple[tuple[Author, ...], list[str]]:
     """Read the authors file in ``data_dir``; no file means no authors.
 
     Returns the authors sorted by key and the warnings found. Raises:
-        ContentError: the file is not valid YAML/TOML/JSON or UTF-8, an author has no
-            name or a field of the wrong type, a key appears twice, or two authors files
-            exist; ``where`` is ``FILE:LINE``.
+        ContentError: the file is larger than ``limits.max_data_file_bytes``, is not
+            valid YAML/TOML/JSON or UTF-8, uses a YAML alias, nests too deep or holds a
+            string with a forbidden character; an author has no name or a field of the
+            wrong type, a key appears twice, or two authors files exist; ``where`` is
+            ``FILE:LINE``.
     """
     present = [data_dir / name for name in AUTHOR_FILES if (data_dir / name).is_file()]
     if not present:
@@ -189,14 +207,21 @@ def load_authors(root: Path, data_dir: Path) -> tuple[tuple[Author, ...], list[s
         raise ContentError(f"two authors files: {names}", where=site_relative(root, present[1]))
     path = present[0]
     where = site_relative(root, path)
+    size = path.stat().st_size
+    if size > limits.max_data_file_bytes:
+        raise ContentError(
+            f"the file is {format_size(size)}, more than the limit of "
+            f"{format_size(limits.max_data_file_bytes)} for a data file",
+            where=f"{where}:1",
+        )
     text = decode_source(path.read_bytes(), where)
     lines = _Lines(text)
     authors: dict[str, Author] = {}
-    warnings: list[str] = []
-    for key, value in _entries(_parse(path, text, where), where):
+    data, warnings = _parse(path, text, where, lines, limits)
+    for key, value in _entries(data, where):
         line = lines.find(key)
         if key in authors:
-            raise ContentError(f"author key '{key}' appears twice", where=f"{where}:{line}")
+            raise ContentError(f"author key {quoted(key)} appears twice", where=f"{where}:{line}")
         author, found = _author(
             key, value, f"{where}:{line}", lambda field, start=line: lines.find(str(field), start)
         )

@@ -25,7 +25,8 @@ _EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
 _HTML_TAG = re.compile(r"<[^>\n]+>")
 _IMAGE_OR_LINK_TARGET = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)")
 _URL = re.compile(r"\bhttps?://\S+")
-_PUNCTUATION_TOKEN = re.compile(r"\s[^\w\s]+(?=\s)")
+# A token a reader reads: whitespace-separated and holding at least one letter or digit.
+_WORD_TOKEN = re.compile(r"[^\w\s]*\w\S*")
 
 
 def is_external(ref: str) -> bool:
@@ -98,4 +99,6 @@ def count_words(body: str) -> int:
         text = _HTML_TAG.sub(" ", text)
     if "://" in text:
         text = _URL.sub(" ", text)
-    return len(text.split()) - len(_PUNCTUATION_TOKEN.findall(f" {text} "))
+    # Counted by ``subn``, not ``split``: a list of every word of a 30 MB file costs ~10x
+    # the file in memory; what ``subn`` keeps is only the whitespace between words.
+    return _WORD_TOKEN.subn("", text)[1]

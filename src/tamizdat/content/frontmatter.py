@@ -4,6 +4,12 @@ Invariant: every value handed on carries the 1-based line of the file it came fr
 error or warning about it can name ``FILE:LINE``. YAML sits between ``---`` lines (closed
 by ``---`` or ``...``); TOML between ``+++`` lines (Hugo). A file without front matter has
 an empty one (and then fails for its missing title).
+
+Hostile text is bounded before it is parsed: the front matter's size is checked first; a
+YAML node graph is checked before it becomes Python values — no aliases (an alias bomb
+expands a few hundred bytes into gigabytes), bounded depth and count — and every string
+passes :func:`tamizdat.content.values.check_text` (no control characters feeds refuse).
+The same YAML loader reads the data files (:func:`load_yaml`).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from typing import Any
 
 import yaml
 
+from tamizdat.content.limits import DEFAULT_LIMITS, ContentLimits, format_size
+from tamizdat.content.values import check_text, check_value, key_path
 from tamizdat.errors import ContentError
 
-__all__ = ["FrontMatter", "YamlLoader", "decode_source", "parse_front_matter"]
+__all__ = ["FrontMatter", "YamlLoader", "decode_source", "load_yaml", "parse_front_matter"]
 
 # libyaml's loader is ~10x faster; fall back to the pure-Python one where it is missing.
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,6 +65,7 @@ class FrontMatter:
     lines: dict[str, int]  # top-level key → 1-based line in the file
     body: str
     body_line: int  # 1-based line where the body starts
+    warnings: tuple[str, ...] = ()  # ``FILE:LINE: …`` lines about values that still passed
 
     def line(self, key: str) -> int:
         """The line of ``key``, or line 1 when the key is absent."""
@@ -99,20 +108,88 @@ def _key_lines(block: str, first_line: int, toml: bool) -> dict[str, int]:
     return lines
 
 
-def _load_yaml(block: str, first_line: int, where: str) -> Any:
+def _check_nodes(root: yaml.Node, first_line: int, where: str, limits: ContentLimits) -> list[str]:
+    """Walk the composed YAML graph: no aliases, bounded depth and count, clean strings.
+
+    An alias makes one node reachable twice; refusing a second visit refuses every alias
+    (and merge keys, ``<<: *base``, which are aliases too) before anything is expanded.
+    """
+    seen: set[int] = set()
+    warnings: list[str] = []
+    count = 0
+    # (node, key path, depth, line of the key or item that holds the node)
+    stack: list[tuple[yaml.Node, str, int, int]] = [(root, "", 0, first_line)]
+    while stack:
+        node, path, depth, line = stack.pop()
+        label = path or "front matter"
+        if id(node) in seen:
+            raise ContentError(
+                f"'{label}' uses a YAML alias (*name): aliases are not allowed here",
+                where=f"{where}:{line}",
+                hint="write the value out in full instead of '&name' and '*name'",
+            )
+        seen.add(id(node))
+        count += 1
+        if count > limits.max_values or depth > limits.max_depth:
+            what = (
+                f"more than {limits.max_values} values"
+                if count > limits.max_values
+                else f"'{label}' is nested more than {limits.max_depth} levels deep"
+            )
+            raise ContentError(what, where=f"{where}:{line}")
+        node_line = first_line + node.start_mark.line
+        if isinstance(node, yaml.ScalarNode):
+            warning = check_text(str(node.value), label, f"{where}:{node_line}", limits)
+            if warning:
+                warnings.append(warning)
+        elif isinstance(node, yaml.MappingNode):
+            children = []
+            for key_node, value_node in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                child = key_path(path, name)
+                key_line = first_line + key_node.start_mark.line
+                children.append((key_node, child, depth + 1, key_line))
+                children.append((value_node, child, depth + 1, key_line))
+            stack.extend(reversed(children))
+        elif isinstance(node, yaml.SequenceNode):
+            # An alias's own position is lost in the composed graph (its node is the
+            # anchor's): an item is placed at its list's line.
+            items = [
+                (item, key_path(path, index), depth + 1, node_line)
+                for index, item in enumerate(node.value)
+            ]
+            stack.extend(reversed(items))
+    return warnings
+
+
+def load_yaml(
+    text: str, where: str, *, first_line: int = 1, limits: ContentLimits = DEFAULT_LIMITS
+) -> tuple[Any, list[str]]:
+    """Parse YAML ``text`` (front matter or a data file) safely; return value and warnings.
+
+    ``first_line`` is the file line ``text`` starts on. Raises:
+        ContentError: invalid YAML, an alias, too deep or too many values, an integer too
+            long to convert, or a string with a forbidden character; ``where`` gets
+            ``:LINE``.
+    """
+    loader = YamlLoader(text)
     try:
-        return yaml.load(block, Loader=YamlLoader)  # noqa: S506 - a safe loader
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        warnings = _check_nodes(node, first_line, where, limits)
+        return loader.construct_document(node), warnings
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark is not None else 0)
         problem = exc.problem or exc.context or "syntax error"
-        raise ContentError(
-            f"invalid YAML front matter: {problem}", where=f"{where}:{line}"
-        ) from None
+        raise ContentError(f"invalid YAML: {problem}", where=f"{where}:{line}") from None
     except yaml.YAMLError as exc:
-        raise ContentError(
-            f"invalid YAML front matter: {exc}", where=f"{where}:{first_line}"
-        ) from None
+        raise ContentError(f"invalid YAML: {exc}", where=f"{where}:{first_line}") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ContentError(f"invalid YAML: {exc}", where=f"{where}:{first_line}") from None
+    finally:
+        loader.dispose()
 
 
 def _load_toml(block: str, first_line: int, where: str) -> Any:
@@ -127,14 +204,26 @@ def _load_toml(block: str, first_line: int, where: str) -> Any:
             f"invalid TOML front matter: {_TOML_END.sub('', _TOML_LINE.sub('', message))}",
             where=f"{where}:{line}",
         ) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ContentError(
+            "invalid TOML front matter: nested too deeply", where=f"{where}:{first_line}"
+        ) from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ContentError(
+            f"invalid TOML front matter: {exc}", where=f"{where}:{first_line}"
+        ) from None
 
 
-def parse_front_matter(text: str, where: str) -> FrontMatter:
+def parse_front_matter(
+    text: str, where: str, limits: ContentLimits = DEFAULT_LIMITS
+) -> FrontMatter:
     """Split ``text`` and parse its front matter; ``where`` is the file for messages.
 
     Raises:
-        ContentError: the front matter is never closed, is not valid YAML/TOML (names the
-            line of the problem), or is not a mapping.
+        ContentError: the front matter is never closed, is larger than
+            ``limits.max_front_matter_bytes``, is not valid YAML/TOML (names the line of
+            the problem), uses a YAML alias, nests too deep, holds too many values or a
+            string with a forbidden character (names the key), or is not a mapping.
     """
     first_end = text.find("\n")
     opener = (text if first_end < 0 else text[:first_end]).rstrip()
@@ -149,10 +238,33 @@ def parse_front_matter(text: str, where: str) -> FrontMatter:
             hint=f"end the front matter with a line holding only '{opener}'",
         )
     block = text[first_end + 1 : closer.start()]
+    # Characters never outnumber bytes: count bytes only when the characters fit.
+    size = len(block)
+    if size <= limits.max_front_matter_bytes:
+        size = len(block.encode("utf-8", "surrogatepass"))
+    if size > limits.max_front_matter_bytes:
+        raise ContentError(
+            f"the front matter is at least {format_size(size)}, more than the "
+            f"limit of {format_size(limits.max_front_matter_bytes)}",
+            where=f"{where}:1",
+            hint="move long text into the body",
+        )
     body_start = text.find("\n", closer.end())
     body_start = len(text) if body_start < 0 else body_start + 1
     body_line = text.count("\n", 0, body_start) + 1
-    data = _load_toml(block, 2, where) if toml else _load_yaml(block, 2, where)
+    key_lines = _key_lines(block, 2, toml)
+    warnings: list[str] = []
+    if toml:
+        data = _load_toml(block, 2, where)
+    else:
+        try:
+            data, warnings = load_yaml(block, where, first_line=2, limits=limits)
+        except ContentError as exc:
+            raise ContentError(
+                exc.message.replace("invalid YAML", "invalid YAML front matter", 1),
+                where=exc.where,
+                hint=exc.hint,
+            ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -161,4 +273,12 @@ def parse_front_matter(text: str, where: str) -> FrontMatter:
             where=f"{where}:2",
         )
     data = {str(key): value for key, value in data.items()}
-    return FrontMatter(data, _key_lines(block, 2, toml), text[body_start:], body_line)
+    if toml:
+        # TOML has no aliases; its strings and shape are checked once parsed. Nested keys
+        # are reported at the line of their top-level key (the only lines tracked).
+        def line_of(path: str) -> str:
+            top = re.split(r"[.\[]", path, maxsplit=1)[0].strip("'\"")
+            return f"{where}:{key_lines.get(top, 1)}"
+
+        warnings = check_value(data, "", line_of, limits)
+    return FrontMatter(data, key_lines, text[body_start:], body_line, tuple(warnings))

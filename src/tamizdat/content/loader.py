@@ -1,6 +1,7 @@
 """``load_site``: the content folder, authors and static files → one frozen :class:`Site`.
 
-Invariant: the Site holds only articles that passed every check — known authors, existing
+Invariant: the Site holds only articles that passed every check — authors resolved (a
+name not in the authors file becomes a new author with a deterministic key), existing
 images, a unique URL and a unique (translation key, language) — sorted newest first, then
 by ``url_path``. Unchanged files are taken from the content cache and only re-checked
 against the other files (authors, images), so a warm load does no parsing.
@@ -9,13 +10,14 @@ against the other files (authors, images), so a warm load does no parsing.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tamizdat.config import Config, suggest
-from tamizdat.content.article import ParsedFile, ParseSettings, parse_article
+from tamizdat.content.article import ParsedFile, ParseSettings, article_too_large, parse_article
 from tamizdat.content.assets import (
     FileStat,
     list_static_files,
@@ -35,9 +37,10 @@ from tamizdat.content.cache import (
     shard_of,
     write_cache,
 )
+from tamizdat.content.limits import ContentLimits
 from tamizdat.content.model import Article, Author, ImageRef, Site
-from tamizdat.content.slugs import slugify
-from tamizdat.errors import ContentError
+from tamizdat.content.slugs import MAX_SLUG_LENGTH, slugify
+from tamizdat.errors import ContentError, quoted
 from tamizdat.progress import Progress, report
 
 __all__ = ["load_site"]
@@ -46,26 +49,51 @@ _TASK = "load content"
 
 
 class _Authors:
-    """Resolves an author ref: a key, or a name that belongs to exactly one author."""
+    """Resolves an author ref: a key, a name that belongs to exactly one author, or else a
+    new author of that name (Hugo's ``author``/``authors`` are free names).
 
-    def __init__(self, authors: tuple[Author, ...]) -> None:
+    A new author's key is the slug of the name, transliterated like article slugs, so it
+    never depends on which article names them first; when that slug is already a known
+    key or the slug of another new name, a short digest of the name is added.
+    """
+
+    def __init__(self, authors: tuple[Author, ...], refs: Iterable[str]) -> None:
         self.keys = {author.key for author in authors}
         by_name: dict[str, set[str]] = {}
         for author in authors:
             for name in (author.name, *(n for _, n in author.names)):
                 by_name.setdefault(name, set()).add(author.key)
         self.by_name = {name: keys.pop() for name, keys in by_name.items() if len(keys) == 1}
+        unknown = sorted({ref for ref in refs if ref not in self.keys and ref not in self.by_name})
+        slugs: dict[str, list[str]] = {}
+        for ref in unknown:
+            slugs.setdefault(slugify(ref), []).append(ref)
+        self.new: dict[str, Author] = {}
+        for slug, names in slugs.items():
+            for name in names:
+                key = slug
+                if len(names) > 1 or slug in self.keys:
+                    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+                    key = f"{slug[: MAX_SLUG_LENGTH - 9]}-{digest}"
+                self.new[name] = Author(key=key, name=name)
+        self.warned: set[str] = set()
 
-    def key(self, ref: str, where: str) -> str:
+    def key(self, ref: str, where: str) -> tuple[str, str | None]:
+        """The author key of ``ref`` and a warning when a new author looks like a typo."""
         if ref in self.keys:
-            return ref
+            return ref, None
         if ref in self.by_name:
-            return self.by_name[ref]
+            return self.by_name[ref], None
+        author = self.new[ref]
+        if ref in self.warned:
+            return author.key, None
+        self.warned.add(ref)
         hint = suggest(ref, sorted(self.keys | set(self.by_name)))
-        raise ContentError(
-            f"unknown author '{ref}'",
-            where=where,
-            hint=hint or "add the author to data/authors.yaml",
+        if hint is None:
+            return author.key, None
+        return author.key, (
+            f"{where}: author {quoted(ref)} is not in the authors file and gets a new author "
+            f"page ({hint} add it to data/authors.yaml to use the known author)"
         )
 
 
@@ -74,6 +102,7 @@ class _Checker:
 
     def __init__(self, authors: _Authors, statics: tuple[str, ...], known: set[str]) -> None:
         self.authors = authors
+        self.warnings: list[str] = []
         self.statics = statics
         self.known = known
 
@@ -84,7 +113,7 @@ class _Checker:
             raise ContentError(exc.message, where=f"{source}:{line}") from None
         if found is None:
             raise ContentError(
-                f"image '{ref}' not found (looked in {looked_in(ref, source, self.statics)})",
+                f"image {quoted(ref)} not found (looked in {looked_in(ref, source, self.statics)})",
                 where=f"{source}:{line}",
             )
         return found
@@ -92,7 +121,13 @@ class _Checker:
     def finish(self, parsed: ParsedFile, previous: Article | None) -> Article:
         article = parsed.article
         where = f"{article.source}:{parsed.author_line}"
-        authors = tuple(dict.fromkeys(self.authors.key(ref, where) for ref in article.authors))
+        keys = []
+        for ref in article.authors:
+            key, warning = self.authors.key(ref, where)
+            keys.append(key)
+            if warning:
+                self.warnings.append(warning)
+        authors = tuple(dict.fromkeys(keys))
         image = None
         if parsed.image_ref is not None:
             ref, alt, caption, line = parsed.image_ref
@@ -124,6 +159,7 @@ def _settings(config: Config) -> ParseSettings:
         desks=config.site.desk_names,
         default_desk=config.build.default_desk,
         content_dir=site_relative(config.root, config.build.content_dir),
+        limits=ContentLimits(max_article_bytes=config.build.max_article_bytes),
     )
 
 
@@ -195,6 +231,10 @@ def _parse_all(
             stale.append(found)
         else:
             new.articles[found.source] = entry
+    for found in stale:
+        # Refused before reading: a 30 MB file must not cost 30 MB (and its render, 3 GB).
+        if found.size > settings.limits.max_article_bytes:
+            raise article_too_large(found.source, found.size, settings.limits)
     jobs = [(found.source, found.path, settings) for found in stale]
     for found, (parsed, error) in zip(stale, _parse_many(jobs, workers, progress), strict=True):
         if error is not None:
@@ -241,7 +281,7 @@ def _check_unique(articles: Iterable[Article], line_of: Callable[[Article, str],
         if other is not article:
             raise ContentError(
                 f"two '{article.lang}' articles share the translation key "
-                f"'{article.translation_key}': {other.source} and {article.source}",
+                f"{quoted(article.translation_key)}: {other.source} and {article.source}",
                 where=f"{article.source}:{line_of(article, 'key')}",
                 hint="set a different 'translationKey:' or 'lang:' on one of them",
             )
@@ -272,10 +312,17 @@ def load_site(
     static_files = list_static_files(root, build.static_dirs, old.static, new.static)
     files, bundle_files = _content_files(root, build.content_dir)
     statics = tuple(site_relative(root, folder) for folder in build.static_dirs)
-    checker = _Checker(_Authors(authors), statics, {f.source for f in static_files} | bundle_files)
     articles: list[Article] = []
     try:
         _parse_all(files, old, new, settings, _workers(build.workers), progress)
+        refs = (
+            ref
+            for entry in new.articles.values()
+            if include_drafts or not entry.parsed.article.draft
+            for ref in entry.parsed.article.authors
+        )
+        known = {f.source for f in static_files} | bundle_files
+        checker = _Checker(_Authors(authors, refs), statics, known)
         for source, entry in sorted(new.articles.items()):
             warnings.extend(entry.parsed.warnings)
             if entry.parsed.article.draft and not include_drafts:
@@ -294,9 +341,12 @@ def load_site(
         return parsed.slug_line if which == "slug" else parsed.key_line
 
     _check_unique(sorted(articles, key=lambda a: a.source), line_of)
+    warnings.extend(checker.warnings)
+    cited = {key for article in articles for key in article.authors}
+    new_authors = [a for a in checker.authors.new.values() if a.key in cited]
     return Site(
         articles=tuple(articles),
-        authors=authors,
+        authors=tuple(sorted((*authors, *new_authors), key=lambda a: a.key)),
         static_files=static_files,
         tag_slugs=_tag_slugs(articles),
         warnings=tuple(warnings),

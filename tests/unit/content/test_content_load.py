@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from support.content_site import BASE_TOML, article, make_site
 from tamizdat.content import ImageRef, load_site, resolve_asset
+from tamizdat.content.slugs import is_valid_slug
 from tamizdat.errors import ContentError
 
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg"
@@ -206,11 +208,74 @@ def test_authors_by_key_by_name_and_merged(tmp_path: Path) -> None:
     assert site.author("ivan").name_in("de") == "Ivan Sidorov"
 
 
-def test_unknown_author_names_file_line_and_suggests(tmp_path: Path) -> None:
-    error = raises(tmp_path, {"content/a.md": article(extra="lead: L\nauthor: ana\n")})
-    assert error.where == "content/a.md:5"
-    assert "unknown author 'ana'" in error.message
-    assert error.hint == "did you mean 'anna'?"
+def test_unknown_author_close_to_a_known_one_is_a_new_author_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    site = load(
+        tmp_path,
+        {
+            "content/a.md": article("A", extra="lead: L\nauthor: ana\n"),
+            "content/b.md": article("B", extra="author: ana\n"),
+        },
+    )
+    assert {a.authors for a in site.articles} == {("ana",)}
+    assert site.author("ana").name == "ana"
+    # One warning per name, at the first file (sorted) that names it, with the suggestion.
+    typo = [w for w in site.warnings if "'ana'" in w]
+    assert typo == [
+        "content/a.md:5: author 'ana' is not in the authors file and gets a new author page "
+        "(did you mean 'anna'? add it to data/authors.yaml to use the known author)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("names", "keys"),
+    [
+        (["Maria Curie"], ["maria-curie"]),
+        (["Мария Иванова"], ["mariya-ivanova"]),
+        (["Łukasz Żółw"], ["lukasz-zolw"]),
+        (["李明"], ["u" + hashlib.sha256("李明".encode()).hexdigest()[:10]]),
+        # Two names with one slug: both keys get a digest, whatever the order of files.
+        (["Maria Curie", "maria curie"], ["maria-curie-", "maria-curie-"]),
+        # A slug that is a known author's key: the new author gets a digest.
+        (["Anna"], ["anna-"]),
+    ],
+)
+def test_authors_given_only_by_name_get_deterministic_keys(
+    tmp_path: Path, names: list[str], keys: list[str]
+) -> None:
+    files: dict[str, str | bytes] = {
+        f"content/{i}.md": article(f"T{i}", extra=f"author: {name}\n")
+        for i, name in enumerate(names)
+    }
+    site = load(tmp_path, files)
+    by_source = {a.source: a.authors[0] for a in site.articles}
+    got = [by_source[f"content/{i}.md"] for i in range(len(names))]
+    for key, expected in zip(got, keys, strict=True):
+        assert key.startswith(expected)
+        assert is_valid_slug(key)
+    assert len(set(got)) == len(got)
+    assert {site.author(k).name for k in got} == set(names)
+    # Reversed file order gives the same keys.
+    reversed_files: dict[str, str | bytes] = {
+        f"content/{len(names) - 1 - i}.md": text for i, text in enumerate(files.values())
+    }
+    again = load(tmp_path / "again", reversed_files)
+    assert sorted(a.key for a in again.authors) == sorted(a.key for a in site.authors)
+
+
+def test_new_authors_without_an_authors_file_build_author_pages(tmp_path: Path) -> None:
+    config = make_site(
+        tmp_path,
+        {"content/a.md": article(extra="authors: [Jane Roe, John Doe]\n")},
+        authors=None,
+    )
+    site = load_site(config)
+    assert [(a.key, a.name) for a in site.authors] == [
+        ("jane-roe", "Jane Roe"),
+        ("john-doe", "John Doe"),
+    ]
+    assert not site.warnings
 
 
 def test_image_mapping_and_separate_alt_caption(tmp_path: Path) -> None:
