@@ -223,7 +223,8 @@ def refresh_contents(draw: st.DrawFn) -> str:
 @settings(max_examples=300, deadline=None)
 def test_every_generated_meta_refresh_is_caught(content: str, encode: bool, equiv: str) -> None:
     url = refresh_url(content)
-    assert url is not None and is_external(url), content
+    assert url is not None, content
+    assert is_external(url), content
     attribute = "".join(f"&#{ord(c)};" for c in content) if encode else html.escape(content)
     snippet = f'<meta http-equiv="{equiv}" content="{attribute}">'
     assert find_violations("a.html", page(snippet)), snippet
