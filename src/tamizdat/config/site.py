@@ -5,13 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from tamizdat.config._table import Table
 
-__all__ = ["BuildSettings", "DeskSettings", "LanguageSettings", "SiteSettings", "read_site"]
+__all__ = [
+    "BudgetMode",
+    "BuildSettings",
+    "DeskSettings",
+    "LanguageSettings",
+    "SiteSettings",
+    "read_site",
+]
 
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _DESK = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+BudgetMode = Literal["warn", "fail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,11 @@ class BuildSettings:
     workers: int
     # The largest Markdown file the build reads (see tamizdat.content.limits for why).
     max_article_bytes: int = 4 * 1024 * 1024
+    # The first-screen budget on article pages (render/budget.py): "fail" refuses the build,
+    # "warn" reports each page over budget and publishes it anyway.
+    budget: BudgetMode = "fail"
+    # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
+    allow_scripts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +115,8 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "default_desk",
         "workers",
         "max_article_bytes",
+        "budget",
+        "allow_scripts",
     }
     table.reject_unknown(known)
     widths = table.integers("image_widths", (480, 960, 1440))
@@ -129,7 +147,24 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         default_desk=desk,
         workers=table.integer("workers", 0, minimum=0),
         max_article_bytes=table.integer("max_article_bytes", 4 * 1024 * 1024, minimum=1024),
+        budget="warn" if table.choice("budget", "fail", ("warn", "fail")) == "warn" else "fail",
+        allow_scripts=_read_allow_scripts(table.table("allow_scripts")),
     )
+
+
+def _read_allow_scripts(table: Table) -> tuple[tuple[str, str], ...]:
+    """``[build.allow_scripts]``: site-relative script path = "sha256:HEX" of its bytes."""
+    allowed = []
+    for source in sorted(table.data):
+        digest = table.string(source, "")
+        if not _SHA256.match(digest):
+            raise table.error(
+                source,
+                f"expected 'sha256:' and 64 lowercase hex digits, found {digest!r}",
+                "the build's error message for the script prints the exact line to add",
+            )
+        allowed.append((source, digest))
+    return tuple(allowed)
 
 
 def read_site(top: Table, root: Path) -> SiteSettings:

@@ -12,6 +12,9 @@ Invariants:
 - *Bounded*: worker processes are waited on with timeouts and stopped cleanly on a failure or
   Ctrl-C (see :func:`tamizdat.render.media.run_forked`); a stuck worker is an InternalError.
 - *No two producers write one path*: a clash is an error naming both.
+- *Private and light*: copied static files pass the privacy rule
+  (:mod:`tamizdat.render.static_check`) before anything is placed, and every article page
+  it renders is held to the first-screen budget (:mod:`tamizdat.render.budget`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tamizdat.config import Config
+from tamizdat.config.site import BudgetMode
 from tamizdat.content.model import Site
 from tamizdat.errors import ContentError
 from tamizdat.progress import Progress, report
+from tamizdat.render.budget import check_first_screen
 from tamizdat.render.media import (
     Failure,
     MediaResult,
@@ -45,6 +50,7 @@ from tamizdat.render.output import (
     read_manifest,
     write_manifest,
 )
+from tamizdat.render.static_check import StaticFile, check_static_files
 from tamizdat.render.types import ImageSet, PagePlan
 
 __all__ = ["BuildLimits", "BuildReport", "PageRenderer", "build_from_site", "build_site"]
@@ -112,35 +118,38 @@ class _Tally:
     entries: dict[str, ManifestEntry] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     rendered: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 # Set in the parent just before forking the render pool; workers inherit it (fork start
 # method), so the renderer and the staging tree are built once, never pickled.
-_WORKER: tuple[PageRenderer, Staging] | None = None
+_WORKER: tuple[PageRenderer, Staging, BudgetMode] | None = None
 
 
 def _render_one(
-    renderer: PageRenderer, staging: Staging, plan: PagePlan
-) -> tuple[ManifestEntry, bool]:
+    renderer: PageRenderer, staging: Staging, plan: PagePlan, budget: BudgetMode
+) -> tuple[ManifestEntry, bool, str | None]:
+    """Render and place one page; the third value is its budget warning, if any."""
     data = renderer.render(plan)
-    return staging.write_bytes(plan.output, data, plan.key)
+    warning = check_first_screen(plan.output, data, budget) if plan.kind == "article" else None
+    return (*staging.write_bytes(plan.output, data, plan.key), warning)
 
 
 def _render_chunk(
     plans: Sequence[PagePlan],
-) -> list[tuple[str, ManifestEntry, bool]] | Failure:
+) -> list[tuple[str, ManifestEntry, bool, str | None]] | Failure:
     """Render a batch of plans in a worker; errors come back as a :class:`Failure`."""
     assert _WORKER is not None, "render worker started without a renderer"
-    renderer, staging = _WORKER
+    renderer, staging, budget = _WORKER
     results = []
     for plan in plans:
         if stop_requested():
             break  # the build already failed; nothing more will be read
         try:
-            entry, written = _render_one(renderer, staging, plan)
+            entry, written, warning = _render_one(renderer, staging, plan, budget)
         except Exception as exc:
             return Failure.of(exc, where=plan.output, doing="rendering")
-        results.append((plan.output, entry, written))
+        results.append((plan.output, entry, written, warning))
     return results
 
 
@@ -152,27 +161,30 @@ def _render_pages(
     limits: BuildLimits,
     tally: _Tally,
     progress: Progress | None,
+    budget: BudgetMode,
 ) -> None:
-    def record(output: str, entry: ManifestEntry, written: bool) -> None:
+    def record(output: str, entry: ManifestEntry, written: bool, warning: str | None) -> None:
         tally.entries[output] = entry
         tally.rendered += 1
         if written:
             tally.written.append(output)
+        if warning is not None:
+            tally.warnings.append(warning)
         report(progress, "render", tally.rendered, len(plans), output)
 
     if workers <= 1 or len(plans) < limits.serial_below:
         for plan in plans:
-            record(plan.output, *_render_one(renderer, staging, plan))
+            record(plan.output, *_render_one(renderer, staging, plan, budget))
         return
     global _WORKER
     chunks = [plans[i : i + limits.chunk_size] for i in range(0, len(plans), limits.chunk_size)]
-    _WORKER = (renderer, staging)
+    _WORKER = (renderer, staging, budget)
 
     def record_chunk(
-        _plans: Sequence[PagePlan], results: list[tuple[str, ManifestEntry, bool]]
+        _plans: Sequence[PagePlan], results: list[tuple[str, ManifestEntry, bool, str | None]]
     ) -> None:
-        for output, entry, written in results:
-            record(output, entry, written)
+        for output, entry, written, warning in results:
+            record(output, entry, written, warning)
 
     try:
         run_forked(_render_chunk, chunks, workers, record_chunk, limits.pool)
@@ -251,8 +263,10 @@ def build_from_site(
     """Build ``public/`` from an already loaded site with the given renderer.
 
     Raises:
-        ContentError: an image is missing or unreadable, or two sources write one path.
-        PrivacyError: a page would load a third-party resource (from the renderer).
+        ContentError: an image is missing or unreadable, two sources write one path, or
+            (with ``[build] budget = "fail"``) an article page is over the first-screen budget.
+        PrivacyError: a page would load a third-party resource (from the renderer), or a
+            static file breaks the privacy rule (see :mod:`tamizdat.render.static_check`).
         InternalError: a renderer bug, or a worker stuck past ``limits.pool`` or dead.
         TamizdatError: whatever the renderer raises; ``public/`` is then left untouched.
     """
@@ -267,12 +281,18 @@ def build_from_site(
         renderer = make_renderer(site, media.images)
         plans = renderer.plan()
         _check_unique(media, plans)
+        check_static_files(
+            (StaticFile(f.output, f.file, f.sha256, f.origin) for f in media.files),
+            dict(settings.allow_scripts),
+        )
         previous = read_manifest(manifest_path)
         staging = Staging(settings.output_dir, previous)
         tally = _Tally()
         try:
             to_render = _place(staging, media, plans, tally)
-            _render_pages(renderer, staging, to_render, count, limits, tally, progress)
+            _render_pages(
+                renderer, staging, to_render, count, limits, tally, progress, settings.budget
+            )
             staging.commit()
         except BaseException:
             staging.abort()
@@ -289,7 +309,7 @@ def build_from_site(
         pages_skipped=len(plans) - tally.rendered,
         images_processed=media.processed,
         images_cached=media.cached,
-        warnings=site.warnings,
+        warnings=site.warnings + tuple(sorted(tally.warnings)),
         seconds=time.monotonic() - started,
     )
 

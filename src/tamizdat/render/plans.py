@@ -52,6 +52,7 @@ def _settings_digest(settings: SiteSettings) -> str:
         build.page_size,
         build.feed_size,
         build.related_count,
+        build.budget,  # a page published under "warn" is checked again under "fail"
     )
 
 

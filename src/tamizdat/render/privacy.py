@@ -1,10 +1,21 @@
 """Reader privacy: no built page makes a browser contact another origin.
 
-Invariant kept: every HTML page and stylesheet the renderer writes references resources
-(scripts, styles, images, fonts, frames, media, manifests, prefetches) only by relative,
-same-origin URLs, carries the strict Content-Security-Policy and ``no-referrer`` metas,
-and holds no inline script or style (the CSP would block them, so they are bugs).
-Ordinary ``<a href>`` links to other sites are fine: following one is the reader's choice.
+Invariant kept: every HTML page, stylesheet, SVG and XML file the build publishes (rendered
+from the theme, or copied from a static folder: see :mod:`tamizdat.render.static_check`)
+references resources (scripts, styles, images, fonts, frames, media, manifests, prefetches)
+only by relative, same-origin URLs and never sends the reader elsewhere by itself; every
+HTML page carries the strict Content-Security-Policy and ``no-referrer`` metas and holds no
+inline script or style (the CSP would block them, so they are bugs); an SVG or XML file
+holds no script in any form (it is served without our CSP). Ordinary ``<a href>`` links to
+other sites are fine: following one is the reader's choice.
+
+One checker: the rules live in :mod:`tamizdat.render.references` and every document kind
+goes through them. Only the tokenizer differs, and each is the one a browser applies to
+that kind: HTML through a WHATWG tokenizer and tree builder (html5lib; the quick path of
+:mod:`tamizdat.render.strict_html` is used where it provably agrees), SVG and XML through an
+XML parser (expat) with namespaces, so entities, CDATA, foreign content and namespace
+prefixes mean to the check what they mean to the browser. ``html.parser`` is not used: it
+reads ``</style x>``, ``--!>`` and ``<![CDATA[`` differently from browsers.
 
 What counts as "another origin": a URL with any scheme (``https:``, ``http:``, ``ftp:``,
 ``file:``, ``blob:``, ``javascript:`` and also ``data:``) or a protocol-relative one
@@ -32,11 +43,16 @@ Why the CSP is what it is (a ``<meta>`` CSP cannot carry ``frame-ancestors``,
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+from xml.parsers import expat
+
+import html5lib
+from html5lib import treebuilders
 
 from tamizdat.errors import PrivacyError
+from tamizdat.render.references import Mode, ReferenceRules, Violation, is_external
 from tamizdat.render.strict_html import TagMemo, feed_strict
 
 __all__ = [
@@ -56,217 +72,229 @@ CSP = (
 )
 REFERRER = "no-referrer"
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
-_STRIPPED = re.compile(r"[\t\n\r]")
-# Attributes that make the browser fetch something, per element (any element: background).
-_RESOURCE_ATTRS: dict[str, tuple[str, ...]] = {
-    "script": ("src",),
-    "img": ("src", "srcset", "lowsrc", "dynsrc"),
-    "source": ("src", "srcset"),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "track": ("src",),
-    "iframe": ("src",),
-    "frame": ("src",),
-    "embed": ("src",),
-    "object": ("data", "codebase"),
-    "applet": ("code", "archive", "codebase"),
-    "input": ("src", "formaction"),
-    "button": ("formaction",),
-    "form": ("action",),
-    "image": ("href", "xlink:href"),
-    "use": ("href", "xlink:href"),
-    "feimage": ("href", "xlink:href"),
-    "base": ("href",),
-    "a": ("ping",),
-    "area": ("ping",),
+_HTML_SUFFIXES = (".html", ".htm")
+_XML_SUFFIXES = (".svg", ".xml", ".rss", ".atom")
+# Bytes that let a browser decode the document differently from the check: a UTF-16/32
+# byte-order mark, NUL (UTF-16 sniffing), ESC (ISO-2022-JP's mode switches).
+_BOMS = (b"\xfe\xff", b"\xff\xfe")
+_SWITCHING_BYTES = {0x00: "NUL", 0x1B: "ESC"}
+_MAX_SRCDOC_DEPTH = 3
+_NAMESPACE_PREFIXES = {
+    "http://www.w3.org/1999/xlink": "xlink:",
+    "http://www.w3.org/XML/1998/namespace": "xml:",
 }
-_LOADING_RELS = frozenset(
-    {
-        "stylesheet",
-        "icon",
-        "shortcut",
-        "apple-touch-icon",
-        "apple-touch-icon-precomposed",
-        "mask-icon",
-        "preload",
-        "prefetch",
-        "modulepreload",
-        "manifest",
-        "dns-prefetch",
-        "preconnect",
-        "prerender",
-        "import",
-    }
+_XMLNS = "http://www.w3.org/2000/xmlns/"
+_XHTML = "http://www.w3.org/1999/xhtml"
+# Vocabularies whose element names the rules know; other XML elements are "{ns}name".
+_KNOWN_NAMESPACES = frozenset(
+    {_XHTML, "http://www.w3.org/2000/svg", "http://www.w3.org/1998/Math/MathML"}
 )
-_DATA_SCRIPT_TYPES = frozenset({"application/json", "application/ld+json"})
-_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]*)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One reference that breaks the rule; ``line`` is 1-based in the scanned text."""
-
-    url: str
-    line: int
-    what: str
-
-    def describe(self) -> str:
-        if self.url:
-            return f"{self.what} loads {self.url!r} from another origin"
-        return self.what
+# -- HTML: the quick path, else html5lib ------------------------------------------------------
 
 
-def is_external(url: str) -> bool:
-    """True when ``url`` would be fetched from anywhere but this site (see module doc)."""
-    cleaned = _STRIPPED.sub("", url).strip(" \x00\x0b\x0c").replace("\\", "/")
-    return cleaned.startswith("//") or bool(_SCHEME.match(cleaned))
+def _attribute_name(name: Any) -> str | None:
+    """``href``, ``xlink:href``, ``xml:base``; None for namespace declarations."""
+    if isinstance(name, tuple):  # (prefix, local, namespace) in some html5lib builders
+        name = f"{{{name[2]}}}{name[1]}" if name[2] else name[1]
+    if not name.startswith("{"):
+        return str(name).lower()
+    namespace, _, local = name[1:].partition("}")
+    if namespace == _XMLNS:
+        return None
+    return str(_NAMESPACE_PREFIXES.get(namespace, "") + local).lower()
 
 
-def _srcset_urls(value: str) -> list[str]:
-    return [part.strip().split()[0] for part in value.split(",") if part.strip()]
+def _html5_scan(text: str, rules: ReferenceRules) -> None:
+    """Feed ``rules`` every element a browser's HTML parser builds from ``text``."""
+    base = treebuilders.getTreeBuilder("etree")
+    created: list[tuple[Any, int]] = []
+    position: list[Callable[[], int]] = [lambda: 1]
+
+    class Builder(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            make: Callable[..., Any] = getattr(self, "elementClass")  # noqa: B009 - untyped base
+
+            def element(name: str, namespace: str | None = None) -> Any:
+                node = make(name, namespace)
+                created.append((node, position[0]()))
+                return node
+
+            self.elementClass = element
+
+    parser = html5lib.HTMLParser(tree=Builder)
+    position[0] = lambda: int(parser.tokenizer.stream.position()[0])
+    parser.parse(text)
+    for node, line in created:
+        tag = str(node.name).lower()
+        attrs: list[tuple[str, str | None]] = []
+        for name, value in node.attributes.items():
+            normal = _attribute_name(name)
+            if normal is not None:
+                attrs.append((normal, str(value)))
+        rules.line = partial(int, line)
+        rules.handle_starttag(tag, attrs)
+        if tag in ("style", "script"):
+            rules.handle_data("".join(node._element.itertext()))
+        rules.handle_endtag(tag)
+    rules.finish()
 
 
-def _css_violations(css: str, first_line: int, what: str) -> list[Violation]:
-    found: list[Violation] = []
-    text = _CSS_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), css)
-    for pattern in (_CSS_URL, _CSS_IMPORT):
-        for match in pattern.finditer(text):
-            url = next((g for g in match.groups() if g is not None), "")
-            if is_external(url):
-                line = first_line + text.count("\n", 0, match.start())
-                found.append(Violation(url, line, what))
-    return found
-
-
-class _Scanner(HTMLParser):
-    def __init__(self, *, resources_only: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.resources_only = resources_only
-        self.violations: list[Violation] = []
-        self.csp: str | None = None
-        self.referrer: str | None = None
-        self._in: str | None = None  # "script" / "style" whose text we must look at
-        self._in_line = 0
-
-    def _add(self, url: str, what: str) -> None:
-        self.violations.append(Violation(url, self.getpos()[0], what))
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        for name in _RESOURCE_ATTRS.get(tag, ()):
-            if name not in values:
-                continue
-            urls = _srcset_urls(values[name]) if name == "srcset" else [values[name]]
-            if name == "archive":
-                urls = values[name].replace(",", " ").split()
-            for url in urls:
-                if is_external(url):
-                    self._add(url, f"<{tag} {name}>")
-        if "background" in values and is_external(values["background"]):
-            self._add(values["background"], f"<{tag} background>")
-        if tag == "link":
-            rels = set(values.get("rel", "").lower().split())
-            if rels & _LOADING_RELS and is_external(values.get("href", "")):
-                self._add(values.get("href", ""), f"<link rel={values.get('rel', '')}>")
-        if tag == "meta":
-            self._meta(values)
-        if "style" in values:
-            line = self.getpos()[0]
-            self.violations.extend(_css_violations(values["style"], line, f"<{tag} style>"))
-            if not self.resources_only:
-                self._add("", f"inline style attribute on <{tag}> (blocked by the CSP)")
-        if not self.resources_only:
-            self._scripting(tag, values)
-
-    def _meta(self, values: dict[str, str]) -> None:
-        equiv = values.get("http-equiv", "").lower()
-        if equiv == "refresh":
-            match = _REFRESH_URL.search(values.get("content", ""))
-            if match and is_external(match.group(1).strip()):
-                self._add(match.group(1).strip(), "<meta http-equiv=refresh>")
-        elif equiv == "content-security-policy":
-            self.csp = values.get("content", "")
-        elif values.get("name", "").lower() == "referrer":
-            self.referrer = values.get("content", "")
-
-    def _scripting(self, tag: str, values: dict[str, str]) -> None:
-        for name in values:
-            if name.startswith("on"):
-                self._add("", f"inline event handler {name}= on <{tag}> (blocked by the CSP)")
-        for name in ("href", "src", "action", "formaction"):
-            if _STRIPPED.sub("", values.get(name, "")).strip().lower().startswith("javascript:"):
-                self._add("", f"javascript: URL in <{tag} {name}> (blocked by the CSP)")
-        if tag == "style" or (
-            tag == "script"
-            and "src" not in values
-            and values.get("type", "").lower() not in _DATA_SCRIPT_TYPES
-        ):
-            self._in, self._in_line = tag, self.getpos()[0]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == self._in:
-            self._in = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in == "style":
-            self.violations.extend(_css_violations(data, self._in_line, "<style>"))
-        if self._in is not None and data.strip():
-            self._add("", f"inline <{self._in}> element (blocked by the CSP)")
-            self._in = None
-
-
-# Per rule set: start tags already found harmless (see TagMemo). ``meta`` tags set the CSP
+# Per mode: start tags already found harmless (see TagMemo). ``meta`` tags set the CSP
 # and referrer the page must carry, so they are always looked at.
-_MEMOS = {flag: TagMemo(frozenset({"meta"})) for flag in (False, True)}
+_MEMOS = {mode: TagMemo(frozenset({"meta"})) for mode in ("template", "page")}
 
 
-def _scan(text: str, *, resources_only: bool) -> _Scanner:
-    """Run the scanner over ``text``: quick path first, ``HTMLParser`` when it is unsure.
+def _scan_html(text: str, mode: Mode, depth: int = 0) -> ReferenceRules:
+    """Run the rules over ``text``: quick path first, html5lib when it is unsure.
 
     The quick path (:func:`feed_strict`) feeds the same rules the same tags, but line
     numbers are unknown there; so its answer is taken only when it finds the page clean,
-    and any finding is reported by a full ``HTMLParser`` pass (exact lines).
+    and any finding is reported by a full pass (exact lines).
     """
-    quick = _Scanner(resources_only=resources_only)
-    memo = _MEMOS[resources_only]
-    clean = feed_strict(text, quick, memo) and not quick.violations
-    if clean and (resources_only or (quick.csp == CSP and quick.referrer == REFERRER)):
+    quick = ReferenceRules(mode)
+    memo = _MEMOS[mode]
+    clean = feed_strict(text, quick, memo)
+    quick.finish()
+    clean = clean and not quick.violations and not quick.srcdocs
+    if clean and (mode == "template" or (quick.csps == [CSP] and quick.referrer == REFERRER)):
         memo.commit()
         return quick
     memo.discard()
-    scanner = _Scanner(resources_only=resources_only)
-    scanner.feed(text)
-    scanner.close()
-    return scanner
+    return _full_scan(text, mode, depth)
+
+
+def _full_scan(text: str, mode: Mode, depth: int) -> ReferenceRules:
+    rules = ReferenceRules(mode)
+    _html5_scan(text, rules)
+    for line, document in rules.srcdocs:
+        # An <iframe srcdoc> is a whole document in an attribute, under this page's CSP.
+        if depth >= _MAX_SRCDOC_DEPTH:
+            rules.add("", "<iframe srcdoc> nested too deeply to check", line)
+            continue
+        for found in _full_scan(document, mode, depth + 1).violations:
+            rules.add(found.url, f"{found.what} in <iframe srcdoc>", line)
+    return rules
+
+
+# -- SVG and XML: expat ----------------------------------------------------------------------
+
+
+class _StopParsingError(Exception):
+    """Raised inside an expat handler to stop at a construct we refuse outright."""
+
+
+def _scan_xml(data: bytes) -> ReferenceRules:
+    """Feed ``rules`` every element of an SVG or XML document, as a browser's XML parser reads it."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.ordered_attributes = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    rules = ReferenceRules("image", line=lambda: parser.CurrentLineNumber)
+
+    def name_of(raw: str) -> tuple[str, str]:
+        namespace, _, local = raw.rpartition(" ")
+        if namespace and namespace not in _KNOWN_NAMESPACES:
+            return namespace, f"{{{namespace}}}{local}".lower()
+        return namespace, local.lower()
+
+    def start(raw: str, flat: list[str]) -> None:
+        # XHTML elements get the same rules as SVG ones: in an XML document a browser
+        # renders them as HTML (a script runs), so the "image" rules refuse any script.
+        _namespace, tag = name_of(raw)
+        attrs: list[tuple[str, str | None]] = []
+        for i in range(0, len(flat), 2):
+            attr_ns, _, local = flat[i].rpartition(" ")
+            if attr_ns != _XMLNS:
+                attrs.append(((_NAMESPACE_PREFIXES.get(attr_ns, "") + local).lower(), flat[i + 1]))
+        rules.handle_starttag(tag, attrs)
+
+    def end(raw: str) -> None:
+        rules.handle_endtag(name_of(raw)[1])
+
+    def instruction(target: str, _data: str) -> None:
+        if target.lower() == "xml-stylesheet":
+            rules.add("", "<?xml-stylesheet?> (a stylesheet or XSLT can load and run anything)")
+
+    def doctype(_name: str, _sys: str | None, _pub: str | None, internal: int) -> None:
+        if internal:
+            rules.add("", "a DOCTYPE with an internal subset (its entities could hide anything)")
+            raise _StopParsingError
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = rules.handle_data
+    parser.ProcessingInstructionHandler = instruction
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        parser.Parse(data, True)
+    except _StopParsingError:
+        pass
+    except expat.ExpatError as exc:
+        rules.add(
+            "",
+            f"not well-formed XML ({expat.ErrorString(exc.code)}), so it cannot be checked",
+            exc.lineno,
+        )
+    rules.finish()
+    return rules
+
+
+# -- the public checks ------------------------------------------------------------------------
+
+
+def _encoding_violations(data: bytes) -> list[Violation]:
+    """Bytes that would make a browser decode ``data`` otherwise than as UTF-8."""
+    if data.startswith(_BOMS):
+        return [Violation("", 1, "a UTF-16 byte-order mark: publish HTML, CSS and SVG as UTF-8")]
+    for byte, name in _SWITCHING_BYTES.items():
+        index = data.find(bytes([byte]))
+        if index >= 0:
+            line = data.count(b"\n", 0, index) + 1
+            return [Violation("", line, f"a {name} byte (it can switch a browser's decoder)")]
+    return []
 
 
 def find_external_resources(html: str) -> list[Violation]:
-    """Every resource-loading reference in ``html`` that points to another origin."""
-    return _scan(html, resources_only=True).violations
+    """Every resource-loading or self-navigating reference in ``html`` (a template)."""
+    return _scan_html(html, "template").violations
+
+
+def _css_violations(text: str) -> list[Violation]:
+    rules = ReferenceRules("template")
+    rules.check_css(text, 1, "stylesheet")
+    return rules.violations
 
 
 def find_violations(output_path: str, data: bytes) -> list[Violation]:
     """Everything in one output file that breaks the privacy rule (empty when clean).
 
-    HTML pages are scanned for external resources, inline scripts/styles and the two
-    required metas; stylesheets for ``url()`` and ``@import``. Other files (feeds, JSON,
-    scripts, images) are not documents a browser renders with our CSP, so they pass.
+    HTML pages are scanned for external resources, automatic navigation, inline
+    scripts/styles and the two required metas; stylesheets for ``url()``, ``@import`` and
+    ``image-set()``; SVG files for external references and any script. Other files
+    (feeds, JSON, scripts, images) are not documents a browser renders as such, so they
+    pass here; :mod:`tamizdat.render.static_check` decides which static files may exist.
     """
-    text = data.decode("utf-8", errors="replace")
-    if output_path.endswith(".css"):
-        return _css_violations(text, 1, "stylesheet")
-    if not output_path.endswith((".html", ".htm")):
+    lowered = output_path.lower()
+    if lowered.endswith(_XML_SUFFIXES):
+        return _scan_xml(data).violations
+    if not lowered.endswith((".css", *_HTML_SUFFIXES)):
         return []
-    scanner = _scan(text, resources_only=False)
-    violations = list(scanner.violations)
-    if scanner.csp != CSP:
-        found = "none" if scanner.csp is None else repr(scanner.csp)
-        violations.append(Violation("", 1, f"expected the tamizdat CSP meta, found {found}"))
-    if scanner.referrer != REFERRER:
+    encoding = _encoding_violations(data)
+    if encoding:
+        return encoding
+    text = data.decode("utf-8", errors="replace")
+    if lowered.endswith(".css"):
+        return _css_violations(text)
+    rules = _scan_html(text, "page")
+    violations = list(rules.violations)
+    if rules.csps != [CSP]:
+        found = ", ".join(map(repr, rules.csps)) or "none"
+        violations.append(
+            Violation("", 1, f"expected exactly the tamizdat CSP meta, found {found}")
+        )
+    if rules.referrer != REFERRER:
         violations.append(
             Violation("", 1, f"expected <meta name=referrer content={REFERRER}>, found none")
         )
@@ -274,7 +302,7 @@ def find_violations(output_path: str, data: bytes) -> list[Violation]:
 
 
 def check_page(output_path: str, html_or_css_bytes: bytes, source_hint: str) -> None:
-    """Refuse a page or stylesheet that would load anything from another origin.
+    """Refuse a page, stylesheet or SVG that would load anything from another origin.
 
     ``source_hint`` names what produced the bytes (a template, an article) for the error.
 

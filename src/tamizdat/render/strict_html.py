@@ -11,12 +11,16 @@ equivalence is plain to see:
   each after ASCII whitespace; values double-quoted, single-quoted or a plain unquoted word;
 - a comment holds neither ``<`` nor ``>`` (so no parser can end it elsewhere or hide a tag in
   it), and processing instructions, CDATA sections and other ``<!`` forms are refused;
+- no ``svg`` or ``math`` element: inside them (foreign content) ``<style>`` and ``<script>``
+  decode entities, ``<![CDATA[`` is real CDATA and some HTML tags break out, so a WHATWG
+  parser is needed;
 - the raw-text and escapable-raw-text elements (``script``, ``style``, ``title``,
   ``textarea`` and the legacy ones) hold no ``<`` before their end tag, so whichever way a
   parser version treats their content, it sees the same tags.
 
 Anything else — and real pages rarely have anything else, since Jinja2 and nh3 escape
-``<`` in text — returns ``False`` and the caller falls back to ``HTMLParser``. A regex over
+``<`` in text — returns ``False`` and the caller falls back to a WHATWG parser (html5lib,
+whose reading of this subset is the same: tests check both agreements). A regex over
 the whole page and one per tag replace ``HTMLParser``'s Python loop, which cost ~3 ms per page.
 """
 
@@ -51,6 +55,9 @@ _RAW_TEXT = frozenset(
     {"script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes"}
     | {"noscript", "plaintext"}
 )
+
+# Elements that switch a browser's tokenizer to foreign content (HTML §13.2.6.5).
+_FOREIGN = frozenset({"svg", "math"})
 
 
 class TagHandler(Protocol):
@@ -129,6 +136,8 @@ def feed_strict(text: str, handler: TagHandler, memo: TagMemo | None = None) -> 
         if kind != "tag":
             continue  # the doctype or a comment: nothing to report
         tag = token.group("start").lower()
+        if tag in _FOREIGN:
+            return False
         source = token.group()
         if source not in known:
             handler.handle_starttag(tag, _attributes(token.group("attrs")))

@@ -1,4 +1,4 @@
-"""The privacy check's quick tokenizer agrees with HTMLParser wherever it answers."""
+"""The privacy check's quick tokenizer agrees with HTMLParser and html5lib wherever it answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tamizdat.render.privacy import CSP, find_violations
+from tamizdat.render.privacy import CSP, _full_scan, find_external_resources, find_violations
 from tamizdat.render.strict_html import TagMemo, feed_strict
 
 Event = tuple[str, str, tuple[tuple[str, str | None], ...]]
@@ -136,3 +136,22 @@ def test_a_known_tag_does_not_hide_a_new_external_resource() -> None:
     ]
     # And the clean page passes again afterwards (nothing bad was learnt).
     assert find_violations("a/index.html", page) == []
+
+
+def test_random_mutations_agree_with_a_whatwg_parser_on_what_loads() -> None:
+    """Wherever the quick path answers, the WHATWG parser (html5lib) finds the same URLs."""
+    rnd = random.Random(11)
+    base = BASE.replace('src="../media/a-640.jpg"', 'src="https://x.example/a.jpg"')
+    accepted = 0
+    for _ in range(600):
+        chars = list(base)
+        for _ in range(rnd.randint(1, 3)):
+            position = rnd.randrange(len(chars))
+            chars.insert(position, rnd.choice([*"<>\"'=/!-& ", "</", "<!--", "-->", "&#x68;"]))
+        document = "".join(chars)
+        if quick(document) is None:
+            continue
+        accepted += 1
+        urls = {v.url for v in find_external_resources(document)}
+        assert urls == {v.url for v in _full_scan(document, "template", 0).violations}, document
+    assert accepted > 50
