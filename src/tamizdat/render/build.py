@@ -32,6 +32,7 @@ from tamizdat.errors import ContentError
 from tamizdat.progress import Progress, report
 from tamizdat.render.media import (
     Failure,
+    MediaNote,
     MediaResult,
     PoolLimits,
     plan_and_process_media,
@@ -90,6 +91,8 @@ class BuildReport:
     images_cached: int
     warnings: tuple[str, ...]
     seconds: float
+    metadata_removed: tuple[MediaNote, ...] = ()  # per file, what the build stripped
+    published_unstripped: tuple[MediaNote, ...] = ()  # allowed by [media] publish_unstripped
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +107,8 @@ class BuildReport:
             "images_cached": self.images_cached,
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
+            "metadata_removed": [note.to_dict() for note in self.metadata_removed],
+            "published_unstripped": [note.to_dict() for note in self.published_unstripped],
         }
 
 
@@ -289,8 +294,10 @@ def build_from_site(
         pages_skipped=len(plans) - tally.rendered,
         images_processed=media.processed,
         images_cached=media.cached,
-        warnings=site.warnings,
+        warnings=site.warnings + media.warnings,
         seconds=time.monotonic() - started,
+        metadata_removed=media.cleaned,
+        published_unstripped=media.unstripped,
     )
 
 
