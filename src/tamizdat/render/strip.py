@@ -62,7 +62,8 @@ LIMITS = StripLimits()
 
 # Tags a fresh container writes itself; they say nothing about who made the file.
 _BENIGN_FORMAT_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands"})
-_BENIGN_STREAM_TAGS = frozenset({"language", "handler_name", "vendor_id"})
+# (Matroska's per-stream DURATION is computed by the muxer from the packets.)
+_BENIGN_STREAM_TAGS = frozenset({"language", "handler_name", "vendor_id", "DURATION"})
 _LABELS: tuple[tuple[str, str], ...] = (
     (r"location|gps|xyz|coordinates", "GPS location"),
     (r"make|model|camera|device|lens|serial", "device make/model"),
@@ -169,7 +170,9 @@ def _describe_av(probe: dict[str, Any]) -> list[str]:
 
 
 def _leftovers(probe: dict[str, Any]) -> list[str]:
-    left = [k for k in _tags(probe.get("format")) if k not in _BENIGN_FORMAT_TAGS]
+    # Matroska always writes its muxing app; under +bitexact it is the bare name "Lavf".
+    tags = {k: v for k, v in _tags(probe.get("format")).items() if (k, v) != ("encoder", "Lavf")}
+    left = [k for k in tags if k not in _BENIGN_FORMAT_TAGS]
     for stream in probe.get("streams", []):
         left += [k for k in _tags(stream) if k not in _BENIGN_STREAM_TAGS]
     return sorted(set(left))
