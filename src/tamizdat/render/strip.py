@@ -98,7 +98,7 @@ def _tool(name: str, source: str, found: FileType) -> str:
     return path
 
 
-def _run(argv: list[str], source: str, limits: StripLimits) -> str:
+def _run(argv: list[str], source: str, found: FileType, limits: StripLimits) -> str:
     try:
         done = subprocess.run(
             argv,
@@ -110,14 +110,16 @@ def _run(argv: list[str], source: str, limits: StripLimits) -> str:
         )
     except subprocess.TimeoutExpired:
         raise ContentError(
-            f"{Path(argv[0]).name} took longer than {limits.timeout:g} s",
+            f"{Path(argv[0]).name} took longer than {limits.timeout:g} s on this {found.name} file",
             where=source,
             hint=OVERRIDE_HINT,
         ) from None
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+        # ffmpeg prefixes messages with the path it was given: the error names the file already.
+        reason = detail[0].rsplit(": ", 1)[-1][:300]
         raise ContentError(
-            f"{Path(argv[0]).name} could not read it: {detail[0][:300]}",
+            f"{Path(argv[0]).name} could not read this {found.name} file: {reason}",
             where=source,
             hint=OVERRIDE_HINT,
         )
@@ -128,7 +130,7 @@ def _probe(path: Path, found: FileType, source: str, limits: StripLimits) -> dic
     ffprobe = _tool("ffprobe", source, found)
     argv = [ffprobe, "-v", "error", "-protocol_whitelist", "file", "-f", found.demuxer]
     argv += ["-show_format", "-show_streams", "-show_chapters", "-of", "json"]
-    text = _run([*argv, f"file:{path}"], source, limits)
+    text = _run([*argv, f"file:{path}"], source, found, limits)
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -209,7 +211,7 @@ def _strip_av(
         if found.muxer == "mp3":
             argv += ["-id3v2_version", "0", "-write_id3v1", "0"]
         argv += ["-f", found.muxer, f"file:{temp}"]
-        _run(argv, source, limits)
+        _run(argv, source, found, limits)
         left = _leftovers(_probe(temp, found, source, limits))
         if left:
             raise ContentError(

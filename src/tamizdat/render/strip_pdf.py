@@ -188,7 +188,8 @@ def strip_pdf(path: Path, out: Path, *, source: str) -> tuple[str, ...]:
             "PDF is encrypted: cannot inspect it", where=source, hint=_HINT
         ) from None
     except pikepdf.PdfError as exc:
-        raise ContentError(f"not a readable PDF: {exc}", where=source, hint=_HINT) from None
+        reason = str(exc).replace(f"{path}: ", "")  # the error names the file already
+        raise ContentError(f"not a readable PDF: {reason}", where=source, hint=_HINT) from None
     with pdf:
         if pdf.is_encrypted:
             raise ContentError("PDF is encrypted: cannot inspect it", where=source, hint=_HINT)
