@@ -43,7 +43,11 @@ def register(sub: Any) -> None:
         "build",
         help="build public/ from content/ (incremental, atomic)",
         description="Render the site into public/. Only changed pages are rendered and only "
-        "changed files rewritten; a failed build leaves the previous public/ as it was.",
+        "changed files rewritten; a failed build leaves the previous public/ as it was.\n"
+        "Every media file is typed by its bytes, not its name: images are re-encoded, audio/"
+        "video (ffmpeg) and PDF (pikepdf) lose their metadata, text and fonts are copied, and "
+        "anything else is refused unless listed under [media] publish_unstripped. The summary "
+        "says what was removed per file (--json: metadata_removed, published_unstripped).",
         epilog="example:\n  tamizdat -C mysite build --workers 2\n  tamizdat --json build",
         formatter_class=_RAW,
     )
