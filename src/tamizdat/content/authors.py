@@ -26,6 +26,7 @@ from tamizdat.content.assets import site_relative
 from tamizdat.content.frontmatter import YamlLoader, decode_source
 from tamizdat.content.model import Author
 from tamizdat.errors import ContentError
+from tamizdat.files import read_regular
 
 __all__ = ["AUTHOR_FILES", "load_authors"]
 
@@ -173,13 +174,16 @@ def _entries(data: Any, where: str) -> list[tuple[str, Any]]:
     )
 
 
-def load_authors(root: Path, data_dir: Path) -> tuple[tuple[Author, ...], list[str]]:
+def load_authors(
+    root: Path, data_dir: Path, *, links_inside: Path | None = None
+) -> tuple[tuple[Author, ...], list[str]]:
     """Read the authors file in ``data_dir``; no file means no authors.
 
     Returns the authors sorted by key and the warnings found. Raises:
         ContentError: the file is not valid YAML/TOML/JSON or UTF-8, an author has no
             name or a field of the wrong type, a key appears twice, or two authors files
             exist; ``where`` is ``FILE:LINE``.
+        UnsafeFileError: the file is a link (unless it stays inside ``links_inside``).
     """
     present = [data_dir / name for name in AUTHOR_FILES if (data_dir / name).is_file()]
     if not present:
@@ -189,7 +193,7 @@ def load_authors(root: Path, data_dir: Path) -> tuple[tuple[Author, ...], list[s
         raise ContentError(f"two authors files: {names}", where=site_relative(root, present[1]))
     path = present[0]
     where = site_relative(root, path)
-    text = decode_source(path.read_bytes(), where)
+    text = decode_source(read_regular(path, where=where, links_inside=links_inside), where)
     lines = _Lines(text)
     authors: dict[str, Author] = {}
     warnings: list[str] = []

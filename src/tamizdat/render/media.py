@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from tamizdat.config import Config
+from tamizdat.content.assets import site_file
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError, InternalError, TamizdatError
-from tamizdat.files import sha256_file
+from tamizdat.files import read_regular, sha256_file
 from tamizdat.progress import Progress, report
 from tamizdat.render.images import (
     CachedVariant,
@@ -263,7 +264,7 @@ def _owners(site: Site) -> dict[str, Article]:
 
 def _encode_job(job: ImageJob) -> tuple[CachedVariant, ...]:
     """Encode one image into the cache (may run in a worker process)."""
-    data = job.path.read_bytes()
+    data = read_regular(job.path, where=job.source)
     if job.widths is None:
         encoded = [reencode_image(data, source=job.source, quality=job.quality)]
     else:
@@ -327,7 +328,7 @@ def plan_and_process_media(
     article_jobs: dict[str, ImageJob] = {}
     for source, owner in sorted(owners.items()):
         static = static_by_source.get(source)
-        path = config.root / source
+        path = site_file(config, source)
         if static is not None:
             sha256 = static.content_hash
         elif path.is_file():
@@ -347,7 +348,7 @@ def plan_and_process_media(
     for static in site.static_files:
         if static.source in owners:
             continue  # shown by an article: published only as processed widths
-        path = config.root / static.source
+        path = site_file(config, static.source)
         if is_image(static.source):
             job = ImageJob(
                 static.source, path, static.content_hash, None, settings.image_quality, cache_dir
