@@ -89,7 +89,7 @@ def _local(store: Store, name: str) -> bytes | None:
     if not store.has_release:
         return None
     try:
-        return store.metadata_file(name).read_bytes()
+        return store.read_metadata(name)
     except FileNotFoundError:
         return None
 

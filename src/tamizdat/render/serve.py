@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.config import Config
-from tamizdat.errors import TamizdatError
+from tamizdat.errors import TamizdatError, UnsafeFileError
+from tamizdat.files import open_below, read_regular
 from tamizdat.render.privacy import CSP, REFERRER
 
 __all__ = ["PreviewServer", "ServeLimits", "source_state"]
@@ -73,6 +74,25 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def send_head(self) -> Any:
+        """The base class's answer, once the file proved a regular file reached through no
+        link below the folder (:func:`tamizdat.files.open_below`): a link, FIFO or device
+        planted in the output folder is a 404, never followed, never a hung request."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):  # noqa: PTH112 - the base class works on strings
+            path = os.path.join(path, "index.html")  # noqa: PTH118
+        relative = Path(os.path.relpath(path, self.directory)).as_posix()
+        if relative != "." and not relative.startswith("../"):
+            try:
+                open_below(self.directory, relative).close()
+            except UnsafeFileError as exc:
+                log.warning("not serving %s: %s", relative, exc.message)
+                self._not_found()
+                return None
+            except OSError:
+                pass  # missing: the base class answers as usual
+        return super().send_head()
+
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self._not_found()
         return
@@ -85,7 +105,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def _not_found(self) -> None:
         page = Path(self.directory) / "404.html"
-        body = page.read_bytes() if page.is_file() else b"<h1>Not found</h1>"
+        try:
+            body = read_regular(page)
+        except (OSError, UnsafeFileError):
+            body = b"<h1>Not found</h1>"
         self.send_response(404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
