@@ -248,9 +248,11 @@ def open_below(
             try:
                 fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
             except OSError as exc:
-                if exc.errno != errno.ELOOP:
+                # O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR (Linux) or ELOOP.
+                mode = os.stat(part, dir_fd=dir_fd, follow_symlinks=False).st_mode
+                if exc.errno not in (errno.ENOTDIR, errno.ELOOP) or not stat.S_ISLNK(mode):
                     raise
-                raise _refused(label, stat.S_IFLNK, hint="a folder in the path is a link") from None
+                raise _refused(label, mode, hint="a folder in the path is a link") from None
             os.close(dir_fd)
             dir_fd = fd
         return _open_name(parts[-1], label, dir_fd)
