@@ -61,10 +61,12 @@ def plant(path: Path, kind: str, *, secret: Path, inside: Path | None = None) ->
         other.symlink_to(path.name)
         path.symlink_to(other.name)
     elif kind == "link-to-inside-file":
-        assert inside is not None and inside.is_file()
+        assert inside is not None
+        assert inside.is_file()
         path.symlink_to(os.path.relpath(inside, path.parent))
     elif kind == "link-to-inside-dir":
-        assert inside is not None and inside.is_file()
+        assert inside is not None
+        assert inside.is_file()
         path.symlink_to(os.path.relpath(inside.parent, path.parent), target_is_directory=True)
     elif kind == "fifo":
         os.mkfifo(path)

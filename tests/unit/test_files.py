@@ -58,7 +58,8 @@ def _plant(tmp_path: Path, tree: Path, kind: str, where: str = "sub/planted") ->
 def test_walk_lists_regular_files_sorted_and_relative(tree: Path) -> None:
     found = list(walk_regular(tree))
     assert [f.relative for f in found] == ["a.txt", "other/c.txt", "sub/b.txt"]
-    assert found[0].size == 1 and found[0].path == str(tree / "a.txt")
+    assert found[0].size == 1
+    assert found[0].path == str(tree / "a.txt")
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
@@ -69,7 +70,8 @@ def test_walk_refuses_every_non_regular_kind_naming_it(
     result = within(10, lambda: list(walk_regular(tree, where="site")))
     assert isinstance(result, UnsafeFileError), result
     # The hop of a chain or loop is hidden and sorts first: either name is the planted one.
-    assert result.where is not None and result.where.startswith("site/sub/")
+    assert result.where is not None
+    assert result.where.startswith("site/sub/")
     assert result.where.endswith("planted")
     assert "expected a regular file" in result.message or "loop" in result.message
 
@@ -81,7 +83,8 @@ def test_walk_with_the_opt_in_still_refuses_what_leaves_the_folder(
     _plant(tmp_path, tree, kind)
     result = within(10, lambda: list(walk_regular(tree, links_inside=tree)))
     assert isinstance(result, UnsafeFileError), result
-    assert result.where is not None and result.where.endswith("planted")
+    assert result.where is not None
+    assert result.where.endswith("planted")
 
 
 @pytest.mark.parametrize("kind", INSIDE_LINKS)
@@ -124,7 +127,8 @@ def test_every_reader_refuses_every_kind_without_blocking(
     path = _plant(tmp_path, tree, kind)
     result = within(10, lambda: reader(path))
     assert isinstance(result, UnsafeFileError), result
-    assert result.where is not None and result.where.endswith("sub/planted")
+    assert result.where is not None
+    assert result.where.endswith("sub/planted")
     assert not (tree / "sub" / "copy").exists()
 
 
@@ -167,7 +171,8 @@ def test_directory_source_lists_and_fetches_only_regular_files(
     source = DirectorySource(tree, name="usb")
     listed = within(10, lambda: list(source.list_files()))
     assert isinstance(listed, TamperedError), listed
-    assert "planted: expected" in listed.message and listed.where == "usb"
+    assert "planted: expected" in listed.message
+    assert listed.where == "usb"
     fetched = within(10, lambda: source.fetch("sub/planted", 1 << 20))
     assert isinstance(fetched, TamperedError), fetched
     assert "sub/planted" in fetched.message
