@@ -174,7 +174,7 @@ def _check_regular(path: Path) -> None:
     """A bundle must be a regular file (a link the user typed is followed): opening a FIFO
     would block and a device never ends. Missing or unreadable: validation names it."""
     try:
-        with open_regular(path.resolve(), where=str(path)):
+        with open_regular(os.path.realpath(path), where=str(path)):
             pass
     except UnsafeFileError as exc:
         raise BundleError(

@@ -89,7 +89,7 @@ def _input_dir(table: Table, key: str, root: Path, value: str, follow_links: boo
     """A folder the build reads: inside the site folder, reached through no symbolic link
     (or, with ``follow_links_inside_site``, only through links that stay inside)."""
     written = Path(os.path.normpath(root / Path(value).expanduser()))
-    resolved = written.resolve()
+    resolved = Path(os.path.realpath(written))  # never raises: a loop is caught below
     for path in (written, resolved):
         if path != root and root not in path.parents:
             raise table.error(

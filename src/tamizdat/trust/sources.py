@@ -9,6 +9,7 @@ untrusted: they move bytes, and the policy decides what those bytes are worth.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import threading
 import time
@@ -338,7 +339,7 @@ def read_page(
         source = HttpSource(base + "/", ca_file=ca_file, timeout=timeout, name=spec)
         return source.fetch(name or "index.html", max_length), spec
     try:
-        file = Path(spec).resolve()  # the user named it: a link they typed is theirs
+        file = Path(os.path.realpath(spec))  # the user named it: a link they typed is theirs
         return DirectorySource(file.parent).fetch(file.name, max_length), spec
     except MissingFileError:
         raise UserError("no such page file", where=spec) from None
