@@ -8,7 +8,8 @@
     │   ├── ContentError                an article, data file or image: names file and line
     │   ├── PrivacyError                a page would load a third-party resource: file and URL
     │   ├── KeyStoreError               a key is missing, locked, or the passphrase is wrong
-    │   └── BundleError                 a bundle file is malformed or hostile
+    │   ├── BundleError                 a bundle file is malformed or hostile
+    │   └── UnsafeFileError             a link, FIFO, device or socket where a file was expected
     ├── UntrustedContentError           what a mirror, bundle or channel delivered is not authentic
     │   ├── BadSignatureError           signatures below threshold, or by a key not authorised
     │   ├── RollbackError               older than a version this machine saw before
@@ -55,6 +56,7 @@ __all__ = [
     "TamperedError",
     "TransportError",
     "UnauthorizedPathError",
+    "UnsafeFileError",
     "UntrustedContentError",
     "UserError",
     "quoted",
@@ -137,6 +139,15 @@ class KeyStoreError(UserError):
 
 class BundleError(UserError):
     """A bundle file is malformed or hostile (traversal, bomb, duplicates, truncation)."""
+
+
+class UnsafeFileError(UserError):
+    """A symbolic link, FIFO, socket or device file stands where a regular file was expected,
+    or a link resolves outside the folder being read; ``where`` names the path.
+
+    Refused so that nothing outside a tree (a signing key, ``/dev/zero``) is read through it,
+    and no read blocks on a FIFO. See :mod:`tamizdat.files`.
+    """
 
 
 class UntrustedContentError(TamizdatError):

@@ -352,6 +352,7 @@ def build_site(
             fingerprint=fingerprint,
             theme_dir=theme_dir,
             cache_dir=config.build.cache_dir,
+            links_inside=config.build.links_inside,
         )
 
     return build_from_site(config, site, make_renderer, workers=workers, progress=progress)

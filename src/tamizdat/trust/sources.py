@@ -24,8 +24,11 @@ from tamizdat.errors import (
     MirrorResponseError,
     MirrorUnreachableError,
     OversizeError,
+    TamperedError,
+    UnsafeFileError,
     UserError,
 )
+from tamizdat.files import read_below, walk_regular
 
 __all__ = [
     "DirectorySource",
@@ -73,8 +76,8 @@ class ListableSource(Source, Protocol):
     def list_files(self) -> Iterable[str]:
         """Every file's layout path: relative, POSIX, no leading slash, in any order.
 
-        Whatever a reader could open counts: a symbolic link (even to a directory) is listed
-        as a file of its own, never followed.
+        A symbolic link, FIFO, socket or device file is never listed or followed: it is an
+        error naming it.
 
         Raises:
             TransportError: the listing failed.
@@ -133,17 +136,32 @@ class MemorySource:
 
 
 class DirectorySource:
-    """A release directory, a mounted USB stick, a reader's local store."""
+    """A release directory, a mounted USB stick, a reader's local store.
+
+    Only regular files are read or listed (:mod:`tamizdat.files`): whoever wrote the folder
+    may have left a link to the reader's own files or a FIFO that would block forever, so a
+    link (at any depth), FIFO, socket or device file is a :class:`TamperedError` naming it.
+    """
 
     def __init__(self, root: Path, name: str | None = None) -> None:
         self.root = Path(root)
         self.name = name or str(root)
 
+    def _tampered(self, exc: UnsafeFileError, path: str) -> TamperedError:
+        return TamperedError(
+            f"{path}: {exc.message}",
+            where=self.name,
+            hint="this copy holds something other than the files the publisher signed; "
+            "get another copy",
+        )
+
     def fetch(self, path: str, max_length: int) -> bytes:
-        file = self.root / check_relative(path, self.name)
+        """See :meth:`Source.fetch`; also raises TamperedError for anything not a regular file."""
+        relative = check_relative(path, self.name)
         try:
-            with file.open("rb") as handle:
-                data = handle.read(max_length + 1)
+            data = read_below(self.root, relative, where=path, max_length=max_length + 1)
+        except UnsafeFileError as exc:
+            raise self._tampered(exc, path) from None
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise MissingFileError(f"no file {path}", where=self.name) from None
         except OSError as exc:
@@ -155,22 +173,21 @@ class DirectorySource:
         return data
 
     def list_files(self) -> Iterator[str]:
-        """Every file under the root (links listed, not followed).
+        """Every regular file under the root.
 
         Raises:
+            TamperedError: a link, FIFO, socket or device file (named; never followed).
             MirrorResponseError: a folder cannot be read.
         """
-
-        def fail(error: OSError) -> None:
+        try:
+            for found in walk_regular(self.root, where=""):
+                yield found.relative
+        except UnsafeFileError as exc:
+            raise self._tampered(exc, exc.where or "") from None
+        except OSError as exc:
             raise MirrorResponseError(
-                f"cannot list {error.filename}: {error.strerror}", where=self.name
-            )
-
-        for folder, dirs, names in os.walk(self.root, onerror=fail):
-            base = Path(folder)
-            links = [d for d in dirs if (base / d).is_symlink()]
-            for name in [*names, *links]:
-                yield (base / name).relative_to(self.root).as_posix()
+                f"cannot list {exc.filename}: {exc.strerror}", where=self.name
+            ) from None
 
 
 class HttpSource:
@@ -322,6 +339,7 @@ def read_page(
         source = HttpSource(base + "/", ca_file=ca_file, timeout=timeout, name=spec)
         return source.fetch(name or "index.html", max_length), spec
     try:
-        return DirectorySource(Path(spec).parent).fetch(Path(spec).name, max_length), spec
+        file = Path(os.path.realpath(spec))  # the user named it: a link they typed is theirs
+        return DirectorySource(file.parent).fetch(file.name, max_length), spec
     except MissingFileError:
         raise UserError("no such page file", where=spec) from None
