@@ -209,7 +209,7 @@ class MirrorPool:
         Mirrors are asked in order; the next one is asked when one fails, and also, in
         parallel, when a remote one has not delivered within the hedge time. ``probe``
         marks a file that usually does not exist yet (the next root): its absence is not
-        noted.
+        noted, and once one mirror says it is missing the others get ``quorum_wait``.
 
         Raises:
             UntrustedContentError: every mirror that answered delivered unauthentic bytes.
@@ -219,11 +219,14 @@ class MirrorPool:
         self.check_deadline(path)
         race = _Race(self, path, max_length, hedge=True)
         worst: TamizdatError | None = None
+        until: float | None = None  # a probe: how long the rest may take after a "missing"
         race.start_next()
         while not race.exhausted:
-            answer = race.next_answer()
-            if answer is None:  # the hedge time passed: ask the next mirror as well
-                race.start_next()
+            answer = race.next_answer(until)
+            if answer is None:
+                if until is not None and time.monotonic() >= until:
+                    break  # the slow ones had their quorum wait: the file is missing
+                race.start_next()  # the hedge time passed: ask the next mirror as well
                 continue
             source = answer.source
             try:
@@ -232,6 +235,10 @@ class MirrorPool:
                 raise
             except TamizdatError as exc:
                 worst = self._failed(source, path, exc, worst, probe)
+                if probe and until is None and isinstance(exc, MissingFileError):
+                    # A file that usually does not exist yet: one mirror saying so is
+                    # likely right; a mirror that stalls must not hold the sync for it.
+                    until = time.monotonic() + self.limits.quorum_wait
                 race.start_next()  # keep one fresh request going
                 continue
             if race.started > 1:

@@ -36,8 +36,8 @@ class NetworkLimits:
     min_rate: float = 4096.0
     deadline: float | None = 120.0
     hedge_delay: float = 2.0
-    hedge_rate: float = 256 * 1024.0
-    quorum_wait: float = 3.0
+    hedge_rate: float = 1024 * 1024.0
+    quorum_wait: float = 2.0
     max_redirects: int = 3
 
     def file_seconds(self, size: int) -> float:
