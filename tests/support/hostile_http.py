@@ -16,6 +16,7 @@ Behaviours (``HOSTILE`` names them all):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -78,10 +79,8 @@ def _endless_body(sock: socket.socket, stop: threading.Event) -> None:
 
 def _slow_tls(sock: socket.socket, stop: threading.Event) -> None:
     sock.settimeout(_TICK)
-    try:
+    with contextlib.suppress(TimeoutError):
         sock.recv(4096)  # the ClientHello
-    except TimeoutError:
-        pass
     # Handshake record, TLS 1.2, 16 KiB long: the client waits for all of it.
     sock.sendall(b"\x16\x03\x03\x40\x00")
     _drip(sock, stop, lambda n: b"\x00")
@@ -104,10 +103,9 @@ def hostile_mirror(behaviour: str) -> Iterator[str]:
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
-            try:
+            # OSError: the client went away, what a stalling server hopes it will not do.
+            with contextlib.suppress(OSError):
                 act(self.request, stop)
-            except OSError:
-                pass  # the client went away: what a stalling server hopes it will not do
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 import trustme
+
 from support.hostile_http import HOSTILE, hostile_mirror
 from support.loopback import QuietDirectoryHandler
 from support.trees import tree
 from support.tuf_release import ReleaseFactory, sample_site
-
 from tamizdat.cli import main
 from tamizdat.reader.store import Store
 
