@@ -56,7 +56,7 @@ def _drip(sock: socket.socket, stop: threading.Event, piece: Callable[[int], byt
 def _drip_body(sock: socket.socket, stop: threading.Event) -> None:
     if _read_request(sock, stop):
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-        sock.sendall(b"Content-Length: 100000\r\n\r\n")
+        sock.sendall(b"Content-Length: 1000\r\n\r\n")
         _drip(sock, stop, lambda n: b"{" if n == 0 else b" ")
 
 
