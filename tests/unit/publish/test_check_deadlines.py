@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from releasekit import write_release
-from support.hostile_http import hostile_mirror
 
+from support.hostile_http import hostile_mirror
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.publish.check import check_mirrors
 
