@@ -90,7 +90,8 @@ def _redirecting(target: str) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            location = target.replace("{port}", str(self.server.server_address[1]))
+            address: Any = self.server.server_address
+            location = target.replace("{port}", str(address[1]))
             self.send_response(302)
             self.send_header("Location", location + self.path.lstrip("/"))
             self.send_header("Content-Length", "0")
