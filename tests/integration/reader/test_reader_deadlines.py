@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import pytest
 import trustme
 
 from support.hostile_http import HOSTILE, hostile_mirror
-from support.loopback import QuietDirectoryHandler
+from support.loopback import QuietDirectoryHandler, serving
 from support.trees import tree
 from support.tuf_release import ReleaseFactory, sample_site
 from tamizdat.cli import main
@@ -212,3 +212,35 @@ def test_soft_404_host_missing_a_listed_file_is_missing_not_tampered(
     assert report["outcome"] == "unreachable"
     assert [n["kind"] for n in report["notes"]] == ["missing"]
     assert "expected snapshot metadata" in report["notes"][0]["problem"]
+
+
+def _redirect_to(base: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", base + self.path.lstrip("/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def test_mirror_redirecting_to_another_host_is_not_followed(
+    tmp_path: Path, releases: Any, serve_dir: Callable[[Path], str]
+) -> None:
+    factory, _, current = releases
+    honest = serve_dir(current)
+    with serving(_redirect_to(honest)) as redirecting:
+        home = tmp_path / "home"
+        _subscribe(home, factory.fingerprint, redirecting)
+        code, report, _ = _sync(home)
+    assert code == 7, report
+    assert report["outcome"] == "unreachable"
+    problem = report["notes"][0]["problem"]
+    assert "refusing the redirect" in problem
+    assert f"{redirecting}.well-known/tamizdat/metadata/1.root.json" in problem
+    assert f"{honest}.well-known/tamizdat/metadata/1.root.json" in problem
+    assert Store.open("news", home).release is None
