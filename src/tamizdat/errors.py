@@ -21,8 +21,9 @@
     │   ├── ExpiredMetadataError        expired metadata, raised only in strict (spec) mode
     │   └── NotThisPublisherError       the root does not match the pinned fingerprint
     ├── TransportError                  a mirror did not answer properly: try the next one
-    │   ├── MirrorUnreachableError      connection refused, DNS, TLS, deadline passed
-    │   └── MirrorResponseError         an HTTP error status or a store error
+    │   ├── MirrorUnreachableError      connection refused, DNS, TLS, too slow for one file
+    │   ├── MirrorResponseError         an HTTP error status, a refused redirect, a store error
+    │   └── DeadlineError               the whole operation's deadline passed: ask no other mirror
     └── InternalError                   a bug in tamizdat: please report it
 
 An *expired* signature is deliberately not an error: an old but authentic copy is shown as
@@ -40,6 +41,7 @@ __all__ = [
     "BundleError",
     "ConfigError",
     "ContentError",
+    "DeadlineError",
     "ExitCode",
     "ExpiredMetadataError",
     "InternalError",
@@ -210,11 +212,19 @@ class TransportError(TamizdatError):
 
 
 class MirrorUnreachableError(TransportError):
-    """Connection refused, name not resolved, TLS failure, or a deadline passed."""
+    """Connection refused, name not resolved, TLS failure, or too slow for one file."""
 
 
 class MirrorResponseError(TransportError):
-    """The mirror answered with an error status or the store raised an error."""
+    """The mirror answered with an error status or a refused redirect, or a store failed."""
+
+
+class DeadlineError(TransportError):
+    """The whole operation's deadline passed: stop, no other mirror is asked.
+
+    Distinct from :class:`MirrorUnreachableError` (one mirror too slow for one file, the next
+    one is asked) so that fail-over code never has to read a message to tell them apart.
+    """
 
 
 class InternalError(TamizdatError):

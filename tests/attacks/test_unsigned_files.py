@@ -127,6 +127,9 @@ def test_sample_check_does_not_audit_the_listing(publisher) -> None:
 class _FetchOnly:
     """A source without the listing capability (like an HTTP mirror)."""
 
+    remote = False
+    wire_bytes = None
+
     def __init__(self, files: dict[str, bytes]) -> None:
         self._inner = MemorySource(files, "fetch-only")
         self.name = "fetch-only"

@@ -205,6 +205,9 @@ def _read_info(
 class BundleSource:
     """A validated bundle as a read-only, listable source of layout paths (random access)."""
 
+    remote = False  # Source behaviour flags: a local file, counted as delivered
+    wire_bytes = None
+
     def __init__(self, index: BundleIndex, limits: BundleLimits | None = None) -> None:
         self.index = index
         self.limits = limits or BundleLimits()
