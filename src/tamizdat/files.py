@@ -273,8 +273,10 @@ def copy_regular(
     source: str | os.PathLike[str], dest: str | os.PathLike[str], *, where: str | None = None
 ) -> None:
     """Copy regular file ``source`` to a new ``dest`` (see :func:`open_regular` for what
-    ``source`` may be and what it raises)."""
-    with open_regular(source, where=where) as src, open(dest, "wb") as dst:  # noqa: PTH123
+    ``source`` may be and what it raises). ``dest`` is created exclusively
+    (``FileExistsError`` if it exists), so a copy never writes into a file another tree
+    shares through a hard link."""
+    with open_regular(source, where=where) as src, open(dest, "xb") as dst:  # noqa: PTH123
         shutil.copyfileobj(src, dst, 1024 * 1024)
 
 
