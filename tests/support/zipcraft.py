@@ -18,14 +18,38 @@ CENTRAL = struct.Struct("<4s6H3L5H2L")
 END = struct.Struct("<4s4H2LH")
 DATE_1980 = 0x21
 REGULAR_0644 = 0o100644 << 16
-LOCAL_FIELDS = (
-    "signature version flags method time date crc compressed_size size name_length "
-    "extra_length"
-).split()
-CENTRAL_FIELDS = (
-    "signature made_by version flags method time date crc compressed_size size name_length "
-    "extra_length comment_length disk internal external offset"
-).split()
+LOCAL_FIELDS = [
+    "signature",
+    "version",
+    "flags",
+    "method",
+    "time",
+    "date",
+    "crc",
+    "compressed_size",
+    "size",
+    "name_length",
+    "extra_length",
+]
+CENTRAL_FIELDS = [
+    "signature",
+    "made_by",
+    "version",
+    "flags",
+    "method",
+    "time",
+    "date",
+    "crc",
+    "compressed_size",
+    "size",
+    "name_length",
+    "extra_length",
+    "comment_length",
+    "disk",
+    "internal",
+    "external",
+    "offset",
+]
 
 
 def deflate(data: bytes) -> bytes:

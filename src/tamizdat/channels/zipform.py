@@ -44,6 +44,7 @@ __all__ = [
     "EndRecord",
     "LocalHeader",
     "ZipEntry",
+    "describe_extra",
     "describe_flags",
     "describe_mode",
     "expected_central",
@@ -258,6 +259,30 @@ def describe_flags(flags: int) -> str:
     if other:
         names.append(f"bits {other:#06x}")
     return f"{flags:#06x}" + (f" ({', '.join(names)})" if names else "")
+
+
+_EXTRA_NAMES = {
+    0x0001: "ZIP64",
+    0x000A: "NTFS times",
+    0x000D: "Unix",
+    0x5455: "extended timestamp",
+    0x6375: "Info-ZIP Unicode Comment",
+    0x7075: "Info-ZIP Unicode Path",
+    0x7875: "Unix UID/GID",
+    0x9901: "AES encryption",
+}
+
+
+def describe_extra(extra: bytes) -> str:
+    """``0x7075 (Info-ZIP Unicode Path, 36 bytes)`` for each field of an extra block."""
+    fields, pos = [], 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<2H", extra, pos)
+        fields.append(f"{tag:#06x} ({_EXTRA_NAMES.get(tag, 'unknown')}, {size} bytes)")
+        pos += 4 + size
+    if pos != len(extra):
+        fields.append(f"{len(extra) - max(pos - 4, 0)} malformed bytes")
+    return "extra field " + ", ".join(fields)
 
 
 _TYPES = {

@@ -40,6 +40,7 @@ from tamizdat.channels.zipform import (
     EndRecord,
     LocalHeader,
     ZipEntry,
+    describe_extra,
     describe_flags,
     describe_mode,
     expected_central,
@@ -67,14 +68,17 @@ def refuse(bundle: Path, entry: str, why: str) -> BundleError:
     )
 
 
+_HEX = frozenset({"crc", "time", "date", "version_made_by", "internal_attributes"})
+
+
 def _show(field: str, value: object) -> str:
     if field == "flags" and isinstance(value, int):
         return describe_flags(value)
     if field == "external_attributes" and isinstance(value, int):
         return describe_mode(value)
-    if isinstance(value, int):
-        return f"{value:#x}" if value > 9 else str(value)
-    return repr(value)
+    if field in _HEX and isinstance(value, int):
+        return f"{value:#x}"
+    return repr(value) if isinstance(value, bytes) else str(value)
 
 
 def _compare(what: str, expected: NamedTuple, found: NamedTuple) -> str | None:
@@ -182,9 +186,9 @@ def _central_records(bundle: Path, directory: bytes, tail: _Tail) -> Iterator[Zi
         entry = ZipEntry(name, found.method, found.crc, found.compressed_size, found.size, offset)
         record, want_extra = expected_central(entry)
         problem = _compare(where, record, found)
-        if problem is None and extra != want_extra:
-            problem = f"{where}: expected no extra field, found {extra[:16].hex()} (e.g. 0x7075 "
-            problem += "Unicode Path, 0x5455 timestamps: fields a bundle never carries)"
+        if extra != want_extra:
+            wanted = "only a ZIP64 offset" if want_extra else "no extra field"
+            problem = f"{where}: expected {wanted}, found {describe_extra(extra)}"
         if problem:
             raise refuse(bundle, name, problem)
         yield entry
@@ -224,8 +228,9 @@ def _check_sizes(bundle: Path, entry: ZipEntry, limits: BundleLimits) -> None:
 def _check_tiling(
     bundle: Path, handle: BinaryIO, entries: list[ZipEntry], directory_offset: int
 ) -> None:
-    """Entries in name order, each starting where the previous ended, from 0 to the
-    directory: no prefix, gap, overlap or hidden local header."""
+    """Entries in name order, each local header where the previous entry's data ended (from
+    offset 0 to the directory: no prefix, gap, overlap or hidden local header) and equal to
+    its canonical form; then each entry's data exactly as declared."""
     expected = 0
     for previous, entry in zip([None, *entries], entries, strict=False):
         if previous is not None and entry.name <= previous.name:
@@ -233,13 +238,14 @@ def _check_tiling(
                 bundle, entry.name, f"entries out of order: expected after {previous.name!r}"
             )
         if entry.offset != expected:
-            before = f"entry {previous.name!r}" if previous else "the start of the file"
+            before = f"right after entry {previous.name!r}" if previous else "the first byte"
             raise refuse(
                 bundle,
                 entry.name,
-                f"expected its local header at offset {expected}, right after {before}; "
+                f"expected its local header at offset {expected}, {before}; "
                 f"found it at {entry.offset} ({_gap_kind(handle, expected, entry.offset)})",
             )
+        _check_local_header(bundle, handle, entry)
         expected = entry.end
     if expected != directory_offset:
         raise refuse(
@@ -300,7 +306,6 @@ def _validate(path: Path, handle: BinaryIO, size: int, limits: BundleLimits) -> 
         entries.append(entry)
     _check_tiling(path, handle, entries, tail.directory_offset)
     for entry in entries:
-        _check_local_header(path, handle, entry)
         _check_data(path, handle, entry, keep=False)
     return {entry.name: entry for entry in entries}
 
@@ -312,6 +317,9 @@ def _check_local_header(bundle: Path, handle: BinaryIO, entry: ZipEntry) -> None
         raise refuse(bundle, entry.name, f"{where}: truncated")
     found = LocalHeader(*LOCAL.unpack_from(raw))
     problem = _compare(where, expected_local(entry), found)
+    if found.extra_length and found.signature == LOCAL_MAGIC:
+        extra = _read_at(handle, entry.offset + LOCAL.size + found.name_length, found.extra_length)
+        problem = f"{where}: expected no extra field, found {describe_extra(extra)}"
     if problem is None and raw[LOCAL.size :] != entry.raw_name:
         local = raw[LOCAL.size :].decode("utf-8", errors="replace")
         problem = f"{where}: expected the name {entry.name!r} of the directory, found {local!r}"
