@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_missing_and_oversize_entries(release: Path, tmp_path: Path) -> None:
         source.fetch("index.html", 3)
 
 
-def _zip(path: Path, entries: list[CraftEntry | tuple[str, bytes]]) -> Path:
+def _zip(path: Path, entries: Sequence[CraftEntry | tuple[str, bytes]]) -> Path:
     """A ZIP in the canonical form in every respect but the names and sizes chosen."""
     crafted = [e if isinstance(e, CraftEntry) else CraftEntry(*e) for e in entries]
     return CraftZip(crafted).write(path)
