@@ -27,7 +27,7 @@ Nothing here does I/O: the writer and the reader build and compare bytes with th
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 __all__ = [
@@ -103,10 +103,11 @@ class ZipEntry:
     compressed_size: int
     size: int
     offset: int
+    raw_name: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def raw_name(self) -> bytes:
-        return self.name.encode("utf-8")
+    def __post_init__(self) -> None:
+        # Encoded once: every header of the entry needs the bytes.
+        object.__setattr__(self, "raw_name", self.name.encode("utf-8"))
 
     @property
     def data_offset(self) -> int:

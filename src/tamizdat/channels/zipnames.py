@@ -28,6 +28,8 @@ __all__ = ["MAX_COMPONENT_BYTES", "NameSet", "name_key", "name_problem"]
 MAX_COMPONENT_BYTES = 255
 _WINDOWS_RESERVED = re.compile(r"^(?:CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(?:\.|$)", re.I)
 _FORBIDDEN = {"\\": "backslash", ":": "colon", **dict.fromkeys('<>"|?*', "character")}
+# Unicode category Cc is exactly U+0000–U+001F and U+007F–U+009F.
+_BAD_CHAR = re.compile(r'[\x00-\x1f\x7f-\x9f\\:<>"|?*]')
 
 
 def name_problem(name: str, max_length: int) -> str | None:
@@ -40,11 +42,12 @@ def name_problem(name: str, max_length: int) -> str | None:
         return f"name of {len(raw)} bytes, expected at most {max_length}"
     if name.startswith("/"):
         return "absolute path"
-    for char in name:
-        if unicodedata.category(char) == "Cc":
-            return f"control character U+{ord(char):04X} in the name"
+    bad = _BAD_CHAR.search(name)
+    if bad is not None:
+        char = bad.group()
         if char in _FORBIDDEN:
             return f"{_FORBIDDEN[char]} {char!r} in the name (read differently on Windows)"
+        return f"control character U+{ord(char):04X} in the name"
     for part in name.split("/"):
         if part == "..":
             return "path traversal ('..')"
@@ -61,6 +64,8 @@ def name_problem(name: str, max_length: int) -> str | None:
 
 def name_key(name: str) -> str:
     """The form under which case-insensitive, normalising file systems compare ``name``."""
+    if name.isascii():
+        return name.lower()  # the same result, much faster (most names are ASCII)
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
 
 
@@ -84,12 +89,14 @@ class NameSet:
             )
         if key in self._folders:
             return f"a file where {self._folders[key]!r} needs a folder"
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            folder = "/".join(parts[:depth])
-            clash = self._files.get(name_key(folder))
+        # Deepest folder first: once one is known, its parents were checked with it.
+        folder = key.rpartition("/")[0]
+        while folder and folder not in self._folders:
+            clash = self._files.get(folder)
             if clash is not None:
-                return f"needs folder {folder!r}, where {clash!r} is a file"
-            self._folders.setdefault(name_key(folder), name)
+                shown = "/".join(name.split("/")[: folder.count("/") + 1])
+                return f"needs folder {shown!r}, where {clash!r} is a file"
+            self._folders[folder] = name
+            folder = folder.rpartition("/")[0]
         self._files[key] = name
         return None

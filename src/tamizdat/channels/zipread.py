@@ -83,6 +83,8 @@ def _show(field: str, value: object) -> str:
 
 def _compare(what: str, expected: NamedTuple, found: NamedTuple) -> str | None:
     """``what: expected <field> X, found Y`` for the first differing field, or None."""
+    if expected == found:
+        return None
     for field, want, got in zip(expected._fields, expected, found, strict=True):
         if want != got:
             label = field.replace("_", " ")
