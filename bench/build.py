@@ -73,15 +73,21 @@ class Tool:
             str(site / "content"),
         ]
 
-    def changed_file(self, site: Path) -> Path:
-        """The one article every tool rebuilds after: the same article in each copy."""
+    def changed_file(self, site: Path, article: corpus.Article) -> Path:
+        """Where ``article`` (the same one for every tool) lives in this tool's copy."""
         if self.name == "pelican":
-            files = sorted((site / "content").glob("*-en.md"))
-        else:
-            files = sorted(
-                p for p in (site / "content").rglob("*.md") if not p.name.endswith(".ru.md")
-            )
-        return files[len(files) // 2]
+            return site / corpus.pelican_file_name(article)
+        if self.name == "hugo":
+            return site / corpus.hugo_file(article)
+        return site / corpus.tamizdat_file(article)
+
+
+def article_to_change(articles: list[corpus.Article]) -> corpus.Article:
+    """A published English article from the middle of the archive (not a draft)."""
+    candidates = sorted(
+        (a for a in articles if a.lang == "en" and not a.draft), key=lambda a: a.key
+    )
+    return candidates[len(candidates) // 2]
 
 
 TOOLS = {
@@ -174,12 +180,12 @@ class Result:
     peak_mb: float
 
 
-def bench_tool(tool: Tool, site: Path, n: int, runs: int) -> Result:
+def bench_tool(tool: Tool, site: Path, n: int, runs: int, article: corpus.Article) -> Result:
     fulls, rebuilds, peaks = [], [], []
     for run in range(runs):
         clean(site, tool)
         full = measure(tool.command(site), site)
-        touch_article(tool.changed_file(site), run)
+        touch_article(tool.changed_file(site, article), run)
         rebuild = measure(tool.command(site), site)
         fulls.append(full.seconds)
         rebuilds.append(rebuild.seconds)
@@ -237,6 +243,10 @@ def targets(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _mark(ok: bool) -> str:
     return "— met" if ok else "— NOT met"
 
@@ -248,21 +258,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tools", nargs="+", choices=sorted(TOOLS), default=["tamizdat", "hugo", "pelican"]
     )
-    parser.add_argument("--images", type=int, default=20, help="images in the corpus")
-    parser.add_argument("--seed", type=int, default=1)
+    corpus.add_arguments(parser)
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where corpora are written")
     args = parser.parse_args(argv)
     results: list[Result] = []
+    # The machine may be shared: the load average says how far to trust the figures.
+    load_before = _load()
     for n in args.sizes:
         root = args.out / str(n)
         print(f"generating {n} articles in {root}", file=sys.stderr, flush=True)
-        corpus.generate(n, root, args.images, args.seed)
+        made = corpus.generate(
+            n,
+            root,
+            image_share=args.image_share,
+            bundle_share=args.bundle_share,
+            seed=args.seed,
+            unlisted_authors=args.unlisted_authors,
+        )
+        article = article_to_change(made.articles)
         for name in args.tools:
             tool = TOOLS[name]
             try:
-                results.append(bench_tool(tool, root / tool.site, n, args.runs))
+                results.append(bench_tool(tool, root / tool.site, n, args.runs, article))
             except RuntimeError as error:
                 print(f"  {name} failed at N={n}: {error}", file=sys.stderr)
+    print(
+        f"load average (1, 5, 15 min): {load_before} before, {_load()} after; {os.cpu_count()} cores"
+    )
+    print()
     print(table(results))
     print()
     print(targets(results))

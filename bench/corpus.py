@@ -2,22 +2,34 @@
 
 Usage::
 
-    python bench/corpus.py N OUT [--images K] [--seed S]
+    python bench/corpus.py N OUT [--image-share 0.2] [--bundle-share 0.05] [--seed S]
+                                 [--unlisted-authors]
 
 writes, for the same N articles (half English, half Russian, most with a translation):
 
-- ``OUT/tamizdat/``: tamizdat.toml, content/{desk}/{yyyy}/*.md, data/authors.yaml, static/
-- ``OUT/hugo/``:     hugo.toml (en + ru), content/posts/*.md and *.ru.md, a minimal layout, static/
+- ``OUT/tamizdat/``: tamizdat.toml, content/{desk}/{yyyy}/*.md (and page bundles
+  ``KEY/index.md`` with ``cover.jpg``), data/authors.yaml, static/images/
+- ``OUT/hugo/``:     hugo.toml (en + ru), content/posts/*.md and *.ru.md (and bundles), a
+  minimal layout, static/images/
 - ``OUT/pelican/``:  pelicanconf.py, content/*.md with Pelican metadata, content/images/
 
-Bodies are identical Markdown in all three; only the front matter differs. Everything derives
-from ``random.Random(seed)``, so the same arguments give byte-identical trees.
+The articles vary like a real Hugo site's: YAML or TOML front matter, ``author`` or
+``authors`` given by *name* (staff and occasional contributors), ``categories`` beside
+``tags``, ``lastmod`` on some, ``draft`` on a few; a third show a picture from static/ and
+some are page bundles with their own picture. Bodies are the same Markdown in all three
+(only an image's URL is spelt per generator), so all three build the same site. Everything
+derives from ``random.Random(seed)``: the same arguments give byte-identical trees.
+
+Contributors are listed in data/authors.yaml by default, so that today's tamizdat (which
+refuses an author it does not know) builds the corpus; ``--unlisted-authors`` leaves them
+out, as a Hugo site would.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import random
 import shutil
 import sys
@@ -115,29 +127,50 @@ RU_SYLLABLES = [
 ]
 RU_GLUE = ["и", "в", "не", "на", "что", "с", "по", "как", "это", "из", "к", "за", "от", "для", "же"]
 DESKS = ("news", "opinion", "economy")
+DESK_TITLES = {"news": "News", "opinion": "Opinion", "economy": "Economy"}
 N_TAGS = 200
-N_AUTHORS = 24
+N_STAFF = 24  # regular authors, always in data/authors.yaml
+N_CONTRIBUTORS = 60  # occasional bylines, given by name only (as Hugo sites do)
 START = datetime(2006, 1, 1, 8, 0, tzinfo=UTC)
 END = datetime(2026, 10, 31, 20, 0, tzinfo=UTC)
+BUNDLE_IMAGE = "cover.jpg"  # a page bundle's image, beside its index.md
+
+
+@dataclass(frozen=True)
+class Author:
+    """A byline: staff have a Russian name too; contributors are known by one name."""
+
+    key: str
+    name: str
+    name_ru: str | None
+    staff: bool
 
 
 @dataclass(frozen=True)
 class Article:
-    """One article in one language; a translation pair shares ``key`` and ``date``."""
+    """One article in one language; a translation pair shares ``key`` and ``date``.
 
-    key: str  # base file name shared by a translation pair
+    The front matter varies as on real Hugo sites: YAML or TOML, ``author`` or ``authors``
+    (given by name), ``categories`` beside ``tags``, ``lastmod`` on some, ``draft`` on a few.
+    """
+
+    key: str  # base file name (or bundle folder) shared by a translation pair
     lang: str
     slug: str
     title: str
     date: datetime
-    lastmod: datetime
+    lastmod: datetime | None
     desk: str
     tags: tuple[str, ...]
-    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    authors: tuple[str, ...]  # names as written in the front matter
     summary: str
     body: str
-    image: str | None  # file name in images/, referenced as /images/NAME
+    image: str | None  # static image: static/images/NAME, referenced as /images/NAME
+    bundle: bool  # a page bundle: KEY/index.md with its own image BUNDLE_IMAGE beside it
     translated: bool
+    toml: bool  # front matter between +++ lines
+    draft: bool | None  # None: no draft key
 
 
 class Words:
@@ -165,8 +198,14 @@ class Words:
         return text[0].upper() + text[1:]
 
 
-def make_body(words: Words, image: str | None, image_alt: str) -> tuple[str, int]:
-    """A Markdown body of 300–1200 words; returns (text, word count)."""
+IMAGE_REF = "@IMAGE@"  # stands for the image's URL, which each generator spells its own way
+
+
+def make_body(words: Words, image: bool, image_alt: str) -> tuple[str, int]:
+    """A Markdown body of 300–1200 words; returns (text, word count).
+
+    An image (if any) is referenced as ``IMAGE_REF``, replaced per generator on writing.
+    """
     rng = words.rng
     target = rng.randint(300, 1200)
     blocks: list[str] = []
@@ -199,7 +238,7 @@ def make_body(words: Words, image: str | None, image_alt: str) -> tuple[str, int
             blocks.append(paragraph)
             count += len(paragraph.split())
         if image and len(blocks) == 2:
-            blocks.append(f"![{image_alt}](/images/{image})")
+            blocks.append(f"![{image_alt}]({IMAGE_REF})")
     if footnote:
         plain = [i for i, b in enumerate(blocks) if not b.startswith(("|", "-", "#", "!"))]
         if plain:
@@ -234,10 +273,57 @@ def pick_tags(rng: random.Random, pool: list[str], indices: list[int]) -> tuple[
     return tuple(dict.fromkeys(pool[i] for i in indices))
 
 
-def make_corpus(n: int, images: int, seed: int) -> list[Article]:
-    """N articles: 80 % in translation pairs, the rest single-language, half en, half ru."""
+def make_name(rng: random.Random, syllables: list[str]) -> str:
+    parts = ["".join(rng.choice(syllables) for _ in range(rng.randint(2, 3))) for _ in range(2)]
+    return " ".join(part.capitalize() for part in parts)
+
+
+def make_authors(rng: random.Random) -> list[Author]:
+    """Staff (with a Russian name) and contributors; every name is unique."""
+    authors: list[Author] = []
+    seen: set[str] = set()
+    while len(authors) < N_STAFF + N_CONTRIBUTORS:
+        staff = len(authors) < N_STAFF
+        name = make_name(rng, EN_SYLLABLES)
+        name_ru = make_name(rng, RU_SYLLABLES) if staff else None
+        if name in seen or name_ru in seen:
+            continue
+        seen.update(n for n in (name, name_ru) if n)
+        key = f"author-{len(authors):02d}" if staff else slugify(name, len(authors))
+        authors.append(Author(key, name, name_ru, staff))
+    return authors
+
+
+def byline(rng: random.Random, authors: list[Author]) -> tuple[Author, ...]:
+    """One or two authors; staff write most articles, contributors the rest."""
+    staff, contributors = authors[:N_STAFF], authors[N_STAFF:]
+    picked: list[Author] = []
+    for _ in range(rng.choice((1, 1, 1, 2))):
+        pool = staff if rng.random() < 0.75 else contributors
+        author = rng.choice(pool)
+        if author not in picked:
+            picked.append(author)
+    return tuple(picked)
+
+
+def author_name(author: Author, lang: str, rng: random.Random) -> str:
+    """How a byline is written: by name (the Russian one on most Russian articles)."""
+    if lang == "ru" and author.name_ru and rng.random() < 0.7:
+        return author.name_ru
+    return author.name
+
+
+def make_corpus(
+    n: int, image_share: float, bundle_share: float, seed: int
+) -> tuple[list[Article], list[Author]]:
+    """N articles: 80 % in translation pairs, the rest single-language, half en, half ru.
+
+    ``image_share`` of the articles show a static image, ``bundle_share`` are page bundles
+    with their own image; about 1 % of single-language articles are drafts.
+    """
     rng = random.Random(seed)
     pools = {"en": make_tags(rng, "en"), "ru": make_tags(rng, "ru")}
+    authors = make_authors(rng)
     pairs = (n * 4 // 10) if n > 1 else 0
     singles = n - 2 * pairs
     groups = [("en", "ru")] * pairs + [("en",), ("ru",)] * (singles // 2)
@@ -245,28 +331,35 @@ def make_corpus(n: int, images: int, seed: int) -> list[Article]:
         groups.append(("en",))
     rng.shuffle(groups)
     span = (END - START) / max(1, len(groups))
-    image_every = max(1, len(groups) // images) if images else 0
+    statics: list[str] = []
     articles: list[Article] = []
     for index, langs in enumerate(groups):
         date = START + span * index + timedelta(minutes=rng.randint(0, 600))
-        lastmod = date + timedelta(days=rng.randint(0, 30)) if rng.random() < 0.3 else date
+        lastmod = date + timedelta(days=rng.randint(0, 30)) if rng.random() < 0.3 else None
         desk = rng.choices(DESKS, weights=(6, 3, 1))[0]
-        authors = tuple(
-            f"author-{a:02d}" for a in sorted(rng.sample(range(N_AUTHORS), rng.choice((1, 1, 2))))
-        )
+        writers = byline(rng, authors)
         # Skewed tag choice: a few tags are common, most are rare (as in real archives).
         tag_indices = [min(N_TAGS - 1, int(rng.paretovariate(1.2)) - 1) for _ in range(2)]
         tag_indices += [rng.randrange(N_TAGS) for _ in range(rng.randint(0, 3))]
+        bundle = rng.random() < bundle_share
         image = None
-        if image_every and index % image_every == 0 and index // image_every < images:
-            image = f"img-{index // image_every:03d}.jpg"
+        if not bundle and rng.random() < image_share:
+            if statics and rng.random() < 0.1:
+                image = rng.choice(statics)  # the odd picture shown by two articles
+            else:
+                image = f"img-{len(statics):05d}.jpg"
+                statics.append(image)
+        toml = rng.random() < 0.3
+        draft: bool | None = None
+        if len(langs) == 1 and rng.random() < 0.02:
+            draft = rng.random() < 0.5
         key = None
         for lang in langs:
             words = Words(rng, lang)
             title = words.title()
             slug = slugify(title, index)
             key = key or slug
-            body, _ = make_body(words, image, title)
+            body, _ = make_body(words, bool(image or bundle), title)
             articles.append(
                 Article(
                     key=key,
@@ -277,32 +370,32 @@ def make_corpus(n: int, images: int, seed: int) -> list[Article]:
                     lastmod=lastmod,
                     desk=desk,
                     tags=pick_tags(rng, pools[lang], tag_indices),
-                    authors=authors,
+                    categories=(DESK_TITLES[desk],),
+                    authors=tuple(author_name(a, lang, rng) for a in writers),
                     summary=words.sentence(),
                     body=body,
                     image=image,
+                    bundle=bundle,
                     translated=len(langs) > 1,
+                    toml=toml,
+                    draft=draft,
                 )
             )
-    return articles
+    return articles, authors
 
 
 def make_image(index: int, seed: int) -> bytes:
-    """A small deterministic JPEG: a gradient with a few rectangles."""
+    """A small deterministic JPEG (640–1280 px wide): a gradient with a few rectangles."""
     from PIL import Image, ImageDraw
 
-    rng = random.Random(seed * 1000 + index)
-    width, height = 800, 500
-    image = Image.new("RGB", (width, height))
+    rng = random.Random(seed * 100_000 + index)
+    width = rng.choice((640, 800, 1024, 1280))
+    height = width * 5 // 8
+    ends = Image.new("RGB", (1, 2))
+    ends.putpixel((0, 0), tuple(rng.randrange(256) for _ in range(3)))
+    ends.putpixel((0, 1), tuple(rng.randrange(256) for _ in range(3)))
+    image = ends.resize((width, height), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(image)
-    top = [rng.randrange(256) for _ in range(3)]
-    bottom = [rng.randrange(256) for _ in range(3)]
-    for y in range(height):
-        t = y / (height - 1)
-        draw.line(
-            [(0, y), (width, y)],
-            fill=tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
-        )
     for _ in range(6):
         x, y = rng.randrange(width - 100), rng.randrange(height - 100)
         colour = tuple(rng.randrange(256) for _ in range(3))
@@ -312,28 +405,37 @@ def make_image(index: int, seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def _yaml_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _quoted(text: str) -> str:
+    """A double-quoted string, valid in YAML and TOML alike (JSON escapes)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
-def _yaml_list(items: tuple[str, ...]) -> str:
-    return "[" + ", ".join(_yaml_str(i) for i in items) + "]"
+def _list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_quoted(i) for i in items) + "]"
 
 
 def hugo_front_matter(article: Article, *, tamizdat: bool) -> str:
-    lines = [
-        "---",
-        f"title: {_yaml_str(article.title)}",
-        f"date: {article.date.isoformat()}",
-        f"lastmod: {article.lastmod.isoformat()}",
-        f"slug: {article.slug}",
-        f"tags: {_yaml_list(article.tags)}",
-        f"authors: {_yaml_list(article.authors)}",
-        f"summary: {_yaml_str(article.summary)}",
+    """YAML (``---``) or TOML (``+++``) front matter, as Hugo writes and reads it."""
+    sep, assign = ("+++", " = ") if article.toml else ("---", ": ")
+    fields: list[tuple[str, str]] = [
+        ("title", _quoted(article.title)),
+        ("date", article.date.isoformat()),
     ]
+    if article.lastmod is not None:
+        fields.append(("lastmod", article.lastmod.isoformat()))
+    if article.draft is not None:
+        fields.append(("draft", "true" if article.draft else "false"))
+    fields.append(("slug", _quoted(article.slug)))
+    fields.append(("tags", _list(article.tags)))
+    fields.append(("categories", _list(article.categories)))
+    if len(article.authors) == 1 and len(article.slug) % 2:  # Hugo's singular spelling
+        fields.append(("author", _quoted(article.authors[0])))
+    else:
+        fields.append(("authors", _list(article.authors)))
+    fields.append(("summary", _quoted(article.summary)))
     if tamizdat:
-        lines.append(f"desk: {article.desk}")
-    lines.append("---")
+        fields.append(("desk", _quoted(article.desk)))
+    lines = [sep, *(f"{key}{assign}{value}" for key, value in fields), sep]
     return "\n".join(lines) + "\n\n"
 
 
@@ -346,10 +448,46 @@ def write(path: Path, text: str | bytes) -> None:
 
 
 def file_name(article: Article) -> str:
-    return f"{article.key}.ru.md" if article.lang == "ru" else f"{article.key}.md"
+    """``KEY.md`` / ``KEY.ru.md``, or ``KEY/index.md`` / ``KEY/index.ru.md`` for a bundle."""
+    stem = f"{article.key}/index" if article.bundle else article.key
+    return f"{stem}.ru.md" if article.lang == "ru" else f"{stem}.md"
 
 
-def write_tamizdat(root: Path, articles: list[Article], images: dict[str, bytes]) -> None:
+def tamizdat_file(article: Article) -> str:
+    """The article's path inside the tamizdat site."""
+    return f"content/{article.desk}/{article.date:%Y}/{file_name(article)}"
+
+
+def hugo_file(article: Article) -> str:
+    """The article's path inside the Hugo site."""
+    return f"content/posts/{file_name(article)}"
+
+
+def pelican_file_name(article: Article) -> str:
+    """The article's path inside the Pelican site."""
+    return f"content/{article.key}-{article.lang}.md"
+
+
+def hugo_body(article: Article) -> str:
+    """The body with its image as Hugo and tamizdat find it: static root or bundle."""
+    ref = BUNDLE_IMAGE if article.bundle else f"/images/{article.image}"
+    return article.body.replace(IMAGE_REF, ref)
+
+
+def _authors_yaml(authors: list[Author], unlisted: bool) -> str:
+    entries = []
+    for author in authors:
+        if author.staff:
+            entries.append(
+                f"{author.key}:\n  name: {_quoted(author.name)}\n  bio: Writes generated text.\n"
+                f"  names:\n    ru: {_quoted(author.name_ru or author.name)}\n"
+            )
+        elif not unlisted:
+            entries.append(f"{author.key}:\n  name: {_quoted(author.name)}\n")
+    return "".join(entries)
+
+
+def write_tamizdat(root: Path, corpus: Corpus) -> None:
     write(
         root / "tamizdat.toml",
         """[site]
@@ -378,17 +516,14 @@ title = "Economy"
 static_dirs = ["static"]
 """,
     )
-    authors = []
-    for a in range(N_AUTHORS):
-        authors.append(
-            f"author-{a:02d}:\n  name: Author {a:02d}\n  bio: Writes generated text.\n"
-            f"  names:\n    ru: Автор {a:02d}\n"
-        )
-    write(root / "data" / "authors.yaml", "".join(authors))
-    for article in articles:
-        path = root / "content" / article.desk / f"{article.date:%Y}" / file_name(article)
-        write(path, hugo_front_matter(article, tamizdat=True) + article.body)
-    for name, data in images.items():
+    write(root / "data" / "authors.yaml", _authors_yaml(corpus.authors, corpus.unlisted))
+    for article in corpus.articles:
+        text = hugo_front_matter(article, tamizdat=True) + hugo_body(article)
+        write(root / tamizdat_file(article), text)
+        if article.bundle:
+            folder = (root / tamizdat_file(article)).parent
+            write(folder / BUNDLE_IMAGE, corpus.bundle_images[article.key])
+    for name, data in corpus.static_images.items():
         write(root / "static" / "images" / name, data)
 
 
@@ -401,6 +536,7 @@ pagerSize = 10
 
 [taxonomies]
 tag = "tags"
+category = "categories"
 
 # Feeds per language only, as tamizdat does (Hugo's default adds one per tag and section).
 [outputs]
@@ -435,7 +571,7 @@ HUGO_LAYOUTS = {
     "_default/single.html": """{{ define "main" }}<article><h1>{{ .Title }}</h1>
 <p>{{ .Summary }}</p>
 <time datetime="{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}">{{ .Date.Format "2 January 2006" }}</time>
-<p>{{ range .Params.authors }}<span>{{ . }}</span> {{ end }}· {{ .ReadingTime }} min</p>
+<p>{{ range .Params.authors }}<span>{{ . }}</span> {{ end }}{{ with .Params.author }}<span>{{ . }}</span> {{ end }}· {{ .ReadingTime }} min</p>
 {{ .Content }}
 <ul>{{ range .GetTerms "tags" }}<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>
 <ul>{{ range .Translations }}<li><a href="{{ .RelPermalink }}">{{ .Language.Lang }}</a></li>{{ end }}</ul>
@@ -453,14 +589,17 @@ HUGO_LAYOUTS = {
 }
 
 
-def write_hugo(root: Path, articles: list[Article], images: dict[str, bytes]) -> None:
+def write_hugo(root: Path, corpus: Corpus) -> None:
     write(root / "hugo.toml", HUGO_CONFIG)
     for name, text in HUGO_LAYOUTS.items():
         write(root / "layouts" / name, text)
-    for article in articles:
-        path = root / "content" / "posts" / file_name(article)
-        write(path, hugo_front_matter(article, tamizdat=False) + article.body)
-    for name, data in images.items():
+    for article in corpus.articles:
+        text = hugo_front_matter(article, tamizdat=False) + hugo_body(article)
+        write(root / hugo_file(article), text)
+        if article.bundle:
+            folder = (root / hugo_file(article)).parent
+            write(folder / BUNDLE_IMAGE, corpus.bundle_images[article.key])
+    for name, data in corpus.static_images.items():
         write(root / "static" / "images" / name, data)
 
 
@@ -500,32 +639,68 @@ def pelican_file(article: Article) -> str:
     lines = [
         f"Title: {article.title}",
         f"Date: {article.date:%Y-%m-%d %H:%M}",
-        f"Modified: {article.lastmod:%Y-%m-%d %H:%M}",
+    ]
+    if article.lastmod is not None:
+        lines.append(f"Modified: {article.lastmod:%Y-%m-%d %H:%M}")
+    lines += [
         f"Category: {article.desk}",
-        f"Tags: {', '.join(article.tags)}",
+        # Pelican has one category per article: Hugo's categories become tags.
+        f"Tags: {', '.join(article.tags + article.categories)}",
         f"Authors: {', '.join(article.authors)}",
         f"Lang: {article.lang}",
         f"Slug: {slug}",
         f"Summary: {article.summary}",
     ]
+    if article.draft:
+        lines.append("Status: draft")
     if article.translated and article.lang == "ru":
         lines.append("Translation: true")
-    return "\n".join(lines) + "\n\n" + article.body
+    # Pelican has no page bundles: a bundle's image goes with the static ones.
+    ref = f"/images/bundles/{article.key}.jpg" if article.bundle else f"/images/{article.image}"
+    return "\n".join(lines) + "\n\n" + article.body.replace(IMAGE_REF, ref)
 
 
-def write_pelican(root: Path, articles: list[Article], images: dict[str, bytes]) -> None:
+def write_pelican(root: Path, corpus: Corpus) -> None:
     write(root / "pelicanconf.py", PELICAN_CONFIG)
-    for article in articles:
-        name = f"{article.key}-{article.lang}.md"
-        write(root / "content" / name, pelican_file(article))
-    for name, data in images.items():
+    for article in corpus.articles:
+        write(root / pelican_file_name(article), pelican_file(article))
+    for name, data in corpus.static_images.items():
         write(root / "content" / "images" / name, data)
+    for key, data in corpus.bundle_images.items():
+        write(root / "content" / "images" / "bundles" / f"{key}.jpg", data)
 
 
-def generate(n: int, out: Path, images: int, seed: int) -> list[Article]:
-    """Write the three sites under ``out`` (replacing them); return the articles."""
-    articles = make_corpus(n, images, seed)
-    pictures = {f"img-{i:03d}.jpg": make_image(i, seed) for i in range(images)}
+@dataclass(frozen=True)
+class Corpus:
+    """The articles, their authors and every image, shared by the three sites."""
+
+    articles: list[Article]
+    authors: list[Author]
+    static_images: dict[str, bytes]  # name under static/images/
+    bundle_images: dict[str, bytes]  # bundle key → its BUNDLE_IMAGE
+    unlisted: bool  # contributors left out of data/authors.yaml
+
+
+def generate(
+    n: int,
+    out: Path,
+    *,
+    image_share: float = 0.3,
+    bundle_share: float = 0.05,
+    seed: int = 1,
+    unlisted_authors: bool = False,
+) -> Corpus:
+    """Write the three sites under ``out`` (replacing them); return the corpus."""
+    articles, authors = make_corpus(n, image_share, bundle_share, seed)
+    statics = sorted({a.image for a in articles if a.image})
+    keys = sorted({a.key for a in articles if a.bundle})
+    corpus = Corpus(
+        articles,
+        authors,
+        {name: make_image(i, seed) for i, name in enumerate(statics)},
+        {key: make_image(len(statics) + i, seed) for i, key in enumerate(keys)},
+        unlisted_authors,
+    )
     for name, writer in (
         ("tamizdat", write_tamizdat),
         ("hugo", write_hugo),
@@ -534,20 +709,56 @@ def generate(n: int, out: Path, images: int, seed: int) -> list[Article]:
         target = out / name
         if target.exists():
             shutil.rmtree(target)
-        writer(target, articles, pictures)
-    return articles
+        writer(target, corpus)
+    return corpus
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The corpus options, shared with ``bench/build.py``."""
+    parser.add_argument(
+        "--image-share",
+        type=float,
+        default=0.3,
+        help="share of stories (a translation pair counts once) showing a static image "
+        "(default 0.3: with the bundles, about 2,000 images at 10,000 articles)",
+    )
+    parser.add_argument(
+        "--bundle-share",
+        type=float,
+        default=0.05,
+        help="share of articles that are page bundles with their own image (default 0.05)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--unlisted-authors",
+        action="store_true",
+        help="leave contributors out of data/authors.yaml (named only in front matter, "
+        "as on Hugo sites); by default every author is listed",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, help="number of articles (all languages)")
     parser.add_argument("out", type=Path, help="output folder (tamizdat/, hugo/, pelican/)")
-    parser.add_argument("--images", type=int, default=20, help="number of images (default 20)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    add_arguments(parser)
     args = parser.parse_args(argv)
-    articles = generate(args.n, args.out, args.images, args.seed)
+    corpus = generate(
+        args.n,
+        args.out,
+        image_share=args.image_share,
+        bundle_share=args.bundle_share,
+        seed=args.seed,
+        unlisted_authors=args.unlisted_authors,
+    )
+    articles = corpus.articles
     langs = {lang: sum(a.lang == lang for a in articles) for lang in ("en", "ru")}
-    print(f"{len(articles)} articles ({langs['en']} en, {langs['ru']} ru) in {args.out}")
+    print(
+        f"{len(articles)} articles ({langs['en']} en, {langs['ru']} ru), "
+        f"{len(corpus.static_images)} static images, {len(corpus.bundle_images)} page bundles, "
+        f"{sum(a.toml for a in articles)} with TOML front matter, "
+        f"{sum(bool(a.draft) for a in articles)} drafts in {args.out}"
+    )
     return 0
 
 

@@ -7,13 +7,13 @@ files no role signed, as it does for a release directory.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from support.tuf_release import sample_files
 from tamizdat.channels.bundle import open_bundle, write_bundle
+from tamizdat.channels.zipwrite import CanonicalZipWriter
 from tamizdat.errors import TamperedError
 from tamizdat.trust.verify import verify_release
 
@@ -28,12 +28,16 @@ def _bundle(publisher, tmp_path: Path) -> tuple[Path, str]:  # type: ignore[no-u
 
 
 def _rewrite(bundle: Path, out: Path, changes: dict[str, bytes]) -> Path:
-    """The same bundle with entries replaced or added (an attacker's edit)."""
-    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            dst.writestr(info, changes.pop(info.filename, None) or src.read(info))
-        for name, data in changes.items():
-            dst.writestr(name, data)
+    """The same bundle with entries replaced or added (an attacker's edit), written in the
+    canonical ZIP form: the attacker has tamizdat too, so only the verifier can catch it."""
+    with open_bundle(bundle) as source:
+        files = {name: source.fetch(name, 1 << 20) for name in source.names()}
+    files.update(changes)
+    with out.open("wb") as handle:
+        writer = CanonicalZipWriter(handle, str(out))
+        for name in sorted(files):
+            writer.add(name, files[name], deflate=True)
+        writer.finish()
     return out
 
 

@@ -3,9 +3,12 @@
 Format ``tamizdat-bundle/2``: a ZIP archive, chosen over tar because its central directory
 gives random access — a verifier reads the metadata and then only the files it checks,
 without unpacking — and because every phone and desktop can open it. Unzipped, it is the
-browsable site. Determinism: entries are sorted by name, carry the fixed timestamp
-1980-01-01 00:00, mode 0644, and one compression rule (deflate, except formats that are
-already compressed, which are stored), so the same release gives byte-identical bundles.
+browsable site. The ZIP is in the one canonical form of :mod:`tamizdat.channels.zipform`
+(sorted entries, fixed timestamp 1980-01-01 00:00, mode 0644, no extra fields, no comment,
+nothing between or around the entries), with one compression rule (deflate, except formats
+that are already compressed, which are stored), so the same release gives byte-identical
+bundles, and every extractor — Info-ZIP ``unzip``, Python ``zipfile``, a streaming reader
+walking local headers — unpacks exactly the files the verifier checked.
 
 Contents (the mirror layout, each file once):
   ``<natural path>``                          every signed file of the release at its own
@@ -15,38 +18,48 @@ Contents (the mirror layout, each file once):
                                               snapshot and targets roles (with ``since``
                                               only those release ``since`` lacked)
   ``.well-known/tamizdat/bundle.json``        unsigned hints: format, release, ``since``
+                                              (the only unsigned entry a bundle we write
+                                              holds: a JSON object of exactly these keys,
+                                              at most 4 KiB, checked on opening; nothing
+                                              trusts it — the release shown is the
+                                              verified one)
 The by-hash view is not stored: :class:`BundleSource` serves ``targets/<dir>/<sha>.<name>``
 from the entry ``<dir>/<name>``. The hash in the name comes from the signed metadata the
 reader or verifier already trusts, and every caller checks the bytes against it, so a
 bundle whose file differs from its metadata is refused as tampered, naming the file. (By-hash
 entries, as written by format 1, are still read.)
 
-Invariant: :func:`read_bundle_safely` inspects the central directory and refuses hostile
-bundles (traversal, absolute names, links and special files, duplicates, bombs, absurd entry
-counts, truncation, overlapping entries, malformed names under ``.well-known/tamizdat``)
-before any byte of content is read or written anywhere; :mod:`tamizdat.channels.zipread`
-then reads each entry with its declared size and CRC enforced.
+Invariant: :func:`read_bundle_safely` returns only for a file in the canonical form
+(:func:`tamizdat.channels.zipread.validate_entries`: one name per entry, agreeing
+everywhere; entries tiling the file exactly; names safe and distinct on every file system;
+limits) whose names fit the layout (strict shapes under ``.well-known/tamizdat``, no
+desktop litter: a bundle is written whole by tamizdat, never by a desktop) and whose
+``bundle.json``, if any, is well formed — before anything is returned, shown or written.
+Entries are read with their local header, size and CRC checked again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
-import stat
 import tempfile
 import threading
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from tamizdat.channels.zipread import BundleLimits, read_entry, refuse, validate_entries
-from tamizdat.errors import OversizeError
-from tamizdat.layout import WELL_KNOWN
+from tamizdat.channels.zipform import BundleLimits, ZipEntry
+from tamizdat.channels.zipread import read_entry, refuse, validate_entries
+from tamizdat.channels.zipwrite import CanonicalZipWriter
+from tamizdat.errors import BundleError, OversizeError, UnsafeFileError
+from tamizdat.files import open_regular
+from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN
 from tamizdat.reader.listing import DirLayout, Layout, natural_path_of, read_listing
 from tamizdat.trust.sources import MissingFileError
+from tamizdat.trust.unsigned import OS_LITTER
 
 __all__ = [
     "BUNDLE_JSON",
@@ -61,7 +74,9 @@ __all__ = [
 
 BUNDLE_JSON = f"{WELL_KNOWN}/bundle.json"
 FORMAT = "tamizdat-bundle/2"
-_EPOCH = (1980, 1, 1, 0, 0, 0)
+_FORMATS = ("tamizdat-bundle/1", FORMAT)
+_INFO_MAX_BYTES = 4096
+_METADATA_NAME = re.compile(r"^(?:[1-9][0-9]{0,9}\.[A-Za-z0-9][A-Za-z0-9._-]*|timestamp)\.json$")
 # Formats that are compressed already: deflating them again costs time and saves nothing.
 _STORED = re.compile(
     r"\.(?:png|jpe?g|webp|avif|gif|gz|br|xz|bz2|zst|zip|zim|woff2?|mp[34]|m4a|webm|ogg|opus)$",
@@ -71,11 +86,11 @@ _STORED = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class BundleIndex:
-    """The validated entries of a bundle: name → ZipInfo, and format-1 by-hash entries by
+    """The validated entries of a bundle: name → entry, and format-1 by-hash entries by
     the natural path they hold."""
 
     path: Path
-    entries: dict[str, zipfile.ZipInfo]
+    entries: dict[str, ZipEntry]
     natural: dict[str, str]
     release: int | None
     since: int | None
@@ -111,6 +126,8 @@ def write_bundle(
     Raises:
         UserError: the release's metadata is missing or unparsable, or ``since_version``
             names a release whose snapshot is not there.
+        BundleError: a signed path cannot be a bundle entry (a name some file system reads
+            differently, two names one case-insensitive system merges) or breaks a limit.
     """
     layout: Layout = DirLayout(release) if isinstance(release, Path) else release
     version, metadata, files = _contents(layout, since_version)
@@ -119,15 +136,19 @@ def write_bundle(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
+        with os.fdopen(fd, "wb") as raw:
+            writer = CanonicalZipWriter(raw, str(out_path))
             for name in sorted(sources):
+                problem = _layout_problem(name)
+                if problem is not None:
+                    raise BundleError(f"cannot write this bundle: {problem}", where=name)
                 data = (
                     json.dumps(info, sort_keys=True).encode()
                     if name == BUNDLE_JSON
                     else layout.read(sources[name])
                 )
-                # Level 9: a bundle is written once and carried many times.
-                archive.writestr(_zipinfo(name), data, compresslevel=9)
+                writer.add(name, data, deflate=_STORED.search(name) is None)
+            writer.finish()
         Path(tmp_name).replace(out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -140,13 +161,20 @@ def write_bundle(
     }
 
 
-def _zipinfo(name: str) -> zipfile.ZipInfo:
-    entry = zipfile.ZipInfo(name, date_time=_EPOCH)
-    entry.create_system = 3  # Unix, so the mode below is honoured by unzip tools
-    entry.external_attr = (stat.S_IFREG | 0o644) << 16
-    stored = _STORED.search(name) is not None
-    entry.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-    return entry
+def _layout_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an entry of a bundle's layout, or None: strict shapes inside
+    ``.well-known/tamizdat``; no desktop litter (a bundle is written whole by tamizdat, so
+    litter means someone repacked it)."""
+    if name.startswith(METADATA_DIR + "/"):
+        if not _METADATA_NAME.match(name[len(METADATA_DIR) + 1 :]):
+            return "not a metadata file name (N.role.json)"
+    elif name.startswith(TARGETS_DIR + "/") and natural_path_of(name) is None:
+        return f"not a by-hash object name under {TARGETS_DIR}/"
+    elif name == WELL_KNOWN:
+        return f"{WELL_KNOWN} must be a folder"
+    if posixpath.basename(name) in OS_LITTER:
+        return "desktop litter: a bundle holds only what tamizdat wrote"
+    return None
 
 
 def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> BundleIndex:
@@ -157,9 +185,13 @@ def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> Bundle
             ``where`` names the bundle and the entry.
     """
     limits = limits or BundleLimits()
+    _check_regular(path)
     entries = validate_entries(path, limits)
     natural: dict[str, str] = {}
     for name in entries:
+        problem = _layout_problem(name)
+        if problem is not None:
+            raise refuse(path, name, problem)
         target = natural_path_of(name)
         # Two objects for one natural path cannot both be current; serve neither by name.
         if target is not None:
@@ -168,26 +200,62 @@ def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> Bundle
     return BundleIndex(path, entries, {k: v for k, v in natural.items() if v}, release, since)
 
 
+def _check_regular(path: Path) -> None:
+    """A bundle must be a regular file (a link the user typed is followed): opening a FIFO
+    would block and a device never ends. Missing or unreadable: validation names it."""
+    try:
+        with open_regular(os.path.realpath(path), where=str(path)):
+            pass
+    except UnsafeFileError as exc:
+        raise BundleError(
+            exc.message, where=str(path), hint="give the bundle file itself"
+        ) from None
+    except OSError:
+        pass
+
+
 def _read_info(
-    path: Path, entries: dict[str, zipfile.ZipInfo], limits: BundleLimits
+    path: Path, entries: dict[str, ZipEntry], limits: BundleLimits
 ) -> tuple[int | None, int | None]:
+    """``release`` and ``since`` from ``bundle.json``, which must be exactly what we write."""
     if BUNDLE_JSON not in entries:
         return None, None
     with BundleSource(BundleIndex(path, entries, {}, None, None), limits) as source:
-        data = source.fetch(BUNDLE_JSON, 4096)
+        try:
+            data = source.fetch(BUNDLE_JSON, _INFO_MAX_BYTES)
+        except OversizeError:
+            raise refuse(path, BUNDLE_JSON, f"more than {_INFO_MAX_BYTES} bytes") from None
     try:
         info = json.loads(data)
-        release, since = info.get("release"), info.get("since")
-    except (ValueError, AttributeError):
-        raise refuse(path, BUNDLE_JSON, "not a JSON object") from None
-    return (
-        release if isinstance(release, int) else None,
-        since if isinstance(since, int) else None,
-    )
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or set(info) != {"format", "release", "since"}:
+        raise refuse(
+            path, BUNDLE_JSON, "expected a JSON object of format, release and since"
+        ) from None
+    release, since = info["release"], info["since"]
+    if (
+        info["format"] not in _FORMATS
+        or not _is_version(release)
+        or not (since is None or _is_version(since))
+    ):
+        raise refuse(
+            path,
+            BUNDLE_JSON,
+            f"expected format {FORMAT!r}, release and since as versions, found {info!r:.200}",
+        )
+    return release, since
+
+
+def _is_version(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 class BundleSource:
     """A validated bundle as a read-only, listable source of layout paths (random access)."""
+
+    remote = False  # Source behaviour flags: a local file, counted as delivered
+    wire_bytes = None
 
     def __init__(self, index: BundleIndex, limits: BundleLimits | None = None) -> None:
         self.index = index
@@ -270,9 +338,9 @@ class BundleSource:
                 "expected the file in the bundle, found none", where=f"{self.name}: {path}"
             )
         entry = self.index.entries[name]
-        if entry.file_size > max_length:
+        if entry.size > max_length:
             raise OversizeError(
-                f"expected at most {max_length} bytes, the bundle declares {entry.file_size}",
+                f"expected at most {max_length} bytes, the bundle declares {entry.size}",
                 where=f"{self.name}: {name}",
             )
         with self._lock:

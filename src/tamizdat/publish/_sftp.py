@@ -28,6 +28,7 @@ from pathlib import Path
 
 import paramiko
 
+from tamizdat.files import open_regular
 from tamizdat.publish.headers import TEMP_PREFIX
 from tamizdat.publish.stores import BaseStore
 
@@ -133,7 +134,7 @@ class SftpStore(BaseStore):
                 if isinstance(source, bytes):
                     handle.write(source)
                 else:
-                    with source.open("rb") as local:  # stream: a bundle may be large
+                    with open_regular(source) as local:  # stream: a bundle may be large
                         shutil.copyfileobj(local, handle, _CHUNK)
             if target != full:
                 sftp.posix_rename(target, full)

@@ -291,25 +291,25 @@ def build_from_site(
             dict(settings.allow_scripts),
         )
         previous = read_manifest(manifest_path)
-        staging = Staging(settings.output_dir, previous)
+        staging = Staging(settings.output_dir, previous, records_dir=settings.cache_dir)
         tally = _Tally()
         try:
             to_render = _place(staging, media, plans, tally)
             _render_pages(
                 renderer, staging, to_render, count, limits, tally, progress, settings.budget
             )
-            staging.commit()
+            public_dirs = staging.commit(tally.entries)
         except BaseException:
             staging.abort()
             raise
-        write_manifest(manifest_path, tally.entries)
+        write_manifest(manifest_path, tally.entries, public_dirs)
     written = sorted(tally.written)
     return BuildReport(
         output_dir=settings.output_dir,
         articles=len(site.articles),
         written=tuple(written),
         unchanged=len(tally.entries) - len(written),
-        removed=tuple(sorted(set(previous) - set(tally.entries))),
+        removed=tuple(sorted(set(previous.files) - set(tally.entries))),
         pages_rendered=tally.rendered,
         pages_skipped=len(plans) - tally.rendered,
         images_processed=media.processed,
@@ -352,6 +352,7 @@ def build_site(
             fingerprint=fingerprint,
             theme_dir=theme_dir,
             cache_dir=config.build.cache_dir,
+            links_inside=config.build.links_inside,
         )
 
     return build_from_site(config, site, make_renderer, workers=workers, progress=progress)

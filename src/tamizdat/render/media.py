@@ -32,9 +32,10 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from tamizdat.config import Config
+from tamizdat.content.assets import site_file
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError, InternalError, TamizdatError
-from tamizdat.files import sha256_file
+from tamizdat.files import read_regular, sha256_file
 from tamizdat.progress import Progress, report
 from tamizdat.render.cleaning import (
     MediaNote,
@@ -287,7 +288,7 @@ def _owners(site: Site) -> dict[str, Article]:
 
 def _encode_job(job: ImageJob) -> CachedImage:
     """Encode one image into the cache (may run in a worker process)."""
-    data = job.path.read_bytes()
+    data = read_regular(job.path, where=job.source)
     if job.as_type is not None:
         encoded = [
             reencode_image(data, source=job.source, quality=job.quality, as_type=job.as_type)
@@ -354,7 +355,7 @@ def _article_jobs(
     jobs: dict[str, ImageJob] = {}
     for source, owner in sorted(owners.items()):
         static = static_by_source.get(source)
-        path = config.root / source
+        path = site_file(config, source)
         if static is not None:
             sha256 = static.content_hash
         elif path.is_file():
@@ -392,7 +393,7 @@ def _plan_static(config: Config, site: Site, owners: dict[str, Article]) -> _Sta
     for static in site.static_files:
         if static.source in owners:
             continue  # shown by an article: published only as processed widths
-        source, path = static.source, config.root / static.source
+        source, path = static.source, site_file(config, static.source)
         found = sniff_media(path, source)
         allowed = config.media.allows_unstripped(source)
         treated = "copied as it is"

@@ -20,7 +20,12 @@ trusted: every file is re-checked by inode against what it must be.
 The manifest (``cache_dir/manifest.json``) remembers, for every output file, the key of
 what produced it, its SHA-256, size, mtime and inode. An entry is trusted only while the
 file in ``public/`` still has that size, mtime and inode, so a hand-edited output or a
-manifest left stale by a crash is never mistaken for up to date.
+manifest left stale by a crash is never mistaken for up to date. It also holds the stamps of
+``public/``'s folders; after the swap that tree is the staging tree, and a record of it
+(:mod:`tamizdat.render.tree_record`) lets the next build skip listing it while every
+folder's stamp holds. The listing only saves work, never decides safety: every new file is
+created exclusively (``O_EXCL`` or a hard link), so a wrong listing can never make a build
+write into a file shared with ``public/``.
 """
 
 from __future__ import annotations
@@ -37,8 +42,12 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from tamizdat.errors import ContentError
+from tamizdat.files import copy_regular, write_atomic
+from tamizdat.render.tree_record import stamp_dirs, take_record, write_record
+from tamizdat.stamps import Stamp, read_stamp
 
 __all__ = [
     "ManifestEntry",
@@ -50,7 +59,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,28 +72,46 @@ class ManifestEntry:
     mtime_ns: int
     ino: int
 
+    @property
+    def stamp(self) -> Stamp:
+        return Stamp(self.size, self.mtime_ns, self.ino)
 
-def read_manifest(path: Path) -> dict[str, ManifestEntry]:
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The previous build's outputs, and the stamps of ``public/``'s folders it left.
+
+    Both are written in one file, so the folders always describe the tree the files were
+    placed in (see :class:`tamizdat.render.tree_record.TreeRecord`).
+    """
+
+    files: dict[str, ManifestEntry]
+    dirs: dict[str, Stamp] | None  # None: unknown (no record of the folders)
+
+
+def read_manifest(path: Path) -> Manifest:
     """The previous build's manifest, or an empty one if missing or unreadable."""
     try:
         data = json.loads(path.read_bytes())
         if data.get("version") != MANIFEST_VERSION:
-            return {}
-        return {out: ManifestEntry(*fields) for out, fields in data["files"].items()}
+            return Manifest({}, None)
+        files = {out: ManifestEntry(*fields) for out, fields in data["files"].items()}
+        dirs = data.get("dirs")
+        stamps = {d: Stamp(*map(int, v)) for d, v in dirs.items()} if dirs else None
+        return Manifest(files, stamps)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        return Manifest({}, None)
 
 
-def write_manifest(path: Path, entries: Mapping[str, ManifestEntry]) -> None:
+def write_manifest(
+    path: Path, entries: Mapping[str, ManifestEntry], dirs: Mapping[str, Stamp] | None = None
+) -> None:
     """Write the manifest atomically (temporary name, then ``os.replace``)."""
     files = {
         out: [e.key, e.sha256, e.size, e.mtime_ns, e.ino] for out, e in sorted(entries.items())
     }
-    payload = json.dumps({"version": MANIFEST_VERSION, "files": files}, separators=(",", ":"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    tmp.write_text(payload, "utf-8")
-    tmp.replace(path)
+    payload = {"version": MANIFEST_VERSION, "files": files, "dirs": dict(dirs or {})}
+    write_atomic(path, json.dumps(payload, separators=(",", ":")).encode())
 
 
 def check_output_path(output: str, source: str) -> str:
@@ -99,6 +126,9 @@ def check_output_path(output: str, source: str) -> str:
     if not output or output.startswith("/") or "\\" in output or ".." in parts or "." in parts:
         raise ContentError(f"unsafe output path {output!r}", where=source)
     return output
+
+
+_STAGING_RECORD = "staging-tree.json"
 
 
 def _twin_name(output_dir: Path) -> Path:
@@ -177,23 +207,60 @@ def _parents(outputs: Iterable[str]) -> set[str]:
     return dirs
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new file; ``FileExistsError`` if ``path`` exists (never writes into it)."""
+    with open(path, "xb") as handle:  # noqa: PTH123 - exclusive creation
+        handle.write(data)
+
+
+def _copy_new(src: Path, path: Path, *, keep_times: bool = False) -> None:
+    """Copy ``src`` into a new file at ``path``; ``FileExistsError`` if ``path`` exists."""
+    with open(src, "rb") as source, open(path, "xb") as target:  # noqa: PTH123
+        shutil.copyfileobj(source, target, 1 << 20)
+    if keep_times:
+        shutil.copystat(src, path)
+
+
 class Staging:
     """The next output tree, updated in place from the previous generation; see above."""
 
-    def __init__(self, output_dir: Path, previous: Mapping[str, ManifestEntry]) -> None:
+    def __init__(
+        self,
+        output_dir: Path,
+        previous: Manifest,
+        records_dir: Path | None = None,
+    ) -> None:
+        """Prepare the staging tree beside ``output_dir``.
+
+        ``records_dir`` (the build cache) keeps a record of the staging tree between
+        builds, so that it is listed from that record when every folder's stamp still
+        matches, and from disk otherwise.
+        """
         recover_output(output_dir)
         output_dir.parent.mkdir(parents=True, exist_ok=True)
         self.output_dir = output_dir
         self._public = f"{output_dir}{os.sep}"
-        self.previous = previous
+        self.previous = previous.files
+        self._public_dirs = previous.dirs
         self.dir = _twin_name(output_dir)
+        self._records = records_dir
+        # Taken (read and removed) now: from here on either tree may change.
+        twin = take_record(records_dir / _STAGING_RECORD) if records_dir else None
+        # Stamps of the staging tree's folders, known when its record held (none changed).
+        self._dir_stamps: dict[str, Stamp] | None = None
         if self.dir.is_dir():
-            self.present, self.present_dirs = _scan(self.dir)
+            if twin is not None and twin.holds_for(self.dir):
+                self.present, self.present_dirs = dict(twin.files), set(twin.dirs) - {""}
+                self._dir_stamps = twin.dirs
+            else:
+                self.present, self.present_dirs = _scan(self.dir)
         else:
             if self.dir.exists():
                 self.dir.unlink()
             self.dir.mkdir()
             self.present, self.present_dirs = {}, set()
+        self._listed = dict(self.present)  # as found, to tell later which folders changed
+        self._touched: set[str] = set()  # folders whose entries this build changed
         self.wanted: set[str] = set()
         self._can_link = True
 
@@ -204,12 +271,8 @@ class Staging:
         entry = self.previous.get(output)
         if entry is None:
             return None
-        try:
-            # A string join, not a Path: this runs for every output of every build.
-            st = os.stat(self._public + output)  # noqa: PTH116
-        except OSError:
-            return None
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != (entry.size, entry.mtime_ns, entry.ino):
+        # A string join, not a Path: this runs for every output of every build.
+        if read_stamp(self._public + output) != entry.stamp:
             return None
         return entry
 
@@ -226,24 +289,31 @@ class Staging:
                 target.unlink()
                 del self.present[directory]
             target.mkdir(exist_ok=True)
+            self._touched.update((directory, directory.rpartition("/")[0]))
         self.present_dirs |= needed
 
     def _install(self, output: str, fill: Callable[[Path], object]) -> Path:
         """Create the file under a temporary name beside ``output``, then rename it there.
 
-        Never writes into an existing file: it may share its inode with ``public/``.
+        Never writes into an existing file: it may share its inode with ``public/``. Every
+        ``fill`` creates its file exclusively (``O_EXCL``, or a hard link), so that holds
+        even if the listing of the staging tree were wrong.
         """
         dst = self.dir / output
         if output in self.present_dirs:  # a folder where a file must go
             shutil.rmtree(dst)
             self.present_dirs.discard(output)
+            self._touched.add(output.rpartition("/")[0])
         elif output not in self.present:
-            # Nothing is there (the scan saw nothing, and each output is placed once per
-            # build), so nothing can be shared with public/: write in place, saving two
-            # metadata operations per file on a first build. A crash leaves a file whose
-            # inode no manifest names, which the next build replaces like any stale one.
-            fill(dst)
-            return dst
+            # Nothing should be there (the listing saw nothing, and each output is placed
+            # once per build): create it in place, saving two metadata operations per file on
+            # a first build. A crash leaves a file whose inode no manifest names, which the
+            # next build replaces like any stale one.
+            try:
+                fill(dst)
+                return dst
+            except FileExistsError:
+                pass  # the listing was out of date: replace it by rename, below
         tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         fill(tmp)
@@ -264,7 +334,7 @@ class Staging:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self._can_link = False
-        dst = self._install(output, lambda tmp: shutil.copy2(src, tmp))
+        dst = self._install(output, lambda tmp: _copy_new(src, tmp, keep_times=True))
         return self._entry(dst, key, entry.sha256)
 
     def write_bytes(self, output: str, data: bytes, key: str) -> tuple[ManifestEntry, bool]:
@@ -276,7 +346,7 @@ class Staging:
         previous = self.reusable(output)
         if previous is not None and previous.sha256 == digest:
             return self.link_previous(output, previous, key), False
-        dst = self._install(output, lambda tmp: tmp.write_bytes(data))
+        dst = self._install(output, lambda tmp: _write_new(tmp, data))
         return self._entry(dst, key, digest), True
 
     def copy_file(
@@ -287,7 +357,8 @@ class Staging:
         if previous is not None and previous.sha256 == sha256:
             return self.link_previous(output, previous, key), False
         # A copy, not a link: editing a source file later must not change the output.
-        dst = self._install(output, lambda tmp: shutil.copyfile(src, tmp))
+        # never a link or FIFO, and never into an existing file
+        dst = self._install(output, lambda tmp: copy_regular(src, tmp))
         return self._entry(dst, key, sha256), True
 
     @staticmethod
@@ -301,29 +372,77 @@ class Staging:
         """Remove what the new generation no longer has: files, then empty folders."""
         for output in self.present.keys() - self.wanted:
             (self.dir / output).unlink(missing_ok=True)
+            self._touched.add(output.rpartition("/")[0])
         keep = _parents(self.wanted)
         for directory in sorted(self.present_dirs - keep, key=lambda d: -d.count("/")):
             with contextlib.suppress(FileNotFoundError):
                 (self.dir / directory).rmdir()
+            self._touched.add(directory.rpartition("/")[0])
 
-    def commit(self) -> None:
-        """Make the staging tree the output folder; keep the previous one as the next base."""
+    def commit(self, placed: Mapping[str, ManifestEntry] | None = None) -> dict[str, Stamp] | None:
+        """Make the staging tree the output folder; keep the previous one as the next base.
+
+        ``placed`` (every output of this build with its entry) lets the next build find the
+        staging tree from a record instead of listing it: the record is written here, and
+        the stamps of the new ``public/``'s folders are returned for the manifest (``None``
+        without ``placed`` or when they cannot be read).
+        """
         self._prune()
         if not self.output_dir.exists():
             self.dir.rename(self.output_dir)
-            self._prime()
-            return
-        if _exchange(self.dir, self.output_dir):
-            return
-        old = self.output_dir.parent / f"{_old_prefix(self.output_dir)}{secrets.token_hex(6)}"
-        self.output_dir.rename(old)
-        self.dir.rename(self.output_dir)
-        old.rename(self.dir)
+            primed = self._prime()
+            return self._record_trees(placed, self.dir if primed else None)
+        if not _exchange(self.dir, self.output_dir):
+            old = self.output_dir.parent / f"{_old_prefix(self.output_dir)}{secrets.token_hex(6)}"
+            self.output_dir.rename(old)
+            self.dir.rename(self.output_dir)
+            old.rename(self.dir)
+        return self._record_trees(placed, None)
 
-    def _prime(self) -> None:
+    def _record_trees(
+        self, placed: Mapping[str, ManifestEntry] | None, twin: Path | None
+    ) -> dict[str, Stamp] | None:
+        """Record the staging tree for the next build; return the stamps of ``public/``."""
+        if self._records is None or placed is None:
+            return None
+        parents = _parents(self.wanted)
+        try:
+            if twin is not None:  # a fresh hard-linked twin: the same files, its own folders
+                files = {output: entry.ino for output, entry in placed.items()}
+                twin_dirs = stamp_dirs(twin, parents)
+                if twin_dirs is not None:
+                    write_record(self._records / _STAGING_RECORD, files, twin_dirs)
+            elif self._public_dirs is not None:  # the old public/ is now the staging tree
+                old_files = {output: entry.ino for output, entry in self.previous.items()}
+                write_record(self._records / _STAGING_RECORD, old_files, self._public_dirs)
+        except OSError as exc:
+            # Only an optimisation: without a record the next build lists the tree.
+            log.info("could not record the staging tree: %s", exc)
+        return self._stamp_public(placed, parents)
+
+    def _stamp_public(
+        self, placed: Mapping[str, ManifestEntry], parents: set[str]
+    ) -> dict[str, Stamp] | None:
+        """Stamps of the new ``public/``'s folders: re-read only those this build changed."""
+        if self._dir_stamps is None:
+            return stamp_dirs(self.output_dir, parents)
+        touched = set(self._touched)
+        for output, entry in placed.items():
+            if self._listed.get(output) != entry.ino:
+                touched.add(output.rpartition("/")[0])
+        fresh = stamp_dirs(self.output_dir, touched & parents)
+        if fresh is None:
+            return None
+        kept = {d: self._dir_stamps.get(d) for d in parents - touched}
+        if None in kept.values():
+            return stamp_dirs(self.output_dir, parents)  # a folder the record did not know
+        return {**cast("dict[str, Stamp]", kept), **fresh}
+
+    def _prime(self) -> bool:
         """After a first build, give the next one a base: a hard-linked twin of ``public/``.
 
         Paid once, here, so that the first incremental rebuild is as cheap as the later ones.
+        Returns whether the twin is complete.
         """
         try:
             self.dir.mkdir()
@@ -335,6 +454,8 @@ class Staging:
             # Only an optimisation: the next build starts from an empty staging tree instead.
             log.info("could not prepare the staging tree: %s", exc)
             shutil.rmtree(self.dir, ignore_errors=True)
+            return False
+        return True
 
     def abort(self) -> None:
         """Leave ``public/`` untouched; the half-updated staging tree stays as the next base.

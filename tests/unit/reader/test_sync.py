@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from support.tuf_release import ReleaseFactory, mirror_list, sample_site
+from support.zipcraft import CraftEntry, CraftZip
 from tamizdat.channels.bundle import write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.layout import MIRRORS_JSON, by_hash_path, metadata_path
@@ -257,15 +258,15 @@ def test_by_hash_paths_in_store_match_layout(tmp_path: Path, two_releases: Any) 
 def test_hostile_bundle_import_leaves_store_and_disk_untouched(
     tmp_path: Path, two_releases: Any
 ) -> None:
-    import zipfile
-
     factory, _, current = two_releases
     store = _store(tmp_path, factory)
     update_store(store, _pool(current))
-    evil = tmp_path / "evil.zip"
-    with zipfile.ZipFile(evil, "w") as archive:
-        archive.writestr(".well-known/tamizdat/metadata/timestamp.json", b"{}")
-        archive.writestr(".well-known/tamizdat/targets/../../../../escaped", b"x")
+    evil = CraftZip(
+        [
+            CraftEntry(".well-known/tamizdat/metadata/timestamp.json", b"{}"),
+            CraftEntry(".well-known/tamizdat/targets/../../../../escaped", b"x"),
+        ]
+    ).write(tmp_path / "evil.zip")
     before = _tree(tmp_path / "home")
     with pytest.raises(BundleError, match="traversal"):
         import_bundle(store, evil)

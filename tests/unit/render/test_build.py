@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import html
 import io
+import json
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from support.trees import snapshot, tree
 from tamizdat.config import Config, load_config
 from tamizdat.content.model import Article, ImageRef, Site, StaticFile
 from tamizdat.errors import ContentError, InternalError, PrivacyError
+from tamizdat.render import output as output_module
 from tamizdat.render.build import BuildLimits, BuildReport, build_from_site
 from tamizdat.render.output import recover_output
 from tamizdat.render.types import ImageSet, PagePlan
@@ -413,3 +415,82 @@ def test_unreadable_image_in_the_pool_names_its_file(config: Config) -> None:
     assert caught.value.where == "static/broken.jpg"
     assert snapshot(config.build.output_dir) == before
     _no_leftovers(config)
+
+
+# -- the staging tree is found from its record, and a wrong listing is never unsafe ------
+
+
+def _fresh_tree(tmp_path: Path, articles: list[Article]) -> dict[str, bytes]:
+    fresh = make_config(tmp_path / "fresh")
+    build(fresh, make_site(articles), workers=1)
+    files: dict[str, bytes] = tree(fresh.build.output_dir)
+    return files
+
+
+def _forbid_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(root: Path) -> object:
+        raise AssertionError(f"listed {root} although its record holds")
+
+    monkeypatch.setattr(output_module, "_scan", refuse)
+
+
+def test_rebuilds_use_the_record_instead_of_listing_the_staging_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path / "site")
+    build(config, make_site(ARTICLES), workers=1)  # first build: the twin is primed
+    _forbid_listing(monkeypatch)
+    changed = dataclasses.replace(ARTICLES[1], body="Second edition.", content_hash="h2")
+    third = dataclasses.replace(ARTICLES[2], body="Third edition.", content_hash="h3")
+    for articles in (
+        [ARTICLES[0], changed, ARTICLES[2]],
+        [ARTICLES[0], changed, third, article(4, tags=("sport",))],  # a new folder
+        [ARTICLES[0], third],  # a page and a tag folder go away
+    ):
+        build(config, make_site(articles), workers=1)
+        assert tree(config.build.output_dir) == _fresh_tree(tmp_path / str(len(articles)), articles)
+    _no_leftovers(config)
+
+
+@pytest.mark.parametrize("where", ["public", "staging"])
+def test_a_file_added_by_hand_in_a_deep_folder_is_seen_and_removed(
+    config: Config, where: str
+) -> None:
+    """Adding a file changes only its own folder's stamp: the record must check every folder."""
+    build(config, make_site(ARTICLES), workers=1)
+    build(config, make_site(ARTICLES), workers=1)
+    public = config.build.output_dir
+    tree_dir = public if where == "public" else public.parent / ".public-staging"
+    (tree_dir / "en/news/2024/03/article-2/stray.html").write_bytes(b"<p>not built</p>")
+    for _ in range(3):  # through both trees, each swapped in once
+        build(config, make_site(ARTICLES), workers=1)
+        assert not (public / "en/news/2024/03/article-2/stray.html").exists()
+    assert not list(public.parent.glob(".public-staging/**/stray.html"))
+
+
+def test_a_wrong_record_never_writes_into_a_file_public_shares(config: Config) -> None:
+    """A record that forgets a file (forged, or from another tree) costs work, not safety."""
+    build(config, make_site(ARTICLES), workers=1)
+    build(config, make_site(ARTICLES), workers=1)
+    public = config.build.output_dir
+    record = config.build.cache_dir / "staging-tree.json"
+    data = json.loads(record.read_bytes())
+    data["files"] = {}  # "the staging tree holds no file": every one of them is there
+    record.write_text(json.dumps(data))
+    before = snapshot(public)
+    changed = dataclasses.replace(ARTICLES[1], body="Corrected.", content_hash="c")
+    bad = article(0, body="<script src=http://evil.example/x.js>")  # fails after writing
+    with pytest.raises(PrivacyError):
+        build(config, make_site([changed, ARTICLES[2], ARTICLES[0], bad]), workers=1)
+    assert snapshot(public) == before
+    build(config, make_site([ARTICLES[0], changed, ARTICLES[2]]), workers=1)
+    assert tree(public) == _fresh_tree(config.root.parent, [ARTICLES[0], changed, ARTICLES[2]])
+
+
+def test_an_unreadable_record_is_ignored(config: Config) -> None:
+    build(config, make_site(ARTICLES), workers=1)
+    for junk in (b"", b"{", b'{"version": 1, "files": [], "dirs": 3}', b"[1]"):
+        (config.build.cache_dir / "staging-tree.json").write_bytes(junk)
+        report = build(config, make_site(ARTICLES), workers=1)
+        assert report.pages_rendered == 0
+    assert tree(config.build.output_dir) == _fresh_tree(config.root.parent, ARTICLES)
