@@ -37,17 +37,17 @@ from pathlib import Path
 
 from tamizdat.channels.bundle import open_bundle, write_bundle
 from tamizdat.cli import main as cli
+from tamizdat.fingerprint import root_fingerprint
 from tamizdat.reader.client import (
     SyncOptions,
     add_subscription,
     import_bundle,
     sync_subscription,
 )
-from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store
 from tamizdat.reader.sync import update_store
-from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.verify import verify_release
+from tamizdat.transport.failover import MirrorPool
+from tamizdat.trust.verify.whole import verify_release
 
 PARAGRAPH = (
     "The committee met on the {n}th day and heard testimony from residents of district {d}. "

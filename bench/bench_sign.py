@@ -40,8 +40,8 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 from tamizdat.config import load_config
-from tamizdat.trust.keys import init_keys
-from tamizdat.trust.sign import sign_release
+from tamizdat.trust.sign.keys import init_keys
+from tamizdat.trust.sign.signing import sign_release
 
 LANGS = ("en", "ru")
 DESKS = ("news", "culture", "investigations")

@@ -41,7 +41,7 @@ from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 from tamizdat.errors import UserError
-from tamizdat.render.privacy import CSP, REFERRER
+from tamizdat.site_policy import CSP, REFERRER
 
 __all__ = [
     "LIMITS",

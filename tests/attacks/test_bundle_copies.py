@@ -15,7 +15,7 @@ from support.tuf_release import sample_files
 from tamizdat.channels.bundle import open_bundle, write_bundle
 from tamizdat.channels.zipwrite import CanonicalZipWriter
 from tamizdat.errors import TamperedError
-from tamizdat.trust.verify import verify_release
+from tamizdat.trust.verify.whole import verify_release
 
 ELECTION = "news/2026/election/index.html"
 

@@ -9,7 +9,7 @@ import pytest
 from support.tuf_release import sample_files, verify_files
 from tamizdat.errors import OversizeError
 from tamizdat.layout import METADATA_DIR, by_hash_path
-from tamizdat.trust.policy import Limits
+from tamizdat.trust.verify.policy import Limits
 
 
 def test_oversized_timestamp_refused(publisher) -> None:

@@ -9,7 +9,7 @@ import pytest
 from support.tuf_release import now, sample_files, verify_files
 from tamizdat.errors import ExpiredMetadataError, MixAndMatchError
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.policy import TrustPolicy
+from tamizdat.trust.verify.policy import TrustPolicy
 
 
 def test_frozen_mirror_is_stale_never_current(publisher, state_dir) -> None:

@@ -2,7 +2,7 @@
 
 The doors: ``verify DIR``, ``verify URL`` (a real HTTP server on 127.0.0.1), ``mirrors check``,
 ``verify bundle.zip``, ``verify --page``, ``reader sync`` over HTTP and ``reader import`` of
-the bundle. They all run :class:`tamizdat.trust.workflow.ClientWorkflow`; this test keeps it
+the bundle. They all run :class:`tamizdat.trust.verify.workflow.ClientWorkflow`; this test keeps it
 that way. A refused sync or import leaves the store without a release.
 """
 
@@ -23,11 +23,11 @@ from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import TransportError, UntrustedContentError, UserError
 from tamizdat.publish.check import check_mirrors
 from tamizdat.reader.client import SyncOptions, add_subscription, import_bundle, sync_subscription
-from tamizdat.trust.conformance import main as conformance_main
-from tamizdat.trust.network import Deadline
-from tamizdat.trust.pages import find_page
-from tamizdat.trust.sources import DirectorySource, HttpSource
-from tamizdat.trust.verify import outcome_of, verify_release
+from tamizdat.transport.network import Deadline
+from tamizdat.transport.sources import DirectorySource, HttpSource
+from tamizdat.trust.verify.conformance import main as conformance_main
+from tamizdat.trust.verify.pages import find_page
+from tamizdat.trust.verify.whole import outcome_of, verify_release
 
 Door = Callable[[Built, Path, str], str]
 

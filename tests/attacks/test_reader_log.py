@@ -13,10 +13,10 @@ from pathlib import Path
 from support.tuf_release import now, rewritten_log, sample_files
 from tamizdat.layout import LOG_JSON, by_hash_path
 from tamizdat.reader.client import add_subscription
-from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store
 from tamizdat.reader.sync import SyncReport, update_store
-from tamizdat.trust.sources import MemorySource
+from tamizdat.transport.failover import MirrorPool
+from tamizdat.transport.sources import MemorySource
 
 
 def _store(tmp_path: Path, publisher) -> Store:  # type: ignore[no-untyped-def]

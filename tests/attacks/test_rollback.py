@@ -9,7 +9,7 @@ import pytest
 from support.tuf_release import new_key, rewritten_log, sample_files, verify_files
 from tamizdat.errors import LogForkError, RollbackError, TamperedError
 from tamizdat.layout import METADATA_DIR, by_hash_path, log_entry_path
-from tamizdat.trust.state import SeenStore
+from tamizdat.trust.verify.seen import SeenStore
 
 
 def test_timestamp_rollback_refused(publisher, state_dir) -> None:

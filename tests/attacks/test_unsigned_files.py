@@ -14,8 +14,8 @@ import pytest
 from support.tuf_release import sample_files, verify_files
 from tamizdat.errors import TamperedError
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN, by_hash_path
-from tamizdat.trust.sources import DirectorySource, ListableSource, MemorySource, Source
-from tamizdat.trust.verify import verify_release
+from tamizdat.transport.sources import DirectorySource, ListableSource, MemorySource, Source
+from tamizdat.trust.verify.whole import verify_release
 
 FORGED = "news/2026/forged/index.html"
 FORGED_PAGE = b"<p>the minister never said this</p>"

@@ -25,7 +25,7 @@ from support.tuf_release import ReleaseFactory
 from support.zipcraft import CraftEntry, CraftZip, unicode_path_field
 from tamizdat.channels.bundle import open_bundle, write_bundle
 from tamizdat.errors import BundleError
-from tamizdat.trust.verify import verify_release
+from tamizdat.trust.verify.whole import verify_release
 
 pytestmark = [
     pytest.mark.integration,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tamizdat.publish.stores import Store
-from tamizdat.trust.sources import Source
+from tamizdat.transport.sources import Source
 
 __all__ = ["Countdown", "KillingSource", "KillingStore", "main", "run_killing"]
 
@@ -114,10 +114,10 @@ def _publish(site: Path, after: int) -> None:
 
 
 def _sync(home: Path, name: str, after: int) -> None:
-    from tamizdat.reader.mirrors import MirrorPool
     from tamizdat.reader.store import Store as ReaderStore
     from tamizdat.reader.sync import update_store
-    from tamizdat.trust.sources import HttpSource
+    from tamizdat.transport.failover import MirrorPool
+    from tamizdat.transport.sources import HttpSource
 
     store = ReaderStore.open(name, home)
     countdown = Countdown(after)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.store import ReleaseInfo, Store, Subscription
-from tamizdat.trust.policy import SeenVersions
+from tamizdat.release.listing import TargetEntry
+from tamizdat.trust.verify.policy import SeenVersions
 
 __all__ = ["FILES", "FINGERPRINT", "TIMESTAMP", "small_store"]
 

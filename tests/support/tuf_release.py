@@ -48,10 +48,10 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 from tamizdat.layout import METADATA_DIR, MIRRORS_JSON, by_hash_path
+from tamizdat.transport.sources import MemorySource
 from tamizdat.trust.log import PublicationLog, append_entry, log_files
-from tamizdat.trust.sources import MemorySource
-from tamizdat.trust.state import SeenStore
-from tamizdat.trust.verify import VerifyReport, verify_release
+from tamizdat.trust.verify.seen import SeenStore
+from tamizdat.trust.verify.whole import VerifyReport, verify_release
 
 __all__ = [
     "ARTICLE_DESKS",
@@ -410,7 +410,7 @@ def verify_files(
     """Verify an in-memory copy (source ``mirror-A``) as ``tamizdat verify`` does.
 
     Raises:
-        whatever :func:`tamizdat.trust.verify.verify_release` raises.
+        whatever :func:`tamizdat.trust.verify.whole.verify_release` raises.
     """
     seen = SeenStore(state) if state is not None else None
     return verify_release(

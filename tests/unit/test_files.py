@@ -18,7 +18,7 @@ from tamizdat.files import (
     sha256_file,
     walk_regular,
 )
-from tamizdat.trust.sources import DirectorySource
+from tamizdat.transport.sources import DirectorySource
 
 
 def within(seconds: float, call: Callable[[], object]) -> object:

@@ -57,9 +57,9 @@ from tamizdat.channels.zipwrite import CanonicalZipWriter
 from tamizdat.errors import BundleError, OversizeError, UnsafeFileError
 from tamizdat.files import open_regular
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN
-from tamizdat.reader.listing import DirLayout, Layout, natural_path_of, read_listing
-from tamizdat.trust.sources import MissingFileError
-from tamizdat.trust.unsigned import OS_LITTER
+from tamizdat.release.listing import DirLayout, Layout, natural_path_of, read_listing
+from tamizdat.transport.sources import MissingFileError
+from tamizdat.trust.verify.unsigned import OS_LITTER
 
 __all__ = [
     "BUNDLE_JSON",

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import TamperedError, UserError
-from tamizdat.reader.listing import DirLayout, Layout, TargetEntry, read_listing
-from tamizdat.trust.fingerprint import root_fingerprint
+from tamizdat.fingerprint import root_fingerprint
+from tamizdat.release.listing import DirLayout, Layout, TargetEntry, read_listing
 
 __all__ = ["SIG_SUFFIX", "ZimInfo", "export_zim", "verify_zim"]
 
@@ -170,8 +170,8 @@ def verify_zim(zim: Path, fingerprint: str, *, now: datetime | None = None) -> d
     from libzim.reader import Archive
 
     from tamizdat.layout import METADATA_DIR
-    from tamizdat.trust.sources import MemorySource
-    from tamizdat.trust.verify import load_release
+    from tamizdat.transport.sources import MemorySource
+    from tamizdat.trust.verify.whole import load_release
 
     sig_path = zim.with_name(zim.name + SIG_SUFFIX)
     try:

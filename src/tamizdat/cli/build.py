@@ -149,9 +149,9 @@ def _init(args: argparse.Namespace, out: Output) -> int:
 
 def _fingerprint(config: Config) -> str | None:
     """The root fingerprint to print on pages, once signing keys exist; else ``None``."""
-    if importlib.util.find_spec("tamizdat.trust.keys") is None:
+    if importlib.util.find_spec("tamizdat.trust.sign.keys") is None:
         return None  # no trust stage yet: pages show no fingerprint
-    keys = importlib.import_module("tamizdat.trust.keys")
+    keys = importlib.import_module("tamizdat.trust.sign.keys")
     read = getattr(keys, "read_fingerprint", None)
     if read is None:
         return None

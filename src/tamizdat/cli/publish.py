@@ -251,10 +251,10 @@ def _register_check(msub: Any) -> None:
 
 def run_check(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.config import load_config
+    from tamizdat.fingerprint import root_fingerprint
     from tamizdat.layout import metadata_path
     from tamizdat.publish.check import check_mirrors
     from tamizdat.publish.status_html import render_status_html
-    from tamizdat.trust.fingerprint import root_fingerprint
 
     config = load_config(Path(args.site))
     release_dir = config.signing.release_dir

@@ -11,7 +11,7 @@ from typing import Any
 
 from tamizdat.cli._output import Output
 from tamizdat.errors import ExitCode
-from tamizdat.trust.fingerprint import format_fingerprint
+from tamizdat.fingerprint import format_fingerprint
 
 _RAW = argparse.RawDescriptionHelpFormatter
 _EXIT = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from tamizdat.cli._output import Output
 from tamizdat.config import Config, load_config
-from tamizdat.trust.keystore import DEMO_ENV, DEMO_LABEL
+from tamizdat.trust.sign.keystore import DEMO_ENV, DEMO_LABEL
 
 __all__ = ["register"]
 
@@ -27,8 +27,8 @@ def _demo_allowed(args: argparse.Namespace) -> bool:
 
 
 def _keys_init(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.fingerprint import format_fingerprint
-    from tamizdat.trust.keys import init_keys
+    from tamizdat.fingerprint import format_fingerprint
+    from tamizdat.trust.sign.keys import init_keys
 
     report = init_keys(
         load_config(args.site), demo=args.demo, holders=args.holders, threshold=args.threshold
@@ -54,7 +54,7 @@ def _keys_init(args: argparse.Namespace, out: Output) -> int:
 
 
 def _keys_add_desk(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.keys import add_desk
+    from tamizdat.trust.sign.keys import add_desk
 
     config = load_config(args.site)
     report = add_desk(config, args.name, demo=True if args.demo else None)
@@ -73,7 +73,7 @@ def _keys_add_desk(args: argparse.Namespace, out: Output) -> int:
 
 
 def _keys_list(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.keys import TOP_ROLES, open_store
+    from tamizdat.trust.sign.keys import TOP_ROLES, open_store
 
     config = load_config(args.site)
     store = open_store(config)
@@ -96,13 +96,13 @@ def _keys_list(args: argparse.Namespace, out: Output) -> int:
 
 def _keys_fingerprint(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.errors import KeyStoreError
-    from tamizdat.trust.fingerprint import (
+    from tamizdat.fingerprint import (
         fingerprint_qr_svg,
         fingerprint_qr_terminal,
         format_fingerprint,
     )
-    from tamizdat.trust.keys import read_fingerprint
-    from tamizdat.trust.keystore import atomic_write
+    from tamizdat.trust.sign.keys import read_fingerprint
+    from tamizdat.trust.sign.keystore import atomic_write
 
     config = load_config(args.site)
     fingerprint = read_fingerprint(config)
@@ -129,14 +129,14 @@ def _keys_fingerprint(args: argparse.Namespace, out: Output) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.rotate import rotate_key
+    from tamizdat.trust.sign.rotate import rotate_key
 
     change = rotate_key(load_config(args.site), args.role, demo=True if args.demo else None)
     return _key_change(out, change)
 
 
 def _keys_revoke(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.rotate import revoke_key
+    from tamizdat.trust.sign.rotate import revoke_key
 
     return _key_change(out, revoke_key(load_config(args.site), args.keyid))
 
@@ -183,7 +183,7 @@ def _article_updates(config: Config) -> Mapping[str, datetime | None] | None:
 
 
 def _sign(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.sign import sign_release
+    from tamizdat.trust.sign.signing import sign_release
 
     config = load_config(args.site)
     report = sign_release(
@@ -227,7 +227,7 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
 
 
 def _timestamp(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.rotate import resign_timestamp
+    from tamizdat.trust.sign.rotate import resign_timestamp
 
     version = resign_timestamp(load_config(args.site), allow_demo=_demo_allowed(args))
     out.result({"timestamp_version": version}, lambda: out.say(f"timestamp {version} signed"))
@@ -235,7 +235,7 @@ def _timestamp(args: argparse.Namespace, out: Output) -> int:
 
 
 def _history(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.history import read_history
+    from tamizdat.trust.sign.history import read_history
 
     config = load_config(args.site)
     events = read_history(config.signing.release_dir, args.path)

@@ -69,9 +69,9 @@ def register(sub: Any) -> None:
 
 
 def run_verify(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.sources import open_source
-    from tamizdat.trust.state import SeenStore
-    from tamizdat.trust.verify import verify_release_report
+    from tamizdat.channels.open import open_source
+    from tamizdat.trust.verify.seen import SeenStore
+    from tamizdat.trust.verify.whole import verify_release_report
 
     if args.page:
         return _run_page(args, out)
@@ -97,7 +97,7 @@ def run_verify(args: argparse.Namespace, out: Output) -> int:
 
 def _network(args: argparse.Namespace) -> tuple[Any, Any]:
     """The network limits of this run and its one deadline (started now)."""
-    from tamizdat.trust.network import Deadline, NetworkLimits
+    from tamizdat.transport.network import Deadline, NetworkLimits
 
     if args.deadline <= 0 or args.timeout <= 0:
         raise UserError(
@@ -117,7 +117,7 @@ def _close(source: Any) -> None:
 
 
 def describe(report: Any) -> str:
-    """The one-line human verdict for a :class:`~tamizdat.trust.verify.VerifyReport`."""
+    """The one-line human verdict for a :class:`~tamizdat.trust.verify.whole.VerifyReport`."""
     when = f"{report.published:%Y-%m-%d %H:%M} UTC" if report.published else "at an unknown time"
     if report.outcome == "current":
         return f"authentic and current: release {report.version}, published {when}"
@@ -149,9 +149,10 @@ def _release_dir(args: argparse.Namespace) -> str:
 
 
 def _run_page(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.trust.sources import open_source, read_page
-    from tamizdat.trust.state import SeenStore
-    from tamizdat.trust.verify import find_page
+    from tamizdat.channels.open import open_source
+    from tamizdat.transport.sources import read_page
+    from tamizdat.trust.verify.seen import SeenStore
+    from tamizdat.trust.verify.whole import find_page
 
     against = args.against or args.source or _release_dir(args)
     limits, deadline = _network(args)

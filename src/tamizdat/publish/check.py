@@ -1,7 +1,7 @@
 """``mirrors check``: which mirrors serve the current, authentic release — and which do not.
 
 Invariant: a mirror is called *current* only after its metadata chain verified against the
-pinned root (the verification policy in :mod:`tamizdat.trust.verify`, TUF §5.3–5.6, with a
+pinned root (the verification policy in :mod:`tamizdat.trust.verify.whole`, TUF §5.3–5.6, with a
 sample of target files checked against their signed hashes); any refusal is *tampered* or
 *not-this-publisher* with the file named, a transport failure is *unreachable* with the
 error, and an authentic but older or expired copy is *lagging* or *stale*.
@@ -20,14 +20,14 @@ from typing import Any, Literal
 
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import ExitCode, TransportError, UserError
+from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.layout import metadata_path
 from tamizdat.progress import Progress, report
 from tamizdat.publish.history import HistoryEntry, append_history, read_timelines
 from tamizdat.publish.mirrorlist import active_mirrors
-from tamizdat.trust.fingerprint import normalize_fingerprint
-from tamizdat.trust.network import Deadline, NetworkLimits
-from tamizdat.trust.sources import HttpSource, Source
-from tamizdat.trust.verify import VerifyReport, verify_release_report
+from tamizdat.transport.network import Deadline, NetworkLimits
+from tamizdat.transport.sources import HttpSource, Source
+from tamizdat.trust.verify.whole import VerifyReport, verify_release_report
 
 __all__ = [
     "CheckReport",

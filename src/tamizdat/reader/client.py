@@ -16,13 +16,13 @@ from pathlib import Path
 
 from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
 from tamizdat.errors import BundleError, UserError
+from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.progress import Progress
-from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store, Subscription, reader_home
 from tamizdat.reader.sync import SyncReport, update_store
-from tamizdat.trust.fingerprint import normalize_fingerprint
-from tamizdat.trust.network import Deadline, NetworkLimits
-from tamizdat.trust.sources import HttpSource
+from tamizdat.transport.failover import MirrorPool
+from tamizdat.transport.network import Deadline, NetworkLimits
+from tamizdat.transport.sources import HttpSource
 
 __all__ = [
     "TOFU_WARNING",

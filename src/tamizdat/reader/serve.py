@@ -27,6 +27,7 @@ from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 
 from tamizdat.errors import TamperedError, UnsafeFileError, UserError
+from tamizdat.fingerprint import format_fingerprint
 from tamizdat.local_http import (
     LIMITS,
     GuardedRequestHandler,
@@ -35,7 +36,6 @@ from tamizdat.local_http import (
     server_url,
 )
 from tamizdat.reader.store import ReleaseInfo, Store
-from tamizdat.trust.fingerprint import format_fingerprint
 
 __all__ = [
     "Banner",

@@ -31,9 +31,9 @@ from pathlib import Path
 from tamizdat.errors import InternalError, TamperedError, UserError
 from tamizdat.files import copy_regular, read_below, write_atomic
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR
-from tamizdat.reader.listing import TargetEntry
-from tamizdat.trust.policy import SeenVersions
-from tamizdat.trust.state import seen_from_json, seen_to_json
+from tamizdat.release.listing import TargetEntry
+from tamizdat.trust.verify.policy import SeenVersions
+from tamizdat.trust.verify.seen import seen_from_json, seen_to_json
 
 __all__ = ["ReleaseInfo", "Store", "Subscription", "reader_home"]
 
@@ -87,7 +87,7 @@ def _safe_parts(path: str) -> list[str]:
 
 
 class Store:
-    """One publisher's store; also a read-only :class:`~tamizdat.reader.listing.Layout`."""
+    """One publisher's store; also a read-only :class:`~tamizdat.release.listing.Layout`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

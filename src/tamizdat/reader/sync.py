@@ -1,7 +1,7 @@
 """Sync a reader's store from mirrors (or a bundle): the TUF client workflow with fail-over.
 
 Invariant: the store only ever switches to a release whose every metadata file was accepted
-by :class:`~tamizdat.trust.policy.TrustPolicy` against the pinned root (TUF §5.2–5.6) and
+by :class:`~tamizdat.trust.verify.policy.TrustPolicy` against the pinned root (TUF §5.2–5.6) and
 whose every object matched its signed length and sha256 (§5.7); nothing unverified is
 written. Rollback is refused; an expired role only labels the release "stale" (§5.4.4 is
 deliberately relaxed, as DESIGN.md explains). The signed publication log head must extend
@@ -32,13 +32,13 @@ from tamizdat.errors import (
 )
 from tamizdat.layout import LOG_JSON, MIRRORS_JSON
 from tamizdat.progress import Progress, report
-from tamizdat.reader.listing import TargetEntry
-from tamizdat.reader.mirrors import MirrorNote, MirrorPool, NoteKind
 from tamizdat.reader.store import ReleaseInfo, Store
+from tamizdat.release.listing import TargetEntry
+from tamizdat.transport.failover import MirrorNote, MirrorPool, NoteKind
 from tamizdat.trust.log import PublicationLog
-from tamizdat.trust.policy import Limits
-from tamizdat.trust.verify import outcome_of
-from tamizdat.trust.workflow import Check, ClientWorkflow, release_entry
+from tamizdat.trust.verify.policy import Limits
+from tamizdat.trust.verify.whole import outcome_of
+from tamizdat.trust.verify.workflow import Check, ClientWorkflow, release_entry
 
 __all__ = ["Outcome", "PoolFetcher", "StoreCopy", "SyncReport", "update_store"]
 
@@ -71,7 +71,7 @@ class SyncReport:
 
 
 class PoolFetcher:
-    """A :class:`~tamizdat.reader.mirrors.MirrorPool` as the workflow's fetcher."""
+    """A :class:`~tamizdat.transport.failover.MirrorPool` as the workflow's fetcher."""
 
     def __init__(self, pool: MirrorPool) -> None:
         self.pool = pool

@@ -20,6 +20,7 @@ from tamizdat.config import SiteSettings
 from tamizdat.content.model import Site
 from tamizdat.errors import ContentError, PrivacyError
 from tamizdat.files import read_regular
+from tamizdat.fingerprint import format_fingerprint
 from tamizdat.render import feeds
 from tamizdat.render.context import ContextBuilder
 from tamizdat.render.i18n import translations_for
@@ -36,7 +37,6 @@ from tamizdat.render.urls import (
     home_path,
     tag_path,
 )
-from tamizdat.trust.fingerprint import format_fingerprint
 
 __all__ = ["Renderer"]
 

@@ -54,6 +54,7 @@ from html5lib import treebuilders
 from tamizdat.errors import PrivacyError
 from tamizdat.render.references import Mode, ReferenceRules, Violation, is_external
 from tamizdat.render.strict_html import TagMemo, feed_strict
+from tamizdat.site_policy import CSP, REFERRER
 
 __all__ = [
     "CSP",
@@ -65,12 +66,6 @@ __all__ = [
     "is_external",
 ]
 
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-    "form-action 'self'"
-)
-REFERRER = "no-referrer"
 
 _HTML_SUFFIXES = (".html", ".htm")
 _XML_SUFFIXES = (".svg", ".xml", ".rss", ".atom")

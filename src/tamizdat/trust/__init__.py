@@ -1,10 +1,12 @@
-"""tamizdat.trust: keys, signing a release with TUF, the publication log, verification.
+"""tamizdat.trust: The Update Framework for a newsroom — signing and verifying releases.
 
-Publisher side: ``keys`` (init, add-desk, fingerprint), ``keystore`` (encrypted Ed25519 keys),
-``roles`` (the role layout), ``sign`` (public/ → release/), ``rotate`` (rotation, revocation,
-timestamp-only re-sign), ``log`` (the publication log, no I/O), ``history``.
-Reader side: ``policy``, ``verify``, ``sources``, ``conformance``.
+::
+
+    trust/log.py     the publication log's format (no I/O): written by sign, read by verify
+    trust/verify/    the reader side: one client workflow over a pure verification core
+    trust/sign/      the publisher side: keys, role layout, signing, rotation, the log writer
+
 Import the submodules directly; this package imports nothing at load time.
 """
 
-__all__: list[str] = []
+__all__ = ["log", "sign", "verify"]

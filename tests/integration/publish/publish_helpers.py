@@ -8,8 +8,8 @@ from pathlib import Path
 
 from releasekit import check_consistent, directory_reader, fingerprint_of
 
-from tamizdat.trust.sources import DirectorySource
-from tamizdat.trust.verify import verify_release_report
+from tamizdat.transport.sources import DirectorySource
+from tamizdat.trust.verify.whole import verify_release_report
 
 
 def write_site(site: Path, mirrors: list[dict[str, object]]) -> Path:

@@ -15,7 +15,7 @@ from tamizdat.errors import ExitCode, MirrorUnreachableError
 from tamizdat.publish.check import check_mirrors
 from tamizdat.publish.history import read_timelines
 from tamizdat.publish.status_html import render_status_html
-from tamizdat.trust.verify import VerifyReport
+from tamizdat.trust.verify.whole import VerifyReport
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FP = "ab" * 32

@@ -12,9 +12,9 @@ import time
 import pytest
 
 from tamizdat.errors import DeadlineError, TamperedError
-from tamizdat.reader.mirrors import MirrorPool
-from tamizdat.trust.network import NetworkLimits
-from tamizdat.trust.sources import MemorySource, MissingFileError, Source
+from tamizdat.transport.failover import MirrorPool
+from tamizdat.transport.network import NetworkLimits
+from tamizdat.transport.sources import MemorySource, MissingFileError, Source
 
 MARGIN = 2.0
 FAST = NetworkLimits(hedge_delay=0.3, quorum_wait=0.3, deadline=None)

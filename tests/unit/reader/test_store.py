@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tamizdat.errors import InternalError, TamperedError, UserError
-from tamizdat.reader.listing import TargetEntry
 from tamizdat.reader.store import ReleaseInfo, Store, Subscription, reader_home
-from tamizdat.trust.policy import SeenVersions
+from tamizdat.release.listing import TargetEntry
+from tamizdat.trust.verify.policy import SeenVersions
 
 
 def _info(version: int) -> ReleaseInfo:

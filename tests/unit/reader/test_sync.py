@@ -15,10 +15,10 @@ from tamizdat.channels.bundle import write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.layout import MIRRORS_JSON, by_hash_path, metadata_path
 from tamizdat.reader.client import add_from_bundle, add_subscription, export_bundle, import_bundle
-from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store
 from tamizdat.reader.sync import update_store
-from tamizdat.trust.sources import DirectorySource, MemorySource
+from tamizdat.transport.failover import MirrorPool
+from tamizdat.transport.sources import DirectorySource, MemorySource
 
 
 def _pool(*dirs: Path) -> MirrorPool:

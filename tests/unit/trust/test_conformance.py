@@ -19,7 +19,7 @@ from tuf.api.metadata import Metadata
 from support.loopback import QuietDirectoryHandler, serving
 from support.tuf_release import ReleaseFactory, new_key, write_file
 from tamizdat.layout import WELL_KNOWN
-from tamizdat.trust.conformance import main
+from tamizdat.trust.verify.conformance import main
 
 pytestmark = pytest.mark.integration
 

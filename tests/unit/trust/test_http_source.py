@@ -22,9 +22,9 @@ from support.loopback import QuietDirectoryHandler, serving
 from tamizdat.cli import main
 from tamizdat.errors import DeadlineError, MirrorResponseError, MirrorUnreachableError
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.http_client import origin_of
-from tamizdat.trust.network import Deadline, NetworkLimits
-from tamizdat.trust.sources import HttpSource, MissingFileError, check_metadata_shape, read_page
+from tamizdat.transport.http_client import origin_of
+from tamizdat.transport.network import Deadline, NetworkLimits
+from tamizdat.transport.sources import HttpSource, MissingFileError, check_metadata_shape, read_page
 
 MARGIN = 2.0
 SLOW_READS = NetworkLimits(read_timeout=60.0, deadline=None)

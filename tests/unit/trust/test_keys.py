@@ -10,9 +10,9 @@ from trustkit import write_config
 from tuf.api.metadata import Metadata, Root
 
 from tamizdat.errors import KeyStoreError, UserError
-from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.keys import add_desk, init_keys, open_store, read_fingerprint
-from tamizdat.trust.keystore import DEMO_LABEL
+from tamizdat.fingerprint import root_fingerprint
+from tamizdat.trust.sign.keys import add_desk, init_keys, open_store, read_fingerprint
+from tamizdat.trust.sign.keystore import DEMO_LABEL
 
 PASS_ENV = "TAMIZDAT_PASSPHRASE"
 

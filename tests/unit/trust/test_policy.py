@@ -15,10 +15,10 @@ from tamizdat.errors import (
     UserError,
 )
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.policy import SeenVersions, TrustPolicy
-from tamizdat.trust.sources import MemorySource
-from tamizdat.trust.state import SeenStore
-from tamizdat.trust.verify import load_release
+from tamizdat.transport.sources import MemorySource
+from tamizdat.trust.verify.policy import SeenVersions, TrustPolicy
+from tamizdat.trust.verify.seen import SeenStore
+from tamizdat.trust.verify.whole import load_release
 
 
 def _meta(release, name: str) -> bytes:  # type: ignore[no-untyped-def]
@@ -126,15 +126,15 @@ def test_seen_store_reads_state_without_role_keys(tmp_path: Path) -> None:
 
 
 def test_split_modules_keep_their_public_names() -> None:
-    from tamizdat.trust import delegations, pages, policy, rollback, verify, workflow
+    from tamizdat.trust.verify import delegations, pages, policy, rollback, whole, workflow
 
     assert policy.SeenVersions is rollback.SeenVersions
     assert policy.RoleLoader is delegations.RoleLoader
-    assert verify.find_page is pages.find_page
-    assert verify.PageReport is pages.PageReport
-    assert verify.load_release is pages.load_release
-    assert verify.LoadedRelease is workflow.LoadedRelease
-    for module in (delegations, pages, policy, rollback, verify, workflow):
+    assert whole.find_page is pages.find_page
+    assert whole.PageReport is pages.PageReport
+    assert whole.load_release is pages.load_release
+    assert whole.LoadedRelease is workflow.LoadedRelease
+    for module in (delegations, pages, policy, rollback, whole, workflow):
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
 
 

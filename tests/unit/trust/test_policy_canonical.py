@@ -10,7 +10,7 @@ from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
 
 from tamizdat.errors import BadSignatureError
-from tamizdat.trust.checks import signed_bytes, verify_signatures
+from tamizdat.trust.verify.checks import signed_bytes, verify_signatures
 
 
 def _targets(paths: list[str], extra: dict[str, Any] | None = None) -> Metadata[Targets]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from tuf.api.metadata import DelegatedRole, Delegations, TargetFile, Targets
 
-from tamizdat.trust.resolve import BulkResolver, PathMatcher
+from tamizdat.trust.verify.resolve import BulkResolver, PathMatcher
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from tuf.api.metadata import DelegatedRole, Metadata, Targets
 
 from tamizdat.errors import UserError
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.roles import BIN_LIMIT, YEAR_LIMIT, plan_layout
+from tamizdat.trust.sign.roles import BIN_LIMIT, YEAR_LIMIT, plan_layout
 
 DESKS = ("news", "culture")
 PATHS = [

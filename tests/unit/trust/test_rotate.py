@@ -13,8 +13,8 @@ from tuf.ngclient import Updater
 
 from tamizdat.errors import UserError
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.keys import latest_root, open_store
-from tamizdat.trust.rotate import resign_timestamp, revoke_key, rotate_key
+from tamizdat.trust.sign.keys import latest_root, open_store
+from tamizdat.trust.sign.rotate import resign_timestamp, revoke_key, rotate_key
 
 
 def _client(site: SignedSite, local: Path, bootstrap: bytes | None) -> Updater:

@@ -14,11 +14,11 @@ from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 
 from tamizdat.errors import KeyStoreError, UserError
+from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path, log_entry_path
-from tamizdat.trust import release as rel
-from tamizdat.trust.fingerprint import root_fingerprint
 from tamizdat.trust.log import read_log
-from tamizdat.trust.sign import sign_release
+from tamizdat.trust.sign import release_dir as rel
+from tamizdat.trust.sign.signing import sign_release
 
 META = METADATA_DIR
 

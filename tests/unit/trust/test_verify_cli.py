@@ -14,8 +14,8 @@ from support.loopback import QuietDirectoryHandler, serving
 from support.tuf_release import ReleaseFactory, now, sample_files
 from tamizdat.cli import main
 from tamizdat.errors import TamperedError
-from tamizdat.trust.sources import DirectorySource, HttpSource, MissingFileError
-from tamizdat.trust.verify import verify_release, verify_release_report
+from tamizdat.transport.sources import DirectorySource, HttpSource, MissingFileError
+from tamizdat.trust.verify.whole import verify_release, verify_release_report
 
 PAGE = "news/2026/election/index.html"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tamizdat.errors import RollbackError, TamperedError
-from tamizdat.trust.sources import DirectorySource
-from tamizdat.trust.state import SeenStore
-from tamizdat.trust.verify import find_page, verify_release
+from tamizdat.transport.sources import DirectorySource
+from tamizdat.trust.verify.seen import SeenStore
+from tamizdat.trust.verify.whole import find_page, verify_release
 
 STORY = "en/news/2026/03/second-story/index.html"
 

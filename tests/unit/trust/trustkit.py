@@ -14,8 +14,8 @@ from pathlib import Path
 from tuf.ngclient.fetcher import FetcherInterface
 
 from tamizdat.config import Config, load_config
-from tamizdat.trust.keys import init_keys
-from tamizdat.trust.sign import SignReport, sign_release
+from tamizdat.trust.sign.keys import init_keys
+from tamizdat.trust.sign.signing import SignReport, sign_release
 
 # Real time (to the minute): python-tuf's ngclient checks expiry against the clock.
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)

@@ -1,7 +1,7 @@
 """HTTP/1.1 GETs from one mirror origin: every wait bounded by a deadline, redirects kept home.
 
 Invariant: no socket operation (connect, TLS handshake, send, each receive) waits longer than
-``min(read_timeout, time left)`` of the request's :class:`~tamizdat.trust.network.Deadline`,
+``min(read_timeout, time left)`` of the request's :class:`~tamizdat.transport.network.Deadline`,
 and the time left is checked before each one, so a mirror that drips headers or a body one
 byte at a time, or never answers, is cut off when the deadline passes — not when it stops
 sending. A redirect is followed only within the mirror's own origin (scheme, host, port), at
@@ -30,7 +30,7 @@ from tamizdat.errors import (
     TamizdatError,
     TransportError,
 )
-from tamizdat.trust.network import Deadline, NetworkLimits
+from tamizdat.transport.network import Deadline, NetworkLimits
 
 __all__ = ["HttpAnswer", "HttpClient", "origin_of"]
 

@@ -6,16 +6,16 @@ subclass for anything else; only then is the seen-versions store updated. The wr
 :func:`verify_release_report` turns those errors into a report with outcome ``rollback``,
 ``tampered`` or ``not-this-publisher`` (transport errors still raise: a mirror that does not
 answer says nothing about authenticity). Every fetch is capped: metadata by
-:class:`~tamizdat.trust.policy.Limits`, targets by their signed length.
+:class:`~tamizdat.trust.verify.policy.Limits`, targets by their signed length.
 
 With ``check="all"`` a source that can list its files is also audited for files no role
-signed (:mod:`tamizdat.trust.unsigned`). The report's ``published`` is the time of the
-publication-log entry bound to this very snapshot (:func:`~tamizdat.trust.workflow.
+signed (:mod:`tamizdat.trust.verify.unsigned`). The report's ``published`` is the time of the
+publication-log entry bound to this very snapshot (:func:`~tamizdat.trust.verify.workflow.
 release_entry`), never a time from an unsigned or older place.
 
 The steps, in order, are written down in docs/verification-policy.md and implemented once, in
-:class:`~tamizdat.trust.workflow.ClientWorkflow`; one-page lookups are in
-:mod:`tamizdat.trust.pages` (re-exported here).
+:class:`~tamizdat.trust.verify.workflow.ClientWorkflow`; one-page lookups are in
+:mod:`tamizdat.trust.verify.pages` (re-exported here).
 """
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ from tamizdat.errors import (
     RollbackError,
     UntrustedContentError,
 )
+from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.layout import LOG_JSON
 from tamizdat.progress import Progress, report
-from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.transport.sources import ListableSource, Source
 from tamizdat.trust.log import PublicationLog
-from tamizdat.trust.pages import PageReport, find_page, load_release, whole_release
-from tamizdat.trust.policy import Limits, SeenVersions
-from tamizdat.trust.sources import ListableSource, Source
-from tamizdat.trust.state import SeenStore
-from tamizdat.trust.unsigned import ListingAudit, audit_listing
-from tamizdat.trust.workflow import LoadedRelease, release_entry
+from tamizdat.trust.verify.pages import PageReport, find_page, load_release, whole_release
+from tamizdat.trust.verify.policy import Limits, SeenVersions
+from tamizdat.trust.verify.seen import SeenStore
+from tamizdat.trust.verify.unsigned import ListingAudit, audit_listing
+from tamizdat.trust.verify.workflow import LoadedRelease, release_entry
 
 __all__ = [
     "Check",
@@ -135,8 +135,8 @@ def verify_release(
 
     ``natural`` checks the natural-path copy of each file too (default: for every source but
     HTTP mirrors). ``seen`` is read before and updated after a successful verification.
-    With ``check="all"`` a :class:`~tamizdat.trust.sources.ListableSource` must hold no file
-    that no role signed (see :mod:`tamizdat.trust.unsigned` for what is tolerated).
+    With ``check="all"`` a :class:`~tamizdat.transport.sources.ListableSource` must hold no file
+    that no role signed (see :mod:`tamizdat.trust.verify.unsigned` for what is tolerated).
 
     Raises:
         NotThisPublisherError, BadSignatureError, RollbackError, TamperedError (also an

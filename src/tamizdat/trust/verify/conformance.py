@@ -2,14 +2,14 @@
 
 Speaks the protocol of theupdateframework/tuf-conformance ``CLIENT-CLI.md``::
 
-    python -m tamizdat.trust.conformance --metadata-dir D init TRUSTED_ROOT
-    python -m tamizdat.trust.conformance --metadata-dir D --metadata-url U refresh
-    python -m tamizdat.trust.conformance --metadata-dir D --metadata-url U \\
+    python -m tamizdat.trust.verify.conformance --metadata-dir D init TRUSTED_ROOT
+    python -m tamizdat.trust.verify.conformance --metadata-dir D --metadata-url U refresh
+    python -m tamizdat.trust.verify.conformance --metadata-dir D --metadata-url U \\
         --target-name P --target-base-url B --target-dir T download
 
 ``--target-name`` may repeat: targets are processed in order by one client, which stops at
 the first failure. Exit code 0 on success, 1 on any failure. Invariant: ``METADATA_DIR``
-holds only metadata that passed :class:`~tamizdat.trust.workflow.ClientWorkflow` (the same
+holds only metadata that passed :class:`~tamizdat.trust.verify.workflow.ClientWorkflow` (the same
 workflow every reader runs; §5.3–5.7, expiry enforced: ``allow_stale=False``),
 under non-versioned names (``root.json``, ``timestamp.json``, ``<role>.json``), written
 atomically; local copies are loaded first, as trusted-but-possibly-outdated state, so
@@ -31,9 +31,9 @@ from tuf.api.exceptions import LengthOrHashMismatchError
 from tamizdat.errors import TamizdatError, TamperedError, UserError
 from tamizdat.files import write_atomic
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.policy import Limits, TrustPolicy
-from tamizdat.trust.sources import HttpSource
-from tamizdat.trust.workflow import ClientWorkflow, SourceFetcher
+from tamizdat.transport.sources import HttpSource
+from tamizdat.trust.verify.policy import Limits, TrustPolicy
+from tamizdat.trust.verify.workflow import ClientWorkflow, SourceFetcher
 
 __all__ = ["ConformanceClient", "main"]
 

@@ -13,7 +13,7 @@ every honest release forever. So:
   metadata can name new keys, and the delegator is itself protected by its own floor (the
   top-level targets by the root, which never rolls back), so an attacker cannot trigger it.
 
-Nothing here does I/O; :mod:`tamizdat.trust.state` persists :class:`SeenVersions`.
+Nothing here does I/O; :mod:`tamizdat.trust.verify.seen` persists :class:`SeenVersions`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from tuf.api.metadata import MetaFile, Root, Snapshot, Targets, Timestamp
 
 from tamizdat.errors import RollbackError
-from tamizdat.trust.checks import delegated_keyids
+from tamizdat.trust.verify.checks import delegated_keyids
 
 __all__ = ["RoleFloors", "SeenVersions", "check_snapshot_versions", "forget_rotated"]
 

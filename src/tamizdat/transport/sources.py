@@ -16,7 +16,7 @@ import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, cast, runtime_checkable
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 from tamizdat.errors import (
@@ -28,8 +28,8 @@ from tamizdat.errors import (
 )
 from tamizdat.files import read_below, walk_regular
 from tamizdat.layout import METADATA_DIR
-from tamizdat.trust.http_client import HttpClient
-from tamizdat.trust.network import Deadline, NetworkLimits
+from tamizdat.transport.http_client import HttpClient
+from tamizdat.transport.network import Deadline, NetworkLimits
 
 __all__ = [
     "DirectorySource",
@@ -41,7 +41,6 @@ __all__ = [
     "Source",
     "check_metadata_shape",
     "check_relative",
-    "open_source",
     "read_page",
 ]
 
@@ -213,7 +212,7 @@ class HttpSource:
     """An HTTP(S) mirror: every wait bounded by ``limits`` and the operation's ``deadline``.
 
     Each file gets ``limits.file_seconds(max_length)`` at most, never past ``deadline`` (a
-    :class:`~tamizdat.trust.network.Deadline` shared with the mirror pool, or one started
+    :class:`~tamizdat.transport.network.Deadline` shared with the mirror pool, or one started
     now from ``limits.deadline``); redirects are followed only within the mirror's origin.
     A metadata path whose bytes are not TUF metadata is missing, not forged (see
     :func:`check_metadata_shape`). Asks for gzip; ``wire_bytes`` counts the response bodies
@@ -335,41 +334,6 @@ def check_metadata_shape(path: str, data: bytes, where: str) -> None:
         f"expected {expected} metadata for {path}, found {what}; taken as missing "
         "(a page served in place of a file the mirror does not have)",
         where=where,
-    )
-
-
-def open_source(
-    spec: str,
-    *,
-    ca_file: str | None = None,
-    limits: NetworkLimits | None = None,
-    deadline: Deadline | None = None,
-) -> Source:
-    """A source for what the user typed: an ``http(s)://`` URL, a directory or a bundle file.
-
-    An HTTP source keeps to ``limits`` and ``deadline`` (see :class:`HttpSource`); close it
-    when done.
-
-    Raises:
-        UserError: nothing exists at ``spec``, or it is a file but bundles are unavailable.
-        BundleError: the bundle file is malformed or hostile.
-    """
-    if spec.startswith(("http://", "https://")):
-        return HttpSource(spec, ca_file=ca_file, limits=limits, deadline=deadline)
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return DirectorySource(path)
-    if path.is_file():
-        try:
-            from tamizdat.channels.bundle import open_bundle
-        except ImportError:  # pragma: no cover - depends on the installed channels
-            raise UserError(
-                "bundle files are not supported by this installation", where=spec
-            ) from None
-        return cast(Source, open_bundle(path))
-    raise UserError(
-        "expected a release directory, a bundle file or an http(s):// URL, found nothing",
-        where=spec,
     )
 
 

@@ -3,13 +3,13 @@
 Invariants:
 
 - Every published file is a TUF target at its natural path, signed by exactly one role of
-  the layout in :mod:`tamizdat.trust.roles`; its by-hash copy is in the release (TUF §5.7.3).
+  the layout in :mod:`tamizdat.trust.sign.roles`; its by-hash copy is in the release (TUF §5.7.3).
 - A targets role is re-signed (version + 1) only when its targets, its delegations or its
   signing keys change, or when less than half its validity period is left; otherwise its
   previous ``N.<role>.json`` stays as it is. Snapshot (§2.1.3) lists every role version
   without hashes, so the publication log can name the exact snapshot bytes of its own release
   (see :mod:`tamizdat.trust.log`). Snapshot and timestamp are re-signed on every release.
-- Written in the order of :mod:`tamizdat.trust.release`; timestamp last.
+- Written in the order of :mod:`tamizdat.trust.sign.release_dir`; timestamp last.
 """
 
 from __future__ import annotations
@@ -37,13 +37,9 @@ from tuf.api.metadata import (
 
 from tamizdat.config import Config
 from tamizdat.errors import KeyStoreError, UserError
+from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.progress import Progress, report
-from tamizdat.trust import release as rel
-from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.hashing import hash_tree, save_cache
-from tamizdat.trust.keys import open_store, root_chain
-from tamizdat.trust.keystore import KeyStore, atomic_write
 from tamizdat.trust.log import (
     PublicationLog,
     append_entry,
@@ -52,8 +48,12 @@ from tamizdat.trust.log import (
     path_history,
     read_log,
 )
-from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
-from tamizdat.trust.roles import RoleLayout, RoleSpec, plan_layout
+from tamizdat.trust.sign import release_dir as rel
+from tamizdat.trust.sign.hashing import hash_tree, save_cache
+from tamizdat.trust.sign.keys import open_store, root_chain
+from tamizdat.trust.sign.keystore import KeyStore, atomic_write
+from tamizdat.trust.sign.metadata import expiry_after, sign_metadata, to_wire, utc_now
+from tamizdat.trust.sign.roles import RoleLayout, RoleSpec, plan_layout
 
 __all__ = ["SignReport", "sign_release"]
 

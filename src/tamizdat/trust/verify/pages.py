@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.layout import LOG_JSON
-from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.transport.sources import Source
 from tamizdat.trust.log import path_history
-from tamizdat.trust.policy import Limits, SeenVersions
-from tamizdat.trust.sources import Source
-from tamizdat.trust.state import SeenStore
-from tamizdat.trust.workflow import ClientWorkflow, LoadedRelease, SourceFetcher
+from tamizdat.trust.verify.policy import Limits, SeenVersions
+from tamizdat.trust.verify.seen import SeenStore
+from tamizdat.trust.verify.workflow import ClientWorkflow, LoadedRelease, SourceFetcher
 
 __all__ = ["PageReport", "find_page", "load_release", "whole_release"]
 

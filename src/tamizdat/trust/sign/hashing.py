@@ -22,7 +22,7 @@ from pathlib import Path
 from tamizdat.files import sha256_file, walk_regular
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR
 from tamizdat.progress import Progress, report
-from tamizdat.trust.keystore import atomic_write
+from tamizdat.trust.sign.keystore import atomic_write
 
 __all__ = ["HashResult", "HashedFile", "hash_tree"]
 

@@ -11,8 +11,8 @@ instead of raising, so a frozen mirror or an old USB copy is shown as "authentic
 With ``allow_stale=False`` (the conformance client) expiry raises exactly as the spec says.
 Rollback is refused in both modes, against what was trusted earlier in this run *and*
 against the versions this machine saw before (:class:`SeenVersions`, with fast-forward
-recovery, in :mod:`tamizdat.trust.rollback`). Who may sign which path, and which entry
-counts for a path, is :mod:`tamizdat.trust.delegations`.
+recovery, in :mod:`tamizdat.trust.verify.rollback`). Who may sign which path, and which entry
+counts for a path, is :mod:`tamizdat.trust.verify.delegations`.
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ from tamizdat.errors import (
     RollbackError,
     TamperedError,
 )
-from tamizdat.trust.checks import (
+from tamizdat.trust.verify.checks import (
     check_meta_file,
     parse_metadata,
     sha256_hex,
     verify_signatures,
 )
-from tamizdat.trust.delegations import DelegationTree, RoleLoader
-from tamizdat.trust.rollback import (
+from tamizdat.trust.verify.delegations import DelegationTree, RoleLoader
+from tamizdat.trust.verify.rollback import (
     RoleFloors,
     SeenVersions,
     check_snapshot_versions,
@@ -462,6 +462,6 @@ class TrustPolicy:
         """What to remember after a successful verification (merged with what was seen).
 
         A role whose delegating keys rotated takes the version this snapshot lists
-        (fast-forward recovery, :mod:`tamizdat.trust.rollback`).
+        (fast-forward recovery, :mod:`tamizdat.trust.verify.rollback`).
         """
         return self._floors.remember(self.root, self.timestamp, self.snapshot)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
-from tamizdat.trust.rollback import SeenVersions
+from tamizdat.trust.verify.rollback import SeenVersions
 
 __all__ = ["ENV_STATE_DIR", "SeenStore", "default_state_dir", "seen_from_json", "seen_to_json"]
 

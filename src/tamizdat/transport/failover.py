@@ -32,8 +32,8 @@ from tamizdat.errors import (
     TransportError,
     UntrustedContentError,
 )
-from tamizdat.trust.network import Deadline, NetworkLimits
-from tamizdat.trust.sources import MissingFileError, Source
+from tamizdat.transport.network import Deadline, NetworkLimits
+from tamizdat.transport.sources import MissingFileError, Source
 
 __all__ = ["MirrorNote", "MirrorPool", "NoteKind"]
 

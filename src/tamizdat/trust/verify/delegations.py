@@ -1,7 +1,7 @@
 """The delegation tree of verified targets roles: who may sign which path, and who did.
 
 Invariant: the tree only ever holds roles the policy verified (signatures, versions; see
-:meth:`tamizdat.trust.policy.TrustPolicy.update_delegated_targets`), and answers two
+:meth:`tamizdat.trust.verify.policy.TrustPolicy.update_delegated_targets`), and answers two
 questions about them without I/O:
 
 - *authorisation*: a path listed by role R counts only if every delegation on some chain
@@ -10,7 +10,7 @@ questions about them without I/O:
   own bin);
 - *resolution*: which role's entry is *the* signed file for a path: a pre-order depth-first
   search that honours terminating delegations (§5.6.7), through the indexed
-  :class:`~tamizdat.trust.resolve.BulkResolver`. The map of every path to its entry is
+  :class:`~tamizdat.trust.verify.resolve.BulkResolver`. The map of every path to its entry is
   computed once and kept until a role is added.
 
 Trust is per delegation *edge*, not per role name (the "diamond" case): a role that two
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from tuf.api.metadata import DelegatedRole, Root, SuccinctRoles, TargetFile, Targets
 
 from tamizdat.errors import InternalError, UnauthorizedPathError
-from tamizdat.trust.resolve import BulkResolver, PathMatcher, RoleLoader
+from tamizdat.trust.verify.resolve import BulkResolver, PathMatcher, RoleLoader
 
 __all__ = ["DelegationTree", "RoleLoader"]
 

@@ -38,7 +38,7 @@ from typing import Any
 from tamizdat.errors import UserError
 from tamizdat.files import copy_regular
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR, by_hash_path
-from tamizdat.trust.keystore import atomic_write
+from tamizdat.trust.sign.keystore import atomic_write
 
 __all__ = [
     "Placement",

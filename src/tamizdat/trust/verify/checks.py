@@ -3,7 +3,7 @@
 Invariant: every function here either returns a verified value or raises an
 :class:`~tamizdat.errors.UntrustedContentError` subclass whose message says what was
 expected and what was found; nothing here does I/O or keeps state. The policy
-(:mod:`tamizdat.trust.policy`) decides the order in which these checks run.
+(:mod:`tamizdat.trust.verify.policy`) decides the order in which these checks run.
 """
 
 from __future__ import annotations

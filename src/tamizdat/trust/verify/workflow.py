@@ -2,7 +2,7 @@
 
 Invariant: :class:`ClientWorkflow` is the only code that decides which metadata file to ask
 for next, from where, and with which cap (TUF §5.2–5.7, docs/verification-policy.md steps
-1–10); :class:`~tamizdat.trust.policy.TrustPolicy` alone decides what the bytes are worth.
+1–10); :class:`~tamizdat.trust.verify.policy.TrustPolicy` alone decides what the bytes are worth.
 ``tamizdat verify`` (a directory, a bundle, one HTTP mirror), ``verify --page``, ``mirrors
 check``, ZIM export, ``reader sync`` and ``reader import`` (a fail-over pool of mirrors or a
 bundle, over the reader's store) and the tuf-conformance client differ only in what they
@@ -17,7 +17,7 @@ hand in:
 - the pinned root (a fingerprint, a trusted ``root.json``, or trust on first use), what this
   machine saw before (rollback floors) and the freshness mode (label or refuse expiry).
 
-Delegations are trusted per edge (:mod:`tamizdat.trust.delegations`): a whole-release load
+Delegations are trusted per edge (:mod:`tamizdat.trust.verify.delegations`): a whole-release load
 verifies every reachable role against *every* delegator that lists it; a per-target lookup
 (:meth:`ClientWorkflow.resolve`) loads and verifies only the edges its depth-first search
 crosses, as the conformance suite expects.
@@ -47,9 +47,9 @@ from tamizdat.errors import (
     TamperedError,
     UntrustedContentError,
 )
+from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
-from tamizdat.trust.checks import sha256_hex
-from tamizdat.trust.fingerprint import root_fingerprint
+from tamizdat.transport.sources import MissingFileError, SharingSource, Source
 from tamizdat.trust.log import (
     LogEntry,
     LogLimits,
@@ -59,8 +59,8 @@ from tamizdat.trust.log import (
     fetch_chain,
     parse_head,
 )
-from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
-from tamizdat.trust.sources import MissingFileError, SharingSource, Source
+from tamizdat.trust.verify.checks import sha256_hex
+from tamizdat.trust.verify.policy import Limits, SeenVersions, TrustPolicy
 
 __all__ = [
     "Check",

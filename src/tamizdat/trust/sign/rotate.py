@@ -23,9 +23,9 @@ from tuf.api.metadata import Metadata, MetaFile, Timestamp
 from tamizdat.config import Config
 from tamizdat.errors import KeyStoreError, UserError
 from tamizdat.layout import metadata_path
-from tamizdat.trust.keys import TOP_ROLES, build_root, latest_root, open_store, store_root
-from tamizdat.trust.keystore import KeyStore, StoredKey, atomic_write
-from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
+from tamizdat.trust.sign.keys import TOP_ROLES, build_root, latest_root, open_store, store_root
+from tamizdat.trust.sign.keystore import KeyStore, StoredKey, atomic_write
+from tamizdat.trust.sign.metadata import expiry_after, sign_metadata, to_wire, utc_now
 
 __all__ = ["KeyChange", "resign_timestamp", "revoke_key", "rotate_key"]
 

@@ -2,7 +2,7 @@
 
 A release directory, a reader's store or a bundle can hold a forged page at a natural path
 (``en/news/…/index.html``) beside the authentic ones; checking every signed file does not
-notice it. For a source that can list its files (:class:`~tamizdat.trust.sources.
+notice it. For a source that can list its files (:class:`~tamizdat.transport.sources.
 ListableSource`), :func:`audit_listing` classifies every listed file.
 
 Invariant: a listed file is accepted only if it is
@@ -40,8 +40,8 @@ from tuf.api.metadata import TargetFile
 
 from tamizdat.errors import OversizeError, TamperedError
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN, by_hash_path
-from tamizdat.trust.checks import sha256_hex
-from tamizdat.trust.sources import ListableSource
+from tamizdat.transport.sources import ListableSource
+from tamizdat.trust.verify.checks import sha256_hex
 
 __all__ = ["OS_LITTER", "ListingAudit", "audit_listing"]
 

@@ -17,9 +17,9 @@ from tuf.api.metadata import Key, Metadata, Role, Root
 
 from tamizdat.config import Config
 from tamizdat.errors import KeyStoreError, UserError
-from tamizdat.trust.fingerprint import root_fingerprint
-from tamizdat.trust.keystore import KeyStore, StoredKey, atomic_write, desk_role
-from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
+from tamizdat.fingerprint import root_fingerprint
+from tamizdat.trust.sign.keystore import KeyStore, StoredKey, atomic_write, desk_role
+from tamizdat.trust.sign.metadata import expiry_after, sign_metadata, to_wire, utc_now
 
 __all__ = [
     "KeysReport",
