@@ -25,7 +25,6 @@ from typing import Literal, TypeVar
 from tuf.api.metadata import Snapshot, TargetFile, Timestamp
 
 from tamizdat.errors import (
-    MirrorUnreachableError,
     TamperedError,
     TransportError,
     UntrustedContentError,
@@ -34,13 +33,13 @@ from tamizdat.layout import LOG_JSON, MIRRORS_JSON
 from tamizdat.progress import Progress, report
 from tamizdat.reader.store import ReleaseInfo, Store
 from tamizdat.release.listing import TargetEntry
-from tamizdat.transport.failover import MirrorNote, MirrorPool, NoteKind
+from tamizdat.transport.failover import MirrorNote, MirrorPool, PoolFetcher
 from tamizdat.trust.log import PublicationLog
 from tamizdat.trust.verify.policy import Limits
 from tamizdat.trust.verify.whole import outcome_of
-from tamizdat.trust.verify.workflow import Check, ClientWorkflow, release_entry
+from tamizdat.trust.verify.workflow import ClientWorkflow, release_entry
 
-__all__ = ["Outcome", "PoolFetcher", "StoreCopy", "SyncReport", "update_store"]
+__all__ = ["Outcome", "StoreCopy", "SyncReport", "update_store"]
 
 T = TypeVar("T")
 
@@ -68,47 +67,6 @@ class SyncReport:
     problem: str | None = None
     where: str | None = None
     wire_bytes: int = 0
-
-
-class PoolFetcher:
-    """A :class:`~tamizdat.transport.failover.MirrorPool` as the workflow's fetcher."""
-
-    def __init__(self, pool: MirrorPool) -> None:
-        self.pool = pool
-        self.name = ", ".join(s.name for s in pool.sources) or "no mirror"
-
-    def fetch_checked(
-        self, path: str, max_length: int, check: Check[T], *, probe: bool = False
-    ) -> T:
-        return self.pool.fetch(
-            path,
-            max_length,
-            lambda data, source: check(data, f"{source.name}: {path}"),
-            probe=probe,
-        )
-
-    def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
-        answers = self.pool.gather(path, max_length, count)
-        if not answers:
-            asked = ", ".join(sorted({n.mirror for n in self.pool.notes})) or "none configured"
-            raise MirrorUnreachableError(
-                f"expected {path} from at least one mirror, got none (asked: {asked})",
-                where=path,
-                hint="add more mirrors, import a bundle, or try again later",
-            )
-        return [(source.name, data) for source, data in answers]
-
-    def refused(self, source: str, path: str, error: UntrustedContentError) -> None:
-        kind: NoteKind = "lagging" if outcome_of(error) == "rollback" else "tampered"
-        for candidate in self.pool.sources:
-            if candidate.name == source:
-                self.pool.note(candidate, path, kind, error.message, skip=True)
-
-    def prefer(self, source: str) -> None:
-        self.pool.prefer(source)
-
-    def stored_once(self, by_hash: str, natural: str) -> bool:
-        return False  # a store keeps objects; natural paths are never fetched
 
 
 class StoreCopy:

@@ -25,6 +25,7 @@ from typing import Literal, TypeVar
 from tamizdat.errors import (
     DeadlineError,
     InternalError,
+    LogForkError,
     MirrorResponseError,
     MirrorUnreachableError,
     RollbackError,
@@ -32,10 +33,16 @@ from tamizdat.errors import (
     TransportError,
     UntrustedContentError,
 )
+from tamizdat.transport.fetch import Check
 from tamizdat.transport.network import Deadline, NetworkLimits
 from tamizdat.transport.sources import MissingFileError, Source
 
-__all__ = ["MirrorNote", "MirrorPool", "NoteKind"]
+__all__ = [
+    "MirrorNote",
+    "MirrorPool",
+    "NoteKind",
+    "PoolFetcher",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -326,3 +333,46 @@ class MirrorPool:
             self.note(source, path, "unreachable", exc.message, skip=True)
         else:
             self.note(source, path, "error", exc.message, skip=False)
+
+
+class PoolFetcher:
+    """A :class:`~tamizdat.transport.failover.MirrorPool` as the workflow's fetcher."""
+
+    def __init__(self, pool: MirrorPool) -> None:
+        self.pool = pool
+        self.name = ", ".join(s.name for s in pool.sources) or "no mirror"
+
+    def fetch_checked(
+        self, path: str, max_length: int, check: Check[T], *, probe: bool = False
+    ) -> T:
+        return self.pool.fetch(
+            path,
+            max_length,
+            lambda data, source: check(data, f"{source.name}: {path}"),
+            probe=probe,
+        )
+
+    def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
+        answers = self.pool.gather(path, max_length, count)
+        if not answers:
+            asked = ", ".join(sorted({n.mirror for n in self.pool.notes})) or "none configured"
+            raise MirrorUnreachableError(
+                f"expected {path} from at least one mirror, got none (asked: {asked})",
+                where=path,
+                hint="add more mirrors, import a bundle, or try again later",
+            )
+        return [(source.name, data) for source, data in answers]
+
+    def refused(self, source: str, path: str, error: UntrustedContentError) -> None:
+        kind: NoteKind = (
+            "lagging" if isinstance(error, RollbackError | LogForkError) else "tampered"
+        )
+        for candidate in self.pool.sources:
+            if candidate.name == source:
+                self.pool.note(candidate, path, kind, error.message, skip=True)
+
+    def prefer(self, source: str) -> None:
+        self.pool.prefer(source)
+
+    def stored_once(self, by_hash: str, natural: str) -> bool:
+        return False  # a store keeps objects; natural paths are never fetched

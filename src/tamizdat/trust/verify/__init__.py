@@ -6,7 +6,9 @@ The core does no I/O: ``checks`` (one file's signatures, length, hashes), ``poli
 machine saw; fast-forward recovery). Around it: ``workflow`` (``ClientWorkflow``, the one
 orchestrator every entry point runs: which file next, from where, with which cap),
 ``whole`` (a whole release, with the listing audit of ``unsigned``), ``pages`` (one page),
-``seen`` (the rollback floors on disk) and ``conformance`` (the tuf-conformance client).
+``kept`` (what an earlier run verified, read again), ``release_time`` (the publication time
+from the verified log), ``seen`` (the rollback floors on disk) and ``conformance`` (the
+tuf-conformance client).
 The steps are written down in docs/verification-policy.md.
 
 Import the submodules directly; this package imports nothing at load time.
@@ -16,8 +18,10 @@ __all__ = [
     "checks",
     "conformance",
     "delegations",
+    "kept",
     "pages",
     "policy",
+    "release_time",
     "resolve",
     "rollback",
     "seen",

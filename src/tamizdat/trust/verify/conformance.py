@@ -31,9 +31,10 @@ from tuf.api.exceptions import LengthOrHashMismatchError
 from tamizdat.errors import TamizdatError, TamperedError, UserError
 from tamizdat.files import write_atomic
 from tamizdat.layout import METADATA_DIR
+from tamizdat.transport.fetch import SourceFetcher
 from tamizdat.transport.sources import HttpSource
 from tamizdat.trust.verify.policy import Limits, TrustPolicy
-from tamizdat.trust.verify.workflow import ClientWorkflow, SourceFetcher
+from tamizdat.trust.verify.workflow import ClientWorkflow
 
 __all__ = ["ConformanceClient", "main"]
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.layout import LOG_JSON
+from tamizdat.transport.fetch import SourceFetcher
 from tamizdat.transport.sources import Source
 from tamizdat.trust.log import path_history
 from tamizdat.trust.verify.policy import Limits, SeenVersions
 from tamizdat.trust.verify.seen import SeenStore
-from tamizdat.trust.verify.workflow import ClientWorkflow, LoadedRelease, SourceFetcher
+from tamizdat.trust.verify.workflow import ClientWorkflow, LoadedRelease
 
 __all__ = ["PageReport", "find_page", "load_release", "whole_release"]
 

@@ -31,16 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar
 
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import Root, Snapshot, TargetFile, Targets, Timestamp
 
 from tamizdat.errors import (
-    LogForkError,
-    MirrorResponseError,
     MirrorUnreachableError,
-    MixAndMatchError,
     NotThisPublisherError,
     OversizeError,
     RollbackError,
@@ -49,9 +45,9 @@ from tamizdat.errors import (
 )
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
-from tamizdat.transport.sources import MissingFileError, SharingSource, Source
+from tamizdat.transport.fetch import Check, Fetcher
+from tamizdat.transport.sources import MissingFileError
 from tamizdat.trust.log import (
-    LogEntry,
     LogLimits,
     PublicationLog,
     check_chain_file,
@@ -60,152 +56,19 @@ from tamizdat.trust.log import (
     parse_head,
 )
 from tamizdat.trust.verify.checks import sha256_hex
+from tamizdat.trust.verify.kept import NoCopy, TrustedCopy
 from tamizdat.trust.verify.policy import Limits, SeenVersions, TrustPolicy
+from tamizdat.trust.verify.release_time import check_head_entry, release_entry
 
 __all__ = [
-    "Check",
     "ClientWorkflow",
-    "Fetcher",
     "LoadedRelease",
     "NoCopy",
-    "SourceFetcher",
     "TrustedCopy",
     "release_entry",
 ]
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Check = Callable[[bytes, str], T]
-"""Verify ``(data, where)``: return the accepted value or raise UntrustedContentError."""
-
-
-class Fetcher(Protocol):
-    """Where a workflow gets bytes: one source, or a fail-over pool of mirrors."""
-
-    name: str
-
-    def fetch_checked(
-        self, path: str, max_length: int, check: Check[T], *, probe: bool = False
-    ) -> T:
-        """The first answer for ``path`` that ``check`` accepts.
-
-        ``probe`` marks a file that usually does not exist (the next root): its absence is
-        not worth a note.
-
-        Raises:
-            MissingFileError: no source holds ``path``. UntrustedContentError: every answer
-            was refused by ``check`` (the pool's most telling refusal). TransportError.
-        """
-        ...
-
-    def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
-        """Unchecked answers ``(source name, bytes)`` for ``path`` from up to ``count``
-        sources (several timestamps, to pick the newest authentic one).
-
-        Raises:
-            TransportError: a single source failed (a pool notes failures and returns fewer).
-        """
-        ...
-
-    def refused(self, source: str, path: str, error: UntrustedContentError) -> None:
-        """``source``'s answer for ``path`` was refused: do not ask it again this run."""
-        ...
-
-    def prefer(self, source: str) -> None:
-        """Ask ``source`` first from now on (it had the newest timestamp)."""
-        ...
-
-    def stored_once(self, by_hash: str, natural: str) -> bool:
-        """Whether both paths are served from one stored file (check its bytes once)."""
-        ...
-
-
-class TrustedCopy(Protocol):
-    """Metadata and objects verified on an earlier run, read before the network.
-
-    Nothing read from here is believed: every file goes through the same checks as bytes
-    from a mirror, and a file that fails them is ignored (fetched again).
-    """
-
-    name: str
-
-    def metadata(self, role: str, version: int | None) -> bytes | None:
-        """The kept copy of ``version.role.json`` (or the latest ``role.json``), if any."""
-        ...
-
-    def latest(self, role: str) -> bytes | None:
-        """The newest kept ``role`` metadata of any version (a rollback floor), if any."""
-        ...
-
-    def object(self, by_hash: str) -> bytes | None:
-        """A kept by-hash object, if any."""
-        ...
-
-    def keep(self, role: str, version: int | None, data: bytes) -> None:
-        """``data`` just verified as ``role`` metadata (the copy may persist it now)."""
-        ...
-
-
-class NoCopy:
-    """No earlier run: everything comes from the fetcher."""
-
-    name = "no kept copy"
-
-    def metadata(self, role: str, version: int | None) -> bytes | None:
-        return None
-
-    def latest(self, role: str) -> bytes | None:
-        return None
-
-    def object(self, by_hash: str) -> bytes | None:
-        return None
-
-    def keep(self, role: str, version: int | None, data: bytes) -> None:
-        return None
-
-
-def _missing(source: Source, exc: MirrorResponseError) -> bool:
-    # Bundles report a missing member as a plain MirrorResponseError; only an HTTP mirror
-    # can fail with a status that is not "not found".
-    return isinstance(exc, MissingFileError) or not source.remote
-
-
-class SourceFetcher:
-    """One source as a :class:`Fetcher`: its answer is checked once, never re-asked."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.name = source.name
-
-    def fetch_checked(
-        self, path: str, max_length: int, check: Check[T], *, probe: bool = False
-    ) -> T:
-        try:
-            data = self.source.fetch(path, max_length)
-        except MissingFileError:
-            raise
-        except MirrorResponseError as exc:
-            if _missing(self.source, exc):
-                raise MissingFileError(exc.message, where=exc.where) from None
-            raise
-        return check(data, f"{self.name}: {path}")
-
-    def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
-        return [(self.name, self.fetch_checked(path, max_length, lambda d, _w: d))]
-
-    def refused(self, source: str, path: str, error: UntrustedContentError) -> None:
-        return None
-
-    def prefer(self, source: str) -> None:
-        return None
-
-    def stored_once(self, by_hash: str, natural: str) -> bool:
-        """Whether the source serves both paths from one stored file (check it once)."""
-        if not isinstance(self.source, SharingSource):
-            return False
-        stored = self.source.stored_as(by_hash)
-        return stored is not None and stored == self.source.stored_as(natural)
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,7 +479,7 @@ class ClientWorkflow:
         if floor is not None:
             check_extends(chain, floor[0], floor[1], where)
         if chain.entries:
-            _check_head_entry(chain.entries[-1], release, where)
+            check_head_entry(chain.entries[-1], release, where)
         return chain
 
     def _log_file(self, by_hash: str, cap: int) -> bytes:
@@ -651,39 +514,3 @@ def _matches(info: TargetFile, data: bytes) -> bool:
     except LengthOrHashMismatchError:
         return False
     return True
-
-
-def _check_head_entry(entry: LogEntry, loaded: LoadedRelease, where: str) -> None:
-    """Versions increase along the chain, so checking the head entry covers every entry."""
-    snapshot = loaded.policy.snapshot
-    if entry.version > snapshot.version:
-        raise MixAndMatchError(
-            f"expected a log ending at release {snapshot.version} or before, found "
-            f"release {entry.version}",
-            where=where,
-        )
-    digest = sha256_hex(loaded.snapshot_bytes)
-    if entry.version == snapshot.version and entry.snapshot_sha256 != digest:
-        raise LogForkError(
-            f"expected log entry {entry.index} to name snapshot sha256 {digest}, found "
-            f"{entry.snapshot_sha256}",
-            where=where,
-        )
-
-
-def release_entry(log: PublicationLog | None, loaded: LoadedRelease) -> LogEntry | None:
-    """The log entry of exactly this release (checked by :meth:`ClientWorkflow.check_log`).
-
-    Its ``moment`` is the release's signing time: the entry is bound to the snapshot the
-    timestamp signed. None when the log has no entry for this snapshot version: the time
-    is then unknown, never borrowed from an older entry.
-    """
-    if log is None:
-        return None
-    version = loaded.policy.snapshot.version
-    digest = sha256_hex(loaded.snapshot_bytes)
-    for entry in reversed(log.entries):
-        if entry.version == version and entry.snapshot_sha256 == digest:
-            return entry
-    logger.info("the publication log has no entry for release %d", version)
-    return None
