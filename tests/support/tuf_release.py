@@ -48,7 +48,8 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 from tamizdat.layout import METADATA_DIR, MIRRORS_JSON, by_hash_path
-from tamizdat.trust.log import PublicationLog, append_entry, log_files
+from tamizdat.trust.log import PublicationLog
+from tamizdat.trust.log_writer import append_entry, log_files
 from tamizdat.trust.sources import MemorySource
 from tamizdat.trust.state import SeenStore
 from tamizdat.trust.verify import VerifyReport, verify_release

@@ -46,14 +46,8 @@ from tamizdat.trust.fingerprint import root_fingerprint
 from tamizdat.trust.hashing import HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.keys import open_store, root_chain
 from tamizdat.trust.keystore import KeyStore, atomic_write
-from tamizdat.trust.log import (
-    PublicationLog,
-    append_entry,
-    is_log_path,
-    log_files,
-    path_history,
-    read_log,
-)
+from tamizdat.trust.log import PublicationLog, is_log_path, path_history, read_log
+from tamizdat.trust.log_writer import append_entry, log_files
 from tamizdat.trust.metadata import expiry_after, sign_metadata, to_wire, utc_now
 from tamizdat.trust.roles import RoleLayout, RoleSpec, plan_layout
 
