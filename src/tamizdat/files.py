@@ -288,8 +288,8 @@ class TreeFile:
     """A regular file found by :func:`walk_regular`.
 
     ``relative`` is POSIX, relative to the walked root; ``path`` is what to open (the real
-    path when it was reached through an allowed link); size, mtime and inode come from the
-    same ``lstat`` that checked the type.
+    path when it was reached through an allowed link); size, mtime, inode and ctime come
+    from the same ``lstat`` that checked the type.
     """
 
     relative: str
@@ -297,6 +297,7 @@ class TreeFile:
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int = 0  # for caches keyed on stat (tamizdat.stat_cache)
 
 
 SkipRule = Callable[[str, bool], bool]  # (name, is a folder) → leave it out unread
@@ -353,7 +354,9 @@ class _WalkRules:
                 continue
             st = entry.stat(follow_symlinks=False)
             if stat.S_ISREG(st.st_mode):
-                yield TreeFile(relative, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
+                yield TreeFile(
+                    relative, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
+                )
             elif stat.S_ISLNK(st.st_mode) and self.inside is not None:
                 yield from self.follow(entry.path, relative, real)
             else:
@@ -366,7 +369,7 @@ class _WalkRules:
         target = resolve_inside(path, self.inside, where=where, hint=self.hint)
         st = Path(target).stat()
         if stat.S_ISREG(st.st_mode):
-            yield TreeFile(relative, target, st.st_size, st.st_mtime_ns, st.st_ino)
+            yield TreeFile(relative, target, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
         elif stat.S_ISDIR(st.st_mode):
             if any(a == target or a.startswith(target + "/") for a in real):
                 raise UnsafeFileError(

@@ -49,7 +49,8 @@ from tuf.api.serialization.json import JSONSerializer
 
 from tamizdat.layout import METADATA_DIR, MIRRORS_JSON, by_hash_path
 from tamizdat.transport.sources import MemorySource
-from tamizdat.trust.log import PublicationLog, append_entry, log_files
+from tamizdat.trust.log import PublicationLog
+from tamizdat.trust.sign.log_writer import append_entry, log_files
 from tamizdat.trust.verify.seen import SeenStore
 from tamizdat.trust.verify.whole import VerifyReport, verify_release
 

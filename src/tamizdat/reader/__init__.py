@@ -1,8 +1,9 @@
 """The reader: subscribe to a publisher, sync with fail-over, read and share offline.
 
-``store`` (the layout on disk, switched atomically), ``mirrors`` (fail-over), ``sync`` (the
-TUF client workflow), ``client`` (what the commands call), ``serve`` (reading and sharing
-servers), ``listing`` (which files a release consists of).
+``store`` (the layout on disk, switched atomically), ``sync`` (the one client workflow of
+:mod:`tamizdat.trust.verify.workflow` over the mirror pool of
+:mod:`tamizdat.transport.failover`, with the store as the kept copy), ``client`` (what the
+commands call), ``serve`` (reading and sharing servers).
 """
 
-__all__ = ["client", "listing", "mirrors", "serve", "store", "sync"]
+__all__ = ["client", "serve", "store", "sync"]

@@ -36,7 +36,9 @@ Invariants kept here: entry *i* has ``index == i``; its ``previous`` is the hash
 *i-1*; versions strictly increase; serialisation is deterministic. A verifier that saw head
 ``(index, hash)`` accepts a new chain only if it holds that entry or links to it
 (:func:`check_extends`); anything else is a rewritten history (``LogForkError``).
-This module does no I/O: callers pass a ``fetch`` or ``read`` function.
+This module is the log's model and format, shared by the publisher and every verifier; it
+does no I/O (callers pass a ``fetch`` or ``read`` function). The publisher's side — appending
+an entry and producing the files of a release — is :mod:`tamizdat.trust.sign.log_writer`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -56,6 +58,7 @@ from tamizdat.layout import LOG_DIR, LOG_JSON, by_hash_path, log_entry_path, log
 __all__ = [
     "INLINE_PATHS_MAX",
     "LOG_FORMAT",
+    "LOG_SPEC_VERSION",
     "LogEntry",
     "LogHead",
     "LogLimits",
@@ -63,22 +66,19 @@ __all__ = [
     "PathLists",
     "PathsRef",
     "PublicationLog",
-    "append_entry",
     "canonical_json",
     "check_chain_file",
     "check_extends",
     "fetch_chain",
     "format_time",
-    "head_document",
     "is_log_path",
-    "log_files",
     "parse_head",
     "path_history",
     "read_log",
 ]
 
 LOG_FORMAT = "tamizdat-log"
-_SPEC_VERSION = 2
+LOG_SPEC_VERSION = 2
 INLINE_PATHS_MAX = 4096  # bytes of canonical LISTS kept inside the entry (~60 paths)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -275,95 +275,25 @@ class PathEvent:
     entry_hash: str
 
 
-def _sorted_unique(paths: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(paths)))
-
-
-def append_entry(
-    log: PublicationLog,
-    *,
-    version: int,
-    time: datetime | str,
-    snapshot_sha256: str,
-    added: Iterable[str] = (),
-    changed: Iterable[str] = (),
-    removed: Iterable[str] = (),
-) -> PublicationLog:
-    """A new log with one more entry chained to the current head.
+def parse_head(data: bytes, where: str, *, limits: LogLimits | None = None) -> LogHead:
+    """Parse ``log.json`` (at most ``limits.head_max_bytes``: a head is ~150 bytes, so
+    anything bigger is refused before it is parsed).
 
     Raises:
-        LogForkError: ``version`` is not greater than the last entry's version.
-        TamperedError: ``snapshot_sha256`` is not 64 lowercase hex digits.
-    """
-    if log.entries and version <= log.entries[-1].version:
-        raise LogForkError(
-            f"expected a release version above {log.entries[-1].version}, found {version}",
-            where="publication log",
-        )
-    if not _HEX64.match(snapshot_sha256):
-        raise TamperedError(
-            f"expected a sha256 hex digest, found {snapshot_sha256!r}", where="publication log"
-        )
-    lists = PathLists(_sorted_unique(added), _sorted_unique(changed), _sorted_unique(removed))
-    data = lists.data
-    ref = None
-    if len(data) > INLINE_PATHS_MAX:
-        counts = (len(lists.added), len(lists.changed), len(lists.removed))
-        ref = PathsRef(hashlib.sha256(data).hexdigest(), len(data), counts)
-    index, previous = log.head
-    entry = LogEntry(
-        index=index + 1,
-        version=version,
-        time=time if isinstance(time, str) else format_time(time),
-        snapshot_sha256=snapshot_sha256,
-        previous=previous,
-        lists=lists,
-        ref=ref,
-    )
-    return PublicationLog((*log.entries, entry))
-
-
-def head_document(log: PublicationLog) -> bytes:
-    """The bytes of ``log.json`` for this log."""
-    index, entry_hash = log.head
-    path = log_entry_path(index) if index >= 0 else ""
-    return canonical_json(
-        {
-            "format": LOG_FORMAT,
-            "head": {"hash": entry_hash, "index": index, "path": path},
-            "spec_version": _SPEC_VERSION,
-        }
-    )
-
-
-def log_files(log: PublicationLog, *, after: int = -1) -> dict[str, bytes]:
-    """The head and every entry (and lists file) with index above ``after``, by path.
-
-    Raises:
-        InternalError: an externalised entry's lists were not loaded.
-    """
-    files = {LOG_JSON: head_document(log)}
-    for entry in log.entries:
-        if entry.index <= after:
-            continue
-        files[entry.path] = entry.data
-        if entry.ref is not None:
-            files[log_paths_path(entry.index)] = entry._loaded().data
-    return files
-
-
-def parse_head(data: bytes, where: str) -> LogHead:
-    """Parse ``log.json``.
-
-    Raises:
+        OversizeError: more bytes than the limit.
         TamperedError: not a tamizdat log head of this spec version.
     """
+    cap = (limits or LogLimits()).head_max_bytes
+    if len(data) > cap:
+        raise OversizeError(
+            f"expected a log head of at most {cap} bytes, found {len(data)}", where=where
+        )
     document = _json(data, where, "a JSON publication log head")
     if not isinstance(document, dict) or document.get("format") != LOG_FORMAT:
         raise TamperedError(f"expected a document with format {LOG_FORMAT!r}", where=where)
-    if document.get("spec_version") != _SPEC_VERSION:
+    if document.get("spec_version") != LOG_SPEC_VERSION:
         raise TamperedError(
-            f"expected log spec_version {_SPEC_VERSION}, found {document.get('spec_version')!r}",
+            f"expected log spec_version {LOG_SPEC_VERSION}, found {document.get('spec_version')!r}",
             where=where,
         )
     head = document.get("head")

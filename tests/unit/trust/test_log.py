@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from tamizdat.trust.sign.log_writer import append_entry, log_files
 
 from tamizdat.errors import InternalError, LogForkError, OversizeError, TamperedError
 from tamizdat.layout import LOG_JSON, by_hash_path, log_entry_path, log_paths_path
@@ -15,10 +16,8 @@ from tamizdat.trust.log import (
     LogHead,
     LogLimits,
     PublicationLog,
-    append_entry,
     check_extends,
     fetch_chain,
-    log_files,
     parse_head,
     path_history,
     read_log,
@@ -289,3 +288,13 @@ def test_path_history_lists_each_event() -> None:
     events = path_history(_three(), "a.html")
     assert [(e.kind, e.version) for e in events] == [("added", 1), ("changed", 2), ("removed", 5)]
     assert path_history(_three(), "zzz") == []
+
+
+def test_a_head_above_the_limit_is_refused_before_parsing() -> None:
+    head = log_files(_three())[LOG_JSON]
+    assert parse_head(head, "h", limits=LogLimits(head_max_bytes=len(head))).index == 2
+    padded = head[:-1] + b" " * 5000 + b"}"  # still valid JSON, only bigger
+    with pytest.raises(OversizeError, match="at most 4096 bytes"):
+        parse_head(padded, "h")
+    with pytest.raises(OversizeError, match="at most 10 bytes"):
+        parse_head(head, "h", limits=LogLimits(head_max_bytes=10))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from trustkit import NOW, SAMPLE_FILES, SignedSite, make_signed_site, write_publ
 from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 
+from tamizdat.config import load_config
 from tamizdat.errors import KeyStoreError, UserError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path, log_entry_path
@@ -126,10 +129,12 @@ def test_metadata_under_200_bytes_per_file(signed_site: SignedSite) -> None:
 
 
 def test_incremental_resign_touches_only_changed_roles(signed_site: SignedSite) -> None:
+    _settle_hash_cache(signed_site)
     report = signed_site.resign({"en/news/2026/03/third/index.html": b"third"})
     assert report.hashed == 1
     assert report.added == ("en/news/2026/03/third/index.html",)
     assert set(report.roles_signed) == {"news-2026-03", "site-well-known-tamizdat"}
+    _settle_hash_cache(signed_site)
     again = signed_site.resign()
     assert again.hashed == 0
     assert set(again.roles_signed) == {"site-well-known-tamizdat"}
@@ -242,3 +247,58 @@ def test_place_files_makes_each_folder_once_and_keeps_linked_files(
     assert stale.read_bytes() == files[0].encode()
     assert kept.read_bytes() == b"first"
     assert not list(release.rglob(".*.stage"))
+
+
+def _release_bytes(release: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(release).as_posix(): p.read_bytes()
+        for p in sorted(release.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _settle_hash_cache(site: SignedSite) -> None:
+    """Date the hash cache one second later, as if the next sign ran after another clock
+    tick: a file linked in the tick the cache was saved is otherwise (rightly) hashed again."""
+    cache = site.config.build.cache_dir / "trust" / "hashes.json"
+    later = cache.stat().st_mtime_ns + 1_000_000_000
+    os.utime(cache, ns=(later, later))
+
+
+def test_same_public_signed_twice_gives_identical_release_bytes(tmp_path: Path) -> None:
+    """Invariant 5, with and without the hash cache: site A signs two releases, reusing its
+    cache; site B (a copy of A's keys and config) signs the same trees at the same times
+    with no cache at all."""
+    first = make_signed_site(tmp_path / "a")
+    later = NOW + timedelta(hours=1)
+    change = {"en/news/2026/03/third/index.html": b"third", "robots.txt": None}
+    _settle_hash_cache(first)
+    first.resign(change, now=later)
+    assert first.report.hashed == 1
+
+    other = tmp_path / "b"
+    skip = ("release", "public", first.config.build.cache_dir.name)
+    shutil.copytree(tmp_path / "a", other, ignore=shutil.ignore_patterns(*skip))
+    config = load_config(other)
+    write_public(config.build.output_dir, SAMPLE_FILES)
+    second = SignedSite(
+        config, config.build.output_dir, config.signing.release_dir, "", first.report
+    )
+    second.resign(now=NOW)
+    shutil.rmtree(config.build.cache_dir)
+    second.resign(change, now=later)
+    assert second.report.hashed == len(SAMPLE_FILES)
+    assert _release_bytes(second.release) == _release_bytes(first.release)
+
+
+def test_a_file_rewritten_in_place_with_its_mtime_restored_is_hashed_again(
+    signed_site: SignedSite,
+) -> None:
+    _settle_hash_cache(signed_site)
+    path = signed_site.public / "robots.txt"
+    before = path.stat()
+    path.write_bytes(b"User-agent: x\n")  # same size, same inode
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    report = signed_site.resign(now=NOW + timedelta(hours=1))
+    assert report.hashed == 1
+    assert report.changed == ("robots.txt",)

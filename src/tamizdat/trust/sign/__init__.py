@@ -2,7 +2,8 @@
 
 ``keys`` (init, add-desk, fingerprint), ``keystore`` (encrypted Ed25519 keys), ``roles``
 (the desk/month role layout), ``signing`` (public/ → release/), ``hashing`` (scanning and
-hashing public/ incrementally), ``metadata`` (signing helpers), ``release_dir`` (reading the
+hashing public/ incrementally), ``metadata`` (signing helpers), ``log_writer`` (appending to the publication log and
+producing its files), ``release_dir`` (reading the
 previous release, writing the next one in a crash-safe order), ``rotate`` (rotation,
 revocation, timestamp-only re-sign), ``history`` (``tamizdat history PATH``).
 
@@ -14,6 +15,7 @@ __all__ = [
     "history",
     "keys",
     "keystore",
+    "log_writer",
     "metadata",
     "release_dir",
     "roles",

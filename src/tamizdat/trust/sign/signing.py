@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -40,18 +41,13 @@ from tamizdat.errors import KeyStoreError, UserError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.progress import Progress, report
-from tamizdat.trust.log import (
-    PublicationLog,
-    append_entry,
-    is_log_path,
-    log_files,
-    path_history,
-    read_log,
-)
+from tamizdat.stat_cache import StatCache, file_stamp
+from tamizdat.trust.log import PublicationLog, is_log_path, path_history, read_log
 from tamizdat.trust.sign import release_dir as rel
-from tamizdat.trust.sign.hashing import hash_tree, save_cache
+from tamizdat.trust.sign.hashing import HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.sign.keys import open_store, root_chain
 from tamizdat.trust.sign.keystore import KeyStore, atomic_write
+from tamizdat.trust.sign.log_writer import append_entry, log_files
 from tamizdat.trust.sign.metadata import expiry_after, sign_metadata, to_wire, utc_now
 from tamizdat.trust.sign.roles import RoleLayout, RoleSpec, plan_layout
 
@@ -188,27 +184,48 @@ def _role_metadata(
     return Metadata(Targets(plan.version, None, expires, files, plan.delegations))
 
 
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What :func:`_collect_targets` found: every target, and how many files were read."""
+
+    targets: dict[str, _Target]
+    files: dict[str, HashedFile]  # the files of public/ (the rest are extra files)
+    hashed: int
+
+
 def _collect_targets(
-    public_dir: Path, cache_file: Path, extra_files: Mapping[str, bytes], progress: Progress | None
-) -> tuple[dict[str, _Target], int, dict[str, Any]]:
-    hashed = hash_tree(public_dir, cache_file, progress=progress)
+    public_dir: Path, cache: StatCache, extra_files: Mapping[str, bytes], progress: Progress | None
+) -> _Scan:
+    hashed = hash_tree(public_dir, cache, progress=progress)
     targets = {p: _Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
     for path, data in extra_files.items():
         targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
-    return targets, hashed.hashed, {"files": hashed.files}
+    return _Scan(targets, hashed.files, hashed.hashed)
 
 
-def _diff(
-    targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]]
-) -> tuple[list[str], list[str], list[str]]:
-    added = [p for p in targets if p not in before and not is_log_path(p)]
-    changed = [
-        p
-        for p, t in targets.items()
-        if p in before and not is_log_path(p) and before[p] != (t.length, t.sha256)
-    ]
-    removed = [p for p in before if p not in targets and not is_log_path(p)]
-    return sorted(added), sorted(changed), sorted(removed)
+@dataclass(frozen=True, slots=True)
+class _Changes:
+    """Paths added, changed and removed since the previous release (log files excluded)."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
+def _diff(targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]]) -> _Changes:
+    added, changed = [], []
+    for path, t in targets.items():
+        old = before.get(path)
+        if old is None:
+            added.append(path)
+        elif old[0] != t.length or old[1] != t.sha256:
+            changed.append(path)
+    removed = [p for p in before if p not in targets]
+    return _Changes(
+        sorted(p for p in added if not is_log_path(p)),
+        sorted(p for p in changed if not is_log_path(p)),
+        sorted(p for p in removed if not is_log_path(p)),
+    )
 
 
 def _check_corrections(
@@ -254,8 +271,65 @@ def sign_release(
         UserError: ``public_dir`` is missing, a path cannot be delegated, the previous
             release is damaged, or (``strict``) an article changed without a newer
             ``updated`` date.
+        UnsafeFileError: a link, FIFO, socket or device file in ``public_dir``.
     """
     now = (now or utc_now()).replace(microsecond=0)
+    store, roots = _open_signing(config, public_dir, allow_demo=allow_demo)
+    cache_file = config.build.cache_dir / "trust" / "hashes.json"
+    cache = load_hash_cache(cache_file, public_dir)
+    scan = _collect_targets(public_dir, cache, extra_files or {}, progress)
+    targets = scan.targets
+    previous = rel.load_release_state(release_dir)
+    before = previous.all_targets() if previous else {}
+    log = _previous_log(release_dir, previous)
+    changes = _diff(targets, before)
+    warnings = _check_corrections(changes.changed, article_updates, log)
+    _refuse_silent_corrections(warnings, strict or config.signing.strict_corrections)
+    _keep_log_files(targets, before, release_dir)
+    version = previous.snapshot_version + 1 if previous else 1
+    plans = _plan_roles(config, store, targets, previous, log, changes, version, now)
+    snapshot_bytes = _sign_snapshot(config, store, plans, version, now)
+    _add_log_files(targets, log, changes, version, now, snapshot_bytes)
+    written, signed_roles = _sign_roles(config, store, plans, targets, now, progress)
+    written[metadata_path("snapshot", version)] = snapshot_bytes
+    timestamp_bytes = _sign_timestamp(config, store, previous, version, now, snapshot_bytes)
+    fresh = _write_release(
+        release_dir,
+        targets,
+        roots,
+        written,
+        timestamp_bytes,
+        before,
+        changes.removed,
+        progress,
+        cache_file.with_name("superseded.json"),
+        {path: f.stamp[2] for path, f in scan.files.items()},
+    )
+    _save_hash_cache(cache, cache_file, scan.files, fresh)
+    logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
+    return SignReport(
+        release_dir=release_dir,
+        version=version,
+        files=len(targets),
+        hashed=scan.hashed,
+        added=tuple(changes.added),
+        changed=tuple(changes.changed),
+        removed=tuple(changes.removed),
+        roles_signed=tuple(signed_roles),
+        roles_total=len(plans),
+        metadata_bytes=_current_metadata_bytes(
+            release_dir, plans, roots, len(snapshot_bytes), len(timestamp_bytes)
+        ),
+        new_metadata_bytes=sum(len(b) for b in written.values()) + len(timestamp_bytes),
+        warnings=tuple(warnings),
+        fingerprint=root_fingerprint(roots[0][1]),
+    )
+
+
+def _open_signing(
+    config: Config, public_dir: Path, *, allow_demo: bool
+) -> tuple[KeyStore, list[tuple[int, bytes]]]:
+    """The key store and the root chain, once the built site is known to exist."""
     if not public_dir.is_dir():
         raise UserError("no built site to sign", where=str(public_dir), hint="run 'tamizdat build'")
     store = open_store(config, allow_demo=allow_demo)
@@ -264,19 +338,17 @@ def sign_release(
         raise KeyStoreError(
             "no root metadata", where=str(store.metadata_dir), hint="run 'tamizdat keys init'"
         )
-    cache_file = config.build.cache_dir / "trust" / "hashes.json"
-    targets, hashed, cache = _collect_targets(public_dir, cache_file, extra_files or {}, progress)
-    previous = rel.load_release_state(release_dir)
-    before = previous.all_targets() if previous else {}
-    log = (
-        read_log(lambda p: (release_dir / p).read_bytes(), str(release_dir))
-        if previous and previous.log
-        else PublicationLog()
-    )
-    added, changed, removed = _diff(targets, before)
+    return store, roots
 
-    warnings = _check_corrections(changed, article_updates, log)
-    if warnings and (strict or config.signing.strict_corrections):
+
+def _previous_log(release_dir: Path, previous: rel.ReleaseState | None) -> PublicationLog:
+    if previous is None or not previous.log:
+        return PublicationLog()
+    return read_log(lambda p: (release_dir / p).read_bytes(), str(release_dir))
+
+
+def _refuse_silent_corrections(warnings: list[str], strict: bool) -> None:
+    if warnings and strict:
         raise UserError(
             f"{len(warnings)} article(s) changed without a newer 'updated' date: "
             + "; ".join(w.split(":")[0] for w in warnings),
@@ -284,29 +356,58 @@ def sign_release(
             hint="add 'updated: DATE' to each corrected article so readers see the correction",
         )
 
-    # Earlier log files stay targets as they are (immutable). The new head and entry are
-    # placeholder-hashed until the snapshot is signed; their roles are re-signed anyway
-    # (the head's is forced, a new path changes its role), so planning needs only paths.
+
+def _keep_log_files(
+    targets: dict[str, _Target], before: Mapping[str, tuple[int, str]], release_dir: Path
+) -> None:
+    """Earlier log entries stay targets as they are (immutable); the head is rewritten."""
     for path, (length, sha) in before.items():
         if is_log_path(path) and path != LOG_JSON:
             targets[path] = _Target(length, sha, str(release_dir / path), None)
-    version = previous.snapshot_version + 1 if previous else 1
-    draft = append_entry(
+
+
+def _plan_roles(
+    config: Config,
+    store: KeyStore,
+    targets: Mapping[str, _Target],
+    previous: rel.ReleaseState | None,
+    log: PublicationLog,
+    changes: _Changes,
+    version: int,
+    now: datetime,
+) -> dict[str, _Plan]:
+    """The layout for every path, this release's log files included, and which roles need
+    signing. The new head and entry are placeholder-hashed until the snapshot is signed:
+    their roles are re-signed anyway (the head's is forced, a new path changes its role),
+    so planning needs only their paths."""
+    draft = _append(log, changes, version, now, "0" * 64)
+    new_log = list(log_files(draft, after=log.head[0]))
+    layout = plan_layout([*targets, *new_log], config.site.desk_names)
+    placeholder = dict(targets)
+    placeholder.update((p, _Target(0, "0" * 64, None, b"")) for p in new_log)
+    return _plan_versions(
+        layout, placeholder, previous, store, config, now, layout.role_of[LOG_JSON]
+    )
+
+
+def _append(
+    log: PublicationLog, changes: _Changes, version: int, now: datetime, snapshot_sha256: str
+) -> PublicationLog:
+    return append_entry(
         log,
         version=version,
         time=now,
-        snapshot_sha256="0" * 64,
-        added=added,
-        changed=changed,
-        removed=removed,
+        snapshot_sha256=snapshot_sha256,
+        added=changes.added,
+        changed=changes.changed,
+        removed=changes.removed,
     )
-    new_log = list(log_files(draft, after=log.head[0]))
-    layout = plan_layout([*targets, *new_log], config.site.desk_names)
-    log_role = layout.role_of[LOG_JSON]
-    placeholder = dict(targets)
-    placeholder.update((p, _Target(0, "0" * 64, None, b"")) for p in new_log)
-    plans = _plan_versions(layout, placeholder, previous, store, config, now, log_role)
 
+
+def _sign_snapshot(
+    config: Config, store: KeyStore, plans: Mapping[str, _Plan], version: int, now: datetime
+) -> bytes:
+    """Snapshot lists role versions only (no hashes): the log can then name its bytes."""
     snapshot = Metadata(
         Snapshot(
             version,
@@ -316,20 +417,32 @@ def sign_release(
         )
     )
     sign_metadata(snapshot, store.signers("snapshot"))
-    snapshot_bytes = to_wire(snapshot)
+    return to_wire(snapshot)
 
-    log = append_entry(
-        log,
-        version=version,
-        time=now,
-        snapshot_sha256=hashlib.sha256(snapshot_bytes).hexdigest(),
-        added=added,
-        changed=changed,
-        removed=removed,
-    )
+
+def _add_log_files(
+    targets: dict[str, _Target],
+    log: PublicationLog,
+    changes: _Changes,
+    version: int,
+    now: datetime,
+    snapshot_bytes: bytes,
+) -> None:
+    """The new log entry (naming the signed snapshot's bytes) and head become targets."""
+    log = _append(log, changes, version, now, hashlib.sha256(snapshot_bytes).hexdigest())
     for path, data in log_files(log, after=log.head[0] - 1).items():
         targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
 
+
+def _sign_roles(
+    config: Config,
+    store: KeyStore,
+    plans: Mapping[str, _Plan],
+    targets: Mapping[str, _Target],
+    now: datetime,
+    progress: Progress | None,
+) -> tuple[dict[str, bytes], list[str]]:
+    """The bytes of every targets role that changed, by path, and their names."""
     written: dict[str, bytes] = {}
     signed_roles = []
     for name, plan in plans.items():
@@ -341,8 +454,17 @@ def sign_release(
         written[metadata_path(name, plan.version)] = to_wire(metadata)
         signed_roles.append(name)
         report(progress, "signing", len(signed_roles), None, name)
-    written[metadata_path("snapshot", version)] = snapshot_bytes
+    return written, signed_roles
 
+
+def _sign_timestamp(
+    config: Config,
+    store: KeyStore,
+    previous: rel.ReleaseState | None,
+    version: int,
+    now: datetime,
+    snapshot_bytes: bytes,
+) -> bytes:
     timestamp = Metadata(
         Timestamp(
             (previous.timestamp_version + 1) if previous else 1,
@@ -354,41 +476,26 @@ def sign_release(
         )
     )
     sign_metadata(timestamp, store.signers("timestamp"))
-    timestamp_bytes = to_wire(timestamp)
+    return to_wire(timestamp)
 
-    _write_release(
-        release_dir,
-        targets,
-        roots,
-        written,
-        timestamp_bytes,
-        before,
-        removed,
-        progress,
-        cache_file.with_name("superseded.json"),
-        {path: f.stamp[2] for path, f in cache["files"].items()},
-    )
-    save_cache(cache_file, public_dir, cache["files"])
-    total_meta = sum(len(b) for b in written.values()) + len(timestamp_bytes)
-    current_meta = _current_metadata_bytes(
-        release_dir, plans, roots, len(snapshot_bytes), len(timestamp_bytes)
-    )
-    logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
-    return SignReport(
-        release_dir=release_dir,
-        version=version,
-        files=len(targets),
-        hashed=hashed,
-        added=tuple(added),
-        changed=tuple(changed),
-        removed=tuple(removed),
-        roles_signed=tuple(signed_roles),
-        roles_total=len(plans),
-        metadata_bytes=current_meta,
-        new_metadata_bytes=total_meta,
-        warnings=tuple(warnings),
-        fingerprint=root_fingerprint(roots[0][1]),
-    )
+
+def _save_hash_cache(
+    cache: StatCache, cache_file: Path, files: Mapping[str, HashedFile], linked: set[str]
+) -> None:
+    """Record every file's hash for the next run. A file linked into the release by this
+    run has a new ctime (the link count changed): it is recorded with the stamp taken after
+    linking, but only if nothing else changed since the walk (an inode, size or mtime that
+    moved means a file replaced meanwhile: its walked stamp is kept, so the next run
+    hashes it again)."""
+    for path, found in files.items():
+        stamp = found.stamp
+        if path in linked:
+            with contextlib.suppress(OSError):
+                now = file_stamp(found.source)
+                if now[:3] == stamp[:3]:
+                    stamp = now
+        cache.record(path, stamp, found.sha256)
+    cache.save(cache_file)
 
 
 def _current_metadata_bytes(
@@ -423,7 +530,9 @@ def _write_release(
     progress: Progress | None,
     prune_file: Path,
     inodes: Mapping[str, int],
-) -> None:
+) -> set[str]:
+    """Write the release in the order of :mod:`tamizdat.trust.sign.release_dir`; return the paths
+    placed from a source file (linked or copied) by this run."""
     release_dir.mkdir(parents=True, exist_ok=True)
     # 1. by-hash objects: only new ones (an object that exists is immutable).
     fresh = [
@@ -476,3 +585,4 @@ def _write_release(
         [p, s] for p, (_n, s) in before.items() if p not in targets or targets[p].sha256 != s
     ]
     atomic_write(prune_file, json.dumps(sorted(superseded)).encode())
+    return {path for path, t in fresh if t.source is not None}
