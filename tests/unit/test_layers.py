@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "trust.verify": {BASE, "transport", "release", "trust"},
     "trust.sign": {BASE, "config", "release", "trust", "trust.verify"},
     "publish": {BASE, "config", "transport", "release", "trust", "trust.verify", "trust.sign"},
-    "channels": {BASE, "config", "transport", "release", "trust", "trust.verify"},
+    "channels": {BASE, "config", "content", "transport", "release", "trust", "trust.verify"},
     "reader": {BASE, "transport", "release", "trust", "trust.verify", "channels"},
     "cli": {
         BASE,

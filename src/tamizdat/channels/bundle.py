@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from tamizdat.channels.base import ChannelReport, ChannelRequest, ChannelStage
 from tamizdat.channels.zipform import BundleLimits, ZipEntry
 from tamizdat.channels.zipread import read_entry, refuse, validate_entries
 from tamizdat.channels.zipwrite import CanonicalZipWriter
@@ -64,6 +65,7 @@ from tamizdat.trust.verify.unsigned import OS_LITTER
 __all__ = [
     "BUNDLE_JSON",
     "FORMAT",
+    "BundleChannel",
     "BundleIndex",
     "BundleLimits",
     "BundleSource",
@@ -359,3 +361,28 @@ def open_bundle(path: Path | str, limits: BundleLimits | None = None) -> BundleS
         BundleError: as :func:`read_bundle_safely`.
     """
     return BundleSource(read_bundle_safely(Path(path), limits), limits)
+
+
+class BundleChannel:
+    """The ``bundle`` channel: the signed release (or what changed since ``options["since"]``)
+    as one canonical ZIP file, for USB sticks and messengers."""
+
+    name = "bundle"
+    stage: ChannelStage = "export"
+
+    def deliver(self, request: ChannelRequest) -> ChannelReport:
+        """Write the bundle to ``request.output`` (see :func:`write_bundle`).
+
+        Raises:
+            UserError: no output, or the release is unreadable. BundleError: a signed path
+            cannot be a bundle entry.
+        """
+        out = request.require_output(self.name)
+        since = request.options.get("since")
+        counts = write_bundle(request.release_dir, out, since_version=since)
+        return ChannelReport(
+            channel=self.name,
+            release=counts["release"],
+            outputs=(str(out),),
+            counts={k: v for k, v in counts.items() if k != "release"},
+        )

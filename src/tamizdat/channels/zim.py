@@ -23,13 +23,24 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tamizdat.channels.base import ChannelReport, ChannelRequest, ChannelStage
 from tamizdat.errors import TamperedError, UserError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.release.listing import DirLayout, Layout, TargetEntry, read_listing
 
-__all__ = ["SIG_SUFFIX", "ZimInfo", "export_zim", "verify_zim"]
+if TYPE_CHECKING:
+    from tamizdat.config import Config
+
+__all__ = [
+    "SIG_SUFFIX",
+    "ZimChannel",
+    "ZimInfo",
+    "export_zim",
+    "verify_zim",
+    "zim_info",
+]
 
 SIG_SUFFIX = ".tamizdat-sig.json"
 SIG_FORMAT = "tamizdat-zim-sig/1"
@@ -199,3 +210,41 @@ def verify_zim(zim: Path, fingerprint: str, *, now: datetime | None = None) -> d
         "stale": policy.stale,
         "file_sha256_matches": hashlib.sha256(zim.read_bytes()).hexdigest() == sig["zim_sha256"],
     }
+
+
+def zim_info(config: Config) -> ZimInfo:
+    """Kiwix's metadata for the site: its title, default language and description."""
+    site = config.site
+    lang = site.language(site.default_language)
+    return ZimInfo(
+        title=site.title,
+        language=site.default_language,
+        creator=site.title,
+        publisher=site.title,
+        description=lang.description or site.title,
+        name=re.sub(r"[^a-z0-9]+", "-", site.title.lower()).strip("-") or "site",
+    )
+
+
+class ZimChannel:
+    """The ``zim`` channel: the site as a ZIM file for Kiwix, with a detached signature
+    file that ``tamizdat zim --verify`` (and readers) check against the pinned root."""
+
+    name = "zim"
+    stage: ChannelStage = "export"
+
+    def deliver(self, request: ChannelRequest) -> ChannelReport:
+        """Write the ZIM file and its signature (see :func:`export_zim`).
+
+        Raises:
+            UserError: no output, the release is unreadable, or libzim is missing.
+            TamperedError: a by-hash object differs from its signed hash.
+        """
+        out = request.require_output(self.name)
+        result = export_zim(request.release_dir, out, zim_info(request.config))
+        return ChannelReport(
+            channel=self.name,
+            release=int(result["release"]),
+            outputs=(str(out), str(result["signature"])),
+            counts={"entries": int(result["entries"]), "bytes": int(result["bytes"])},
+        )

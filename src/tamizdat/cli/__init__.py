@@ -13,13 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from tamizdat import __version__
-from tamizdat.cli import build, publish, reader, trust, verify
+from tamizdat.cli import build, channels, publish, reader, trust, verify
 from tamizdat.cli._output import Output, internal_error, report_error
 from tamizdat.errors import ExitCode, TamizdatError
 
 __all__ = ["main", "run"]
 
-_GROUPS = (build, trust, verify, publish, reader)
+_GROUPS = (build, trust, verify, publish, channels, reader)
 
 _EPILOG = """\
 typical session:

@@ -1,10 +1,9 @@
-"""Commands of the reader stage: reader add/sync/serve/import/bundle/share/list, bundle, zim."""
+"""Commands of the reader stage: reader add/sync/serve/import/bundle/share/list."""
 
 from __future__ import annotations
 
 import argparse
 import io
-import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -130,18 +129,6 @@ def register(sub: Any) -> None:
     )
     _store_dir(lst)
     lst.set_defaults(handler=cmd_list)
-
-    bundle = _add(sub, "bundle", "write the signed release as one file (for USB sticks, messengers)",
-                  "tamizdat bundle -o news.zip --since 41")  # fmt: skip
-    bundle.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
-    bundle.add_argument("--since", type=int, metavar="VERSION",
-                        help="only what changed since release VERSION (a small delta)")  # fmt: skip
-    bundle.set_defaults(handler=cmd_bundle)
-
-    zim = _add(sub, "zim", "export the site as a ZIM file for Kiwix (+ a detached signature)",
-               "tamizdat zim -o news.zim")  # fmt: skip
-    zim.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
-    zim.set_defaults(handler=cmd_zim)
 
 
 def _report_dict(report: Any) -> dict[str, Any]:
@@ -315,35 +302,4 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
             out.say(f"{row['name']}: {held}, {len(row['mirrors'])} mirrors")
 
     out.result({"subscriptions": rows}, human)
-    return int(ExitCode.OK)
-
-
-def cmd_bundle(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.channels.bundle import write_bundle
-    from tamizdat.config import load_config
-
-    config = load_config(args.site)
-    counts = write_bundle(config.signing.release_dir, args.output, since_version=args.since)
-    out.result({**counts, "file": str(args.output)},
-               lambda: out.say(f"wrote {args.output}: release {counts['release']}, "
-                               f"{counts['objects']} objects, {counts['bytes']} bytes"))  # fmt: skip
-    return int(ExitCode.OK)
-
-
-def cmd_zim(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.channels.zim import ZimInfo, export_zim
-    from tamizdat.config import load_config
-
-    config = load_config(args.site)
-    site = config.site
-    lang = site.language(site.default_language)
-    info = ZimInfo(
-        title=site.title, language=site.default_language, creator=site.title,
-        publisher=site.title, description=lang.description or site.title,
-        name=re.sub(r"[^a-z0-9]+", "-", site.title.lower()).strip("-") or "site",
-    )  # fmt: skip
-    result = export_zim(config.signing.release_dir, args.output, info)
-    out.result(result, lambda: out.say(
-        f"wrote {args.output} ({result['entries']} entries, release {result['release']}) "
-        f"and {result['signature']}"))  # fmt: skip
     return int(ExitCode.OK)

@@ -190,8 +190,8 @@ def test_cli_bundle_verify_import_and_reexport(
     )
     # Every page changed between the releases; only the stylesheet stays behind.
     assert code == 0
-    assert delta["objects"] == 6
-    assert delta["bytes"] < counts["bytes"]
+    assert delta["counts"]["objects"] == 6
+    assert delta["counts"]["bytes"] < counts["counts"]["bytes"]
     home = str(tmp_path / "home")
     code, report = _run(
         capsys, "reader", "add", "news", "--from-bundle", str(tmp_path / "full.zip"),

@@ -48,8 +48,8 @@ def test_signed_site_travels_by_bundle_and_mirror(
     assert delta["release"] == 2
     code, full = _json(capsys, "-C", str(site), "bundle", "-o", str(tmp_path / "full2.zip"))
     # Unchanged roles keep their versioned file, which a reader of release 1 holds already.
-    assert delta["objects"] < full["objects"]
-    assert delta["metadata"] < full["metadata"]
+    assert delta["counts"]["objects"] < full["counts"]["objects"]
+    assert delta["counts"]["metadata"] < full["counts"]["metadata"]
     home = str(tmp_path / "home")
     code, first = _json(
         capsys, "reader", "add", "news", "--from-bundle", str(tmp_path / "v1.zip"),
