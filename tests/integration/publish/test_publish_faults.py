@@ -14,8 +14,8 @@ from publish_helpers import served_version, write_site
 from releasekit import article_files, write_release
 
 from tamizdat.config import load_config
-from tamizdat.publish._fsspec import open_store
 from tamizdat.publish.push import KILL_AFTER_UPLOADS_ENV, RetryPolicy, publish_release
+from tamizdat.publish.stores import open_store
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ import pytest
 
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import MirrorUnreachableError
-from tamizdat.publish._fsspec import StoreLimits, open_store
-from tamizdat.publish._sftp import SftpStore
+from tamizdat.publish.stores import StoreLimits, open_store
+from tamizdat.publish.stores.sftp import SftpStore
 
 pytestmark = pytest.mark.integration
 

@@ -1,49 +1,26 @@
-"""Opening a mirror's store: ``file://``, ``s3://`` (s3fs) and ``webdav://`` over fsspec;
-``sftp://`` straight over paramiko (``_sftp.py``: fsspec's SFTP costs a stat per path
-component on every upload).
+"""A store over an fsspec filesystem: what the ``file``, ``s3`` and ``webdav`` kinds share
+(``sftp`` goes straight over paramiko: fsspec's SFTP costs a stat per path component on
+every upload).
 
 Invariant: a file written with ``atomic=True`` is never seen half-written — it goes to a
 temporary name in the same directory and is renamed over the old one (POSIX rename on a
-local disk, the OpenSSH ``posix-rename`` extension over SFTP); a single S3 PUT is already
-atomic. No object store request waits forever: each has a deadline scaled to its size. Credentials are never read from tamizdat.toml: S3 keys come from the AWS
-environment or profiles, SSH keys from the agent, ``~/.ssh`` or ``TAMIZDAT_SSH_KEY_FILE``.
+local disk, a WebDAV MOVE); a single S3 PUT is already atomic. No object store request
+waits forever: each has a deadline scaled to its size.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from tamizdat.config.mirrors import MirrorSettings
-from tamizdat.errors import ConfigError, UserError
 from tamizdat.publish.headers import TEMP_PREFIX
-from tamizdat.publish.stores import BaseStore
+from tamizdat.publish.stores.base import BaseStore, StoreLimits
 
-__all__ = ["FsspecStore", "StoreLimits", "open_store"]
-
-
-@dataclass(frozen=True, slots=True)
-class StoreLimits:
-    """Network limits for every store connection (seconds, bytes per second, counts)."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    # Whole-request deadline for one object store upload: ``request_deadline`` plus the time
-    # the body takes at ``min_upload_rate`` bytes/s. A request the server never answers (seen
-    # with rclone serve s3 under load: one stuck PUT held a whole phase for good) is cancelled
-    # and retried instead of waited on forever; aiohttp's read timeout never fires there.
-    request_deadline: float = 30.0
-    min_upload_rate: float = 128_000.0
-    # SFTP sessions opened per mirror (each its own SSH connection, so the server can use
-    # several cores); uploads beyond this wait for a free session.
-    sftp_channels: int = 8
+__all__ = ["FsspecStore"]
 
 
 class FsspecStore(BaseStore):
@@ -183,139 +160,3 @@ class FsspecStore(BaseStore):
                 if client is not None and hasattr(client, "close"):
                     client.close()
             self._all.clear()
-
-
-def _missing_extra(scheme: str, extra: str, exc: ImportError) -> UserError:
-    return UserError(
-        f"mirrors with {scheme}:// URLs need the {extra!r} extra ({exc.name} is not installed)",
-        hint=f"pip install 'tamizdat[{extra}]'",
-    )
-
-
-def _local_store(mirror: MirrorSettings, path: str, base_dir: Path | None) -> FsspecStore:
-    from fsspec.implementations.local import LocalFileSystem
-
-    root = Path(unquote(path))
-    if not root.is_absolute():
-        root = (base_dir or Path.cwd()) / root
-    root_text = root.resolve().as_posix()
-    return FsspecStore(
-        mirror.name, lambda: LocalFileSystem(auto_mkdir=True, skip_instance_cache=True), root_text
-    )
-
-
-def _s3_store(mirror: MirrorSettings, bucket: str, path: str, limits: StoreLimits) -> FsspecStore:
-    try:
-        import s3fs
-    except ImportError as exc:
-        raise _missing_extra("s3", "s3", exc) from None
-    opts = mirror.options
-    endpoint = opts.get("endpoint_url") or os.environ.get("AWS_ENDPOINT_URL")
-    client_kwargs: dict[str, Any] = {}
-    if endpoint:
-        client_kwargs["endpoint_url"] = endpoint
-    if opts.get("region"):
-        client_kwargs["region_name"] = opts["region"]
-    config = {
-        "connect_timeout": limits.connect_timeout,
-        "read_timeout": limits.read_timeout,
-        "retries": {"max_attempts": 2},
-        # botocore otherwise adds a CRC32 trailer to every PUT: CPU per object, and a header
-        # many S3-compatible servers do not understand; TLS and the by-hash names already
-        # guard integrity, and readers verify every byte against signed metadata.
-        "request_checksum_calculation": "when_required",
-        "response_checksum_validation": "when_required",
-    }
-
-    def make() -> Any:
-        return s3fs.S3FileSystem(
-            client_kwargs=client_kwargs,
-            config_kwargs=config,
-            profile=opts.get("profile") or None,
-            skip_instance_cache=True,
-            use_listings_cache=False,
-        )
-
-    root = f"{bucket}/{path.strip('/')}".rstrip("/")
-    shared = make()  # s3fs runs its own event loop thread: one instance serves all workers
-    return FsspecStore(
-        mirror.name,
-        lambda: shared,
-        root,
-        supports_headers=True,
-        object_store=True,
-        limits=limits,
-    )
-
-
-def _sftp_store(mirror: MirrorSettings, limits: StoreLimits) -> BaseStore:
-    try:
-        import paramiko
-
-        from tamizdat.publish._sftp import SftpStore
-        from tamizdat.publish._ssh import KnownHostsPolicy, ssh_connect_kwargs
-    except ImportError as exc:
-        raise _missing_extra("sftp", "sftp", exc) from None
-    parts = urlsplit(mirror.url)
-    host, kwargs = ssh_connect_kwargs(parts, mirror.options, limits.connect_timeout)
-    policy = KnownHostsPolicy(mirror.options.get("known_hosts"), mirror.name)
-    root = unquote(parts.path) or "."
-
-    def connect() -> paramiko.SFTPClient:
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(policy)
-        client.connect(host, **kwargs)
-        sftp = client.open_sftp()
-        sftp.get_channel().settimeout(limits.read_timeout)  # type: ignore[union-attr]
-        return sftp
-
-    return SftpStore(mirror.name, connect, root, channels=limits.sftp_channels)
-
-
-def _webdav_store(mirror: MirrorSettings, limits: StoreLimits) -> FsspecStore:
-    try:
-        from webdav4.fsspec import WebdavFileSystem
-    except ImportError as exc:
-        raise _missing_extra("webdav", "webdav", exc) from None
-    parts = urlsplit(mirror.url)
-    scheme = mirror.options.get("scheme", "https")
-    base = f"{scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    user = parts.username or os.environ.get("TAMIZDAT_WEBDAV_USER")
-    password = os.environ.get("TAMIZDAT_WEBDAV_PASSWORD")
-    auth = (user, password) if user and password else None
-
-    def make() -> Any:
-        return WebdavFileSystem(base, auth=auth, timeout=limits.read_timeout)
-
-    return FsspecStore(mirror.name, make, unquote(parts.path).strip("/"))
-
-
-def open_store(
-    mirror: MirrorSettings, *, base_dir: Path | None = None, limits: StoreLimits | None = None
-) -> BaseStore:
-    """A store for ``mirror.url``; relative ``file://`` paths resolve against ``base_dir``.
-
-    Raises:
-        ConfigError: an unsupported URL scheme (names the mirror's url key).
-        UserError: the backend's optional dependency is missing (names the extra).
-    """
-    limits = limits or StoreLimits()
-    parts = urlsplit(mirror.url)
-    scheme = parts.scheme
-    if scheme in ("file", "local"):
-        return _local_store(mirror, parts.netloc + parts.path, base_dir)
-    if scheme == "s3":
-        if not parts.netloc:
-            raise ConfigError(
-                f"expected s3://bucket/prefix, found {mirror.url!r}",
-                where=f"mirror {mirror.name}: url",
-            )
-        return _s3_store(mirror, parts.netloc, parts.path, limits)
-    if scheme in ("sftp", "ssh"):
-        return _sftp_store(mirror, limits)
-    if scheme in ("webdav", "webdavs"):
-        return _webdav_store(mirror, limits)
-    raise ConfigError(
-        f"expected a file://, s3://, sftp:// or webdav:// URL, found {mirror.url!r}",
-        where=f"mirror {mirror.name}: url",
-    )
