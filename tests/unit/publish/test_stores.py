@@ -80,6 +80,8 @@ def test_a_missing_backend_names_the_extra_to_install(
 ) -> None:
     kind = BUILTIN_STORES.kind_for(mirror("m", url=url))
     monkeypatch.delitem(sys.modules, kind.factory.partition(":")[0], raising=False)
+    for loaded in [m for m in sys.modules if m == module or m.startswith(f"{module}.")]:
+        monkeypatch.delitem(sys.modules, loaded)
     monkeypatch.setitem(sys.modules, module, None)  # "import module" now fails
     with pytest.raises(UserError) as info:
         open_store(mirror("m", url=url))

@@ -116,7 +116,11 @@ class FsspecStore(BaseStore):
     def _finish(self, target: str, path: str) -> None:
         full = self._full(path)
         if target != full:
-            self._fs().mv(target, full)
+            self._rename(target, full)
+
+    def _rename(self, source: str, target: str) -> None:
+        """Move ``source`` over ``target`` in one step (a kind may know a better call)."""
+        self._fs().mv(source, target)
 
     def _list_sizes(self) -> dict[str, int]:
         fs = self._fs()
