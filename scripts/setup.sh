@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: exiftool (metadata-stripping tests), OpenSSH server (SFTP mirror tests),
-# zim-tools and kiwix-tools (ZIM export tests).
-debs=(python3-venv libimage-exiftool-perl openssh-server zim-tools kiwix-tools)
+# Debian packages: exiftool (metadata-stripping tests), ffmpeg (the build strips metadata from
+# audio and video by remuxing; its ffprobe checks the result), OpenSSH server (SFTP mirror
+# tests), zim-tools and kiwix-tools (ZIM export tests).
+debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-tools)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

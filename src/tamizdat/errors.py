@@ -8,7 +8,8 @@
     │   ├── ContentError                an article, data file or image: names file and line
     │   ├── PrivacyError                a page would load a third-party resource: file and URL
     │   ├── KeyStoreError               a key is missing, locked, or the passphrase is wrong
-    │   └── BundleError                 a bundle file is malformed or hostile
+    │   ├── BundleError                 a bundle file is malformed or hostile
+    │   └── UnsafeFileError             a link, FIFO, device or socket where a file was expected
     ├── UntrustedContentError           what a mirror, bundle or channel delivered is not authentic
     │   ├── BadSignatureError           signatures below threshold, or by a key not authorised
     │   ├── RollbackError               older than a version this machine saw before
@@ -20,8 +21,9 @@
     │   ├── ExpiredMetadataError        expired metadata, raised only in strict (spec) mode
     │   └── NotThisPublisherError       the root does not match the pinned fingerprint
     ├── TransportError                  a mirror did not answer properly: try the next one
-    │   ├── MirrorUnreachableError      connection refused, DNS, TLS, deadline passed
-    │   └── MirrorResponseError         an HTTP error status or a store error
+    │   ├── MirrorUnreachableError      connection refused, DNS, TLS, too slow for one file
+    │   ├── MirrorResponseError         an HTTP error status, a refused redirect, a store error
+    │   └── DeadlineError               the whole operation's deadline passed: ask no other mirror
     └── InternalError                   a bug in tamizdat: please report it
 
 An *expired* signature is deliberately not an error: an old but authentic copy is shown as
@@ -39,6 +41,7 @@ __all__ = [
     "BundleError",
     "ConfigError",
     "ContentError",
+    "DeadlineError",
     "ExitCode",
     "ExpiredMetadataError",
     "InternalError",
@@ -55,6 +58,7 @@ __all__ = [
     "TamperedError",
     "TransportError",
     "UnauthorizedPathError",
+    "UnsafeFileError",
     "UntrustedContentError",
     "UserError",
     "quoted",
@@ -139,6 +143,15 @@ class BundleError(UserError):
     """A bundle file is malformed or hostile (traversal, bomb, duplicates, truncation)."""
 
 
+class UnsafeFileError(UserError):
+    """A symbolic link, FIFO, socket or device file stands where a regular file was expected,
+    or a link resolves outside the folder being read; ``where`` names the path.
+
+    Refused so that nothing outside a tree (a signing key, ``/dev/zero``) is read through it,
+    and no read blocks on a FIFO. See :mod:`tamizdat.files`.
+    """
+
+
 class UntrustedContentError(TamizdatError):
     """Delivered bytes are not what the publisher signed. Never display them."""
 
@@ -199,11 +212,19 @@ class TransportError(TamizdatError):
 
 
 class MirrorUnreachableError(TransportError):
-    """Connection refused, name not resolved, TLS failure, or a deadline passed."""
+    """Connection refused, name not resolved, TLS failure, or too slow for one file."""
 
 
 class MirrorResponseError(TransportError):
-    """The mirror answered with an error status or the store raised an error."""
+    """The mirror answered with an error status or a refused redirect, or a store failed."""
+
+
+class DeadlineError(TransportError):
+    """The whole operation's deadline passed: stop, no other mirror is asked.
+
+    Distinct from :class:`MirrorUnreachableError` (one mirror too slow for one file, the next
+    one is asked) so that fail-over code never has to read a message to tell them apart.
+    """
 
 
 class InternalError(TamizdatError):

@@ -24,6 +24,7 @@ from tamizdat.errors import TransportError, UntrustedContentError, UserError
 from tamizdat.publish.check import check_mirrors
 from tamizdat.reader.client import SyncOptions, add_subscription, import_bundle, sync_subscription
 from tamizdat.trust.conformance import main as conformance_main
+from tamizdat.trust.network import Deadline
 from tamizdat.trust.pages import find_page
 from tamizdat.trust.sources import DirectorySource, HttpSource
 from tamizdat.trust.verify import outcome_of, verify_release
@@ -47,7 +48,7 @@ def _verify_dir(built: Built, release: Path, url: str) -> str:
 
 
 def _verify_http(built: Built, release: Path, url: str) -> str:
-    source = HttpSource(url, timeout=5, deadline=30)
+    source = HttpSource(url, timeout=5, deadline=Deadline(30))
     try:
         return _judged(lambda: verify_release(source, fingerprint=built.fingerprint).outcome)
     finally:

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tamizdat.channels.zipread import BundleLimits, read_entry, refuse, validate_entries
-from tamizdat.errors import OversizeError
+from tamizdat.errors import BundleError, OversizeError, UnsafeFileError
+from tamizdat.files import open_regular
 from tamizdat.layout import WELL_KNOWN
 from tamizdat.reader.listing import DirLayout, Layout, natural_path_of, read_listing
 from tamizdat.trust.sources import MissingFileError
@@ -157,6 +158,7 @@ def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> Bundle
             ``where`` names the bundle and the entry.
     """
     limits = limits or BundleLimits()
+    _check_regular(path)
     entries = validate_entries(path, limits)
     natural: dict[str, str] = {}
     for name in entries:
@@ -166,6 +168,20 @@ def read_bundle_safely(path: Path, limits: BundleLimits | None = None) -> Bundle
             natural[target] = "" if target in natural else name
     release, since = _read_info(path, entries, limits)
     return BundleIndex(path, entries, {k: v for k, v in natural.items() if v}, release, since)
+
+
+def _check_regular(path: Path) -> None:
+    """A bundle must be a regular file (a link the user typed is followed): opening a FIFO
+    would block and a device never ends. Missing or unreadable: validation names it."""
+    try:
+        with open_regular(os.path.realpath(path), where=str(path)):
+            pass
+    except UnsafeFileError as exc:
+        raise BundleError(
+            exc.message, where=str(path), hint="give the bundle file itself"
+        ) from None
+    except OSError:
+        pass
 
 
 def _read_info(
@@ -188,6 +204,9 @@ def _read_info(
 
 class BundleSource:
     """A validated bundle as a read-only, listable source of layout paths (random access)."""
+
+    remote = False  # Source behaviour flags: a local file, counted as delivered
+    wire_bytes = None
 
     def __init__(self, index: BundleIndex, limits: BundleLimits | None = None) -> None:
         self.index = index

@@ -61,7 +61,11 @@ def register(sub: Any) -> None:
         "build",
         help="build public/ from content/ (incremental, atomic)",
         description="Render the site into public/. Only changed pages are rendered and only "
-        "changed files rewritten; a failed build leaves the previous public/ as it was.",
+        "changed files rewritten; a failed build leaves the previous public/ as it was.\n"
+        "Every media file is typed by its bytes, not its name: images are re-encoded, audio/"
+        "video (ffmpeg) and PDF (pikepdf) lose their metadata, text and fonts are copied, and "
+        "anything else is refused unless listed under [media] publish_unstripped. The summary "
+        "says what was removed per file (--json: metadata_removed, published_unstripped).",
         epilog="example:\n  tamizdat -C mysite build --workers 2\n  tamizdat --json build",
         formatter_class=_RAW,
     )
@@ -156,12 +160,20 @@ def _fingerprint(config: Config) -> str | None:
 
 
 def _summary(report: BuildReport) -> str:
-    return (
+    lines = [
         f"built {report.output_dir}: {report.articles} articles, "
         f"{report.pages_rendered} pages rendered ({report.pages_skipped} unchanged), "
         f"{len(report.written)} files written, {len(report.removed)} removed, "
         f"{report.images_processed} images encoded, in {report.seconds:.2f} s"
-    )
+    ]
+    cleaned = report.metadata_removed
+    if cleaned:
+        shown = [f"{n.source} ({', '.join(n.removed)})" for n in cleaned[:3]]
+        more = f", and {len(cleaned) - 3} more (see --json)" if len(cleaned) > 3 else ""
+        lines.append(f"metadata removed from {len(cleaned)} files: {'; '.join(shown)}{more}")
+    for note in report.published_unstripped:
+        lines.append(f"published WITH its metadata ([media] publish_unstripped): {note.source}")
+    return "\n".join(lines)
 
 
 def _run_build(config: Config, args: argparse.Namespace, out: Output) -> BuildReport:

@@ -55,7 +55,16 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ca-file", metavar="FILE", help="CA certificates for https sources")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="one network read (default 10)"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="the whole check of an http(s) source, page included (default 300)",
+    )
     parser.set_defaults(handler=run_verify)
 
 
@@ -68,18 +77,43 @@ def run_verify(args: argparse.Namespace, out: Output) -> int:
         return _run_page(args, out)
     if not args.source:
         raise UserError("expected a SOURCE to verify (or --page FILE)", where="tamizdat verify")
-    source = open_source(args.source, ca_file=args.ca_file, timeout=args.timeout)
-    report = verify_release_report(
-        source,
-        fingerprint=args.fingerprint,
-        seen=SeenStore(args.state_dir),
-        check="sample" if args.sample else "all",
-        sample_size=args.sample or 0,
-        seed=args.seed,
-        progress=out.progress,
-    )
+    limits, deadline = _network(args)
+    source = open_source(args.source, ca_file=args.ca_file, limits=limits, deadline=deadline)
+    try:
+        report = verify_release_report(
+            source,
+            fingerprint=args.fingerprint,
+            seen=SeenStore(args.state_dir),
+            check="sample" if args.sample else "all",
+            sample_size=args.sample or 0,
+            seed=args.seed,
+            progress=out.progress,
+        )
+    finally:
+        _close(source)
     out.result(report.to_dict(), lambda: out.say(describe(report)))
     return int(_EXIT[report.outcome])
+
+
+def _network(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The network limits of this run and its one deadline (started now)."""
+    from tamizdat.trust.network import Deadline, NetworkLimits
+
+    if args.deadline <= 0 or args.timeout <= 0:
+        raise UserError(
+            f"expected positive seconds, found --timeout {args.timeout:g} and --deadline "
+            f"{args.deadline:g}",
+            where="--deadline" if args.deadline <= 0 else "--timeout",
+        )
+    limits = NetworkLimits(read_timeout=args.timeout, deadline=args.deadline)
+    return limits, Deadline(limits.deadline)
+
+
+def _close(source: Any) -> None:
+    """Close a source that holds connections or files (an HTTP mirror, a bundle)."""
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
 
 
 def describe(report: Any) -> str:
@@ -120,9 +154,15 @@ def _run_page(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.trust.verify import find_page
 
     against = args.against or args.source or _release_dir(args)
-    page, name = read_page(args.page, ca_file=args.ca_file, timeout=args.timeout)
-    source = open_source(against, ca_file=args.ca_file, timeout=args.timeout)
-    found = find_page(source, page, fingerprint=args.fingerprint, seen=SeenStore(args.state_dir))
+    limits, deadline = _network(args)
+    page, name = read_page(args.page, ca_file=args.ca_file, limits=limits, deadline=deadline)
+    source = open_source(against, ca_file=args.ca_file, limits=limits, deadline=deadline)
+    try:
+        found = find_page(
+            source, page, fingerprint=args.fingerprint, seen=SeenStore(args.state_dir)
+        )
+    finally:
+        _close(source)
 
     def human() -> None:
         if not found.signed:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tamizdat.config._table import Table, suggest
+from tamizdat.config.media import MediaSettings, read_media
 from tamizdat.config.mirrors import MirrorSettings, read_mirrors
 from tamizdat.config.signing import SigningSettings, read_signing
 from tamizdat.config.site import (
@@ -25,6 +26,7 @@ __all__ = [
     "Config",
     "DeskSettings",
     "LanguageSettings",
+    "MediaSettings",
     "MirrorSettings",
     "SigningSettings",
     "SiteSettings",
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 CONFIG_NAME = "tamizdat.toml"
-_SECTIONS = ("site", "languages", "build", "desks", "signing", "mirrors")
+_SECTIONS = ("site", "languages", "build", "desks", "signing", "mirrors", "media")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class Config:
     site: SiteSettings
     signing: SigningSettings
     mirrors: tuple[MirrorSettings, ...]
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
     def build(self) -> BuildSettings:
@@ -89,4 +92,5 @@ def load_config(site_dir: Path | str = ".") -> Config:
         site=site,
         signing=read_signing(top, root, _site_id(site.title, site.base_url)),
         mirrors=read_mirrors(top),
+        media=read_media(top),
     )

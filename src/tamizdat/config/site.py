@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,9 @@ class BuildSettings:
     budget: BudgetMode = "fail"
     # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
     allow_scripts: tuple[tuple[str, str], ...] = ()
+    # Opt-in ``[build] follow_links_inside_site``: the site root, into which symbolic links
+    # in the site's folders may resolve (and are then followed). None: every link is refused.
+    links_inside: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,32 @@ def _path(root: Path, value: str) -> Path:
     return (root / Path(value).expanduser()).resolve()
 
 
+def _input_dir(table: Table, key: str, root: Path, value: str, follow_links: bool) -> Path:
+    """A folder the build reads: inside the site folder, reached through no symbolic link
+    (or, with ``follow_links_inside_site``, only through links that stay inside)."""
+    written = Path(os.path.normpath(root / Path(value).expanduser()))
+    resolved = Path(os.path.realpath(written))  # never raises: a loop is caught below
+    for path in (written, resolved):
+        if path != root and root not in path.parents:
+            raise table.error(
+                key,
+                f"expected a folder inside the site folder, found {value!r} ({path})",
+                hint="the build reads only files inside the site folder",
+            )
+    if not follow_links:
+        for part in (written, *written.parents):
+            if part == root:
+                break
+            if part.is_symlink():
+                raise table.error(
+                    key,
+                    f"expected a folder, found a symbolic link: {part}",
+                    hint="replace the link with the folder, or set "
+                    "[build] follow_links_inside_site = true",
+                )
+    return resolved
+
+
 def _read_build(table: Table, root: Path) -> BuildSettings:
     known = {
         "content_dir",
@@ -117,6 +147,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "max_article_bytes",
         "budget",
         "allow_scripts",
+        "follow_links_inside_site",
     }
     table.reject_unknown(known)
     widths = table.integers("image_widths", (480, 960, 1440))
@@ -130,13 +161,18 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         raise table.error(
             "default_desk", f"expected lowercase letters, digits and '-', found {desk!r}"
         )
+    follow = table.boolean("follow_links_inside_site", False)
+
+    def folder(key: str, value: str) -> Path:
+        return _input_dir(table, key, root, value, follow)
+
     return BuildSettings(
-        content_dir=_path(root, table.string("content_dir", "content")),
+        content_dir=folder("content_dir", table.string("content_dir", "content")),
         static_dirs=tuple(
-            _path(root, p) for p in table.strings("static_dirs", ("static", "media"))
+            folder("static_dirs", p) for p in table.strings("static_dirs", ("static", "media"))
         ),
-        data_dir=_path(root, table.string("data_dir", "data")),
-        theme_dir=_path(root, table.string("theme_dir", "theme")),
+        data_dir=folder("data_dir", table.string("data_dir", "data")),
+        theme_dir=folder("theme_dir", table.string("theme_dir", "theme")),
         output_dir=_path(root, table.string("output_dir", "public")),
         cache_dir=_path(root, table.string("cache_dir", ".tamizdat")),
         page_size=table.integer("page_size", 10, minimum=1),
@@ -149,6 +185,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         max_article_bytes=table.integer("max_article_bytes", 4 * 1024 * 1024, minimum=1024),
         budget="warn" if table.choice("budget", "fail", ("warn", "fail")) == "warn" else "fail",
         allow_scripts=_read_allow_scripts(table.table("allow_scripts")),
+        links_inside=root if follow else None,
     )
 
 

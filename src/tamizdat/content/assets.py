@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from tamizdat.content.body import is_external, ref_path
 from tamizdat.content.model import StaticFile
 from tamizdat.errors import ContentError, quoted
-from tamizdat.files import sha256_file
+from tamizdat.files import resolve_inside, sha256_file, walk_regular
 
 if TYPE_CHECKING:
     from tamizdat.config import Config
@@ -30,6 +30,7 @@ __all__ = [
     "locate_asset",
     "looked_in",
     "resolve_asset",
+    "site_file",
     "site_relative",
     "walk_files",
 ]
@@ -54,49 +55,57 @@ def site_relative(root: Path, path: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
-def walk_files(root: Path, folder: Path) -> Iterator[FileStat]:
-    """Every non-hidden file under ``folder``, in sorted (deterministic) order.
+def _hidden(name: str, is_dir: bool) -> bool:
+    """Hidden files are not part of the site; ``.well-known/`` (a real folder) is."""
+    return name.startswith(".") and (name != ".well-known" or not is_dir)
 
-    Plain strings and ``os.scandir`` rather than ``pathlib``: a warm load walks every
-    file of a large archive and this is most of its cost.
+
+LINK_HINT = (
+    "replace the link with the file itself, or allow links that stay inside the site "
+    "with [build] follow_links_inside_site = true"
+)
+
+
+def walk_files(root: Path, folder: Path, links_inside: Path | None = None) -> Iterator[FileStat]:
+    """Every non-hidden regular file under ``folder``, in sorted (deterministic) order.
+
+    Links are refused unless ``links_inside`` (the site root, by the config's opt-in) is
+    given and they resolve inside it; see :func:`tamizdat.files.walk_regular`.
+
+    Raises:
+        UnsafeFileError: a link, FIFO, socket or device file; names it site-relative.
     """
     if not folder.is_dir():
         return
     prefix = site_relative(root, folder)
     prefix = "" if prefix == "." else prefix + "/"
-    yield from _walk(str(folder), "", prefix)
-
-
-def _walk(directory: str, inner: str, prefix: str) -> Iterator[FileStat]:
-    with os.scandir(directory) as scan:
-        entries = sorted(scan, key=lambda e: e.name)
-    for entry in entries:
-        name = entry.name
-        if name.startswith(".") and (name != ".well-known" or not entry.is_dir()):
-            continue
-        if entry.is_dir():
-            yield from _walk(entry.path, f"{inner}{name}/", prefix)
-        elif entry.is_file():
-            stat = entry.stat()
-            relative = inner + name
-            yield FileStat(prefix + relative, relative, entry.path, stat.st_size, stat.st_mtime_ns)
+    for found in walk_regular(
+        folder, where=prefix.rstrip("/"), links_inside=links_inside, skip=_hidden, hint=LINK_HINT
+    ):
+        rel = found.relative
+        yield FileStat(prefix + rel, rel, found.path, found.size, found.mtime_ns)
 
 
 HashCache = dict[str, tuple[int, int, str]]  # source → (size, mtime_ns, sha256)
 
 
 def list_static_files(
-    root: Path, static_dirs: tuple[Path, ...], old: HashCache, new: HashCache
+    root: Path,
+    static_dirs: tuple[Path, ...],
+    old: HashCache,
+    new: HashCache,
+    links_inside: Path | None = None,
 ) -> tuple[StaticFile, ...]:
     """Every file under the static folders, hashed (reusing ``old`` when size and mtime match).
 
     Fills ``new`` with the hashes used. Raises:
         ContentError: two static folders produce the same output path (names both files),
             or a file would land in the reserved ``.well-known/tamizdat/`` namespace.
+        UnsafeFileError: a link (unless allowed), FIFO, socket or device file.
     """
     by_output: dict[str, StaticFile] = {}
     for folder in static_dirs:
-        for found in walk_files(root, folder):
+        for found in walk_files(root, folder, links_inside):
             output = found.inner
             if output.startswith(_RESERVED):
                 raise ContentError(
@@ -119,6 +128,20 @@ def list_static_files(
                 )
             by_output[output] = StaticFile(found.source, output, sha)
     return tuple(sorted(by_output.values(), key=lambda f: f.output))
+
+
+def site_file(config: Config, source: str) -> Path:
+    """The file to open for site-relative ``source``: under the site root, or where its
+    link leads when the config allows links inside the site.
+
+    Raises:
+        UnsafeFileError: an allowed link that leads out of the site or nowhere.
+    """
+    path = config.root / source
+    inside = config.build.links_inside
+    if inside is None or not path.is_symlink():
+        return path
+    return Path(resolve_inside(str(path), str(inside.resolve()), where=source, hint=LINK_HINT))
 
 
 def _inside(path: str) -> bool:

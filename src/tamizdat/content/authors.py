@@ -28,6 +28,7 @@ from tamizdat.content.limits import DEFAULT_LIMITS, ContentLimits, format_size
 from tamizdat.content.model import Author
 from tamizdat.content.values import check_value
 from tamizdat.errors import ContentError, quoted
+from tamizdat.files import read_regular
 
 __all__ = ["AUTHOR_FILES", "load_authors"]
 
@@ -188,7 +189,11 @@ def _entries(data: Any, where: str) -> list[tuple[str, Any]]:
 
 
 def load_authors(
-    root: Path, data_dir: Path, limits: ContentLimits = DEFAULT_LIMITS
+    root: Path,
+    data_dir: Path,
+    limits: ContentLimits = DEFAULT_LIMITS,
+    *,
+    links_inside: Path | None = None,
 ) -> tuple[tuple[Author, ...], list[str]]:
     """Read the authors file in ``data_dir``; no file means no authors.
 
@@ -198,6 +203,7 @@ def load_authors(
             string with a forbidden character; an author has no name or a field of the
             wrong type, a key appears twice, or two authors files exist; ``where`` is
             ``FILE:LINE``.
+        UnsafeFileError: the file is a link (unless it stays inside ``links_inside``).
     """
     present = [data_dir / name for name in AUTHOR_FILES if (data_dir / name).is_file()]
     if not present:
@@ -214,7 +220,7 @@ def load_authors(
             f"{format_size(limits.max_data_file_bytes)} for a data file",
             where=f"{where}:1",
         )
-    text = decode_source(path.read_bytes(), where)
+    text = decode_source(read_regular(path, where=where, links_inside=links_inside), where)
     lines = _Lines(text)
     authors: dict[str, Author] = {}
     data, warnings = _parse(path, text, where, lines, limits)

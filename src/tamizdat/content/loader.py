@@ -41,6 +41,7 @@ from tamizdat.content.limits import ContentLimits
 from tamizdat.content.model import Article, Author, ImageRef, Site
 from tamizdat.content.slugs import MAX_SLUG_LENGTH, slugify
 from tamizdat.errors import ContentError, quoted
+from tamizdat.files import read_regular
 from tamizdat.progress import Progress, report
 
 __all__ = ["load_site"]
@@ -163,11 +164,13 @@ def _settings(config: Config) -> ParseSettings:
     )
 
 
-def _content_files(root: Path, content_dir: Path) -> tuple[list[FileStat], set[str]]:
+def _content_files(
+    root: Path, content_dir: Path, links_inside: Path | None
+) -> tuple[list[FileStat], set[str]]:
     """Markdown articles (Hugo ``_index.md`` list pages skipped) and every other file."""
     articles: list[FileStat] = []
     others: set[str] = set()
-    for found in walk_files(root, content_dir):
+    for found in walk_files(root, content_dir, links_inside):
         name = posixpath.basename(found.source)
         if not name.endswith(".md"):
             others.add(found.source)
@@ -185,7 +188,7 @@ def _parse_one(job: tuple[str, str, ParseSettings]) -> _Outcome:
     """Worker: parse one file; errors travel back as plain values (they keep ``where``)."""
     source, path, settings = job
     try:
-        return parse_article(source, Path(path).read_bytes(), settings), None
+        return parse_article(source, read_regular(path, where=source), settings), None
     except ContentError as exc:
         return None, (exc.message, exc.where, exc.hint)
 
@@ -301,6 +304,8 @@ def load_site(
         ContentError: a content, authors or static file is invalid (``where`` is
             ``FILE:LINE``), an author or image is unknown, or two articles (or two static
             files) would produce the same output.
+        UnsafeFileError: a link (unless allowed by the config), FIFO, socket or device file
+            in the content, data or static folders.
     """
     build = config.build
     root = config.root
@@ -308,9 +313,10 @@ def load_site(
     cache_path = build.cache_dir / CACHE_NAME
     old = read_cache(cache_path, cache_key(repr(settings)))
     new = ContentCache(old.key, tokens=dict(old.tokens))
-    authors, warnings = load_authors(root, build.data_dir)
-    static_files = list_static_files(root, build.static_dirs, old.static, new.static)
-    files, bundle_files = _content_files(root, build.content_dir)
+    links = build.links_inside
+    authors, warnings = load_authors(root, build.data_dir, links_inside=links)
+    static_files = list_static_files(root, build.static_dirs, old.static, new.static, links)
+    files, bundle_files = _content_files(root, build.content_dir, links)
     statics = tuple(site_relative(root, folder) for folder in build.static_dirs)
     articles: list[Article] = []
     try:

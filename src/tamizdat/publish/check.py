@@ -25,6 +25,7 @@ from tamizdat.progress import Progress, report
 from tamizdat.publish.history import HistoryEntry, append_history, read_timelines
 from tamizdat.publish.mirrorlist import active_mirrors
 from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.trust.network import Deadline, NetworkLimits
 from tamizdat.trust.sources import HttpSource, Source
 from tamizdat.trust.verify import VerifyReport, verify_release_report
 
@@ -252,7 +253,8 @@ def check_mirrors(
     make_source: SourceFactory | None = None,
     progress: Progress | None = None,
 ) -> CheckReport:
-    """Check every active mirror's public URL concurrently.
+    """Check every active mirror's public URL concurrently, all within ``deadline`` seconds
+    (``timeout``: one network read); a mirror still not done by then is unreachable.
 
     Raises:
         UserError: no signed local release to compare with, or a malformed fingerprint.
@@ -262,10 +264,16 @@ def check_mirrors(
     local_version = local_release_version(local_release_dir)
     chosen = active_mirrors(mirrors)
 
+    limits = NetworkLimits(read_timeout=timeout, deadline=deadline)
+    whole = Deadline(deadline)  # one clock for all mirrors: the check ends in time
+    opened: list[HttpSource] = []
+
     def http_source(mirror: MirrorSettings) -> Source:
-        return HttpSource(
-            mirror.public_url, ca_file=ca_file, timeout=timeout, deadline=deadline, name=mirror.name
+        source = HttpSource(
+            mirror.public_url, ca_file=ca_file, limits=limits, deadline=whole, name=mirror.name
         )
+        opened.append(source)
+        return source
 
     factory = make_source or http_source
     done = 0
@@ -285,8 +293,12 @@ def check_mirrors(
         report(progress, "mirrors check", done, len(chosen), mirror.name)
         return health
 
-    with ThreadPoolExecutor(max(1, min(16, len(chosen)))) as pool:
-        healths = tuple(pool.map(one, chosen))
+    try:
+        with ThreadPoolExecutor(max(1, min(16, len(chosen)))) as pool:
+            healths = tuple(pool.map(one, chosen))
+    finally:
+        for source in opened:
+            source.close()
     if history_file is not None:
         healths = _with_history(healths, chosen, history_file, moment)
     return CheckReport(checked_at=moment, local_version=local_version, mirrors=healths)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +35,6 @@ from tamizdat.publish.state import Journal, PublishState
 from tamizdat.publish.stores import Store
 
 __all__ = [
-    "KILL_AFTER_UPLOADS_ENV",
     "MirrorReport",
     "PublishReport",
     "RetryPolicy",
@@ -47,10 +44,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Test-only: the integration tests set this to k to make the publishing process SIGKILL
-# itself right after its k-th completed upload, simulating a crash at that exact point.
-KILL_AFTER_UPLOADS_ENV = "TAMIZDAT_TEST_KILL_AFTER_UPLOADS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +59,6 @@ class RetryPolicy:
         return backoff * random.uniform(0.5, 1.0)
 
 
-class _KillSwitch:
-    """Counts completed uploads in this process; see ``KILL_AFTER_UPLOADS_ENV``."""
-
-    def __init__(self) -> None:
-        raw = os.environ.get(KILL_AFTER_UPLOADS_ENV, "")
-        self.limit = int(raw) if raw.isdigit() else None
-        self.count = 0
-        self.lock = threading.Lock()
-        # In a forked per-mirror worker the crash must take the publishing process too;
-        # uploads are then counted per mirror.
-        self.parent: int | None = None
-
-    def uploaded(self) -> None:
-        if self.limit is None:
-            return
-        with self.lock:
-            self.count += 1
-            if self.count >= self.limit:
-                if self.parent is not None:
-                    os.kill(self.parent, signal.SIGKILL)
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 @dataclass
 class _Run:
     """Shared, read-only settings of one publish, plus the thread-safe progress hook."""
@@ -102,7 +72,6 @@ class _Run:
     state_dir: Path | None
     now: datetime
     progress: Progress | None
-    kill: _KillSwitch
     sleep: Callable[[float], None] = time.sleep
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -150,7 +119,6 @@ class _Pusher:
                 atomic=atomic,
             ),
         )
-        self.run.kill.uploaded()
         self.journal.record(item.path, item.size, item.sha256)
         self._advance(item.size)
 
@@ -166,7 +134,6 @@ class _Pusher:
                 atomic=True,
             ),
         )
-        self.run.kill.uploaded()
         self._advance(len(data))
 
     def _advance(self, size: int) -> None:
@@ -317,7 +284,6 @@ def publish_release(
         state_dir=state_dir,
         now=now or datetime.now(UTC),
         progress=progress,
-        kill=_KillSwitch(),
         sleep=sleep,
     )
     if processes and len(mirrors) > 1 and fork_available():
@@ -361,12 +327,8 @@ def _push_forked(
     open_store: Callable[[MirrorSettings], Store],
     started: float,
 ) -> list[MirrorReport]:
-    parent = os.getpid()
-
     def work(index: int, report: Progress) -> MirrorReport:
-        kill = _KillSwitch()
-        kill.parent = parent
-        mine = replace(run, progress=report, kill=kill, lock=threading.Lock())
+        mine = replace(run, progress=report, lock=threading.Lock())
         return _push_one(mine, mirrors[index], open_store)
 
     def failed(index: int, why: str) -> MirrorReport:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
-from tamizdat.files import sha256_file
+from tamizdat.files import read_regular, sha256_file, walk_regular
 from tamizdat.layout import TARGETS_DIR
 from tamizdat.publish.headers import PUBLISH_STATE, TEMP_PREFIX, TIMESTAMP, Phase, classify
 
@@ -89,6 +89,10 @@ def _save_hashes(cache: Path | None, hashes: dict[str, list[Any]]) -> None:
     Path(tmp).replace(cache)
 
 
+def _own_temp(name: str, is_dir: bool) -> bool:
+    return not is_dir and name.startswith(TEMP_PREFIX)
+
+
 def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> ReleaseManifest:
     """Scan a signed release directory.
 
@@ -98,6 +102,8 @@ def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> Releas
     Raises:
         UserError: the folder is missing, or holds no valid ``timestamp.json``
             (hint: run ``tamizdat sign``).
+        UnsafeFileError: a link, FIFO, socket or device file in it (nothing is read
+            through it, nothing is pushed).
     """
     root = Path(release_dir)
     stamp = root / TIMESTAMP
@@ -107,25 +113,22 @@ def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> Releas
             where=str(stamp),
             hint="run 'tamizdat sign' first",
         )
-    version = timestamp_version(stamp.read_bytes(), str(stamp))
+    version = timestamp_version(read_regular(stamp), str(stamp))
     known = _load_hashes(hash_cache)
     hashes: dict[str, list[Any]] = {}
     files: list[ReleaseFile] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            local = Path(dirpath) / name
-            path = local.relative_to(root).as_posix()
-            if name.startswith(TEMP_PREFIX) or path == PUBLISH_STATE:
-                continue  # never push our own bookkeeping from a local copy
-            info = local.stat()
-            digest = _by_hash_digest(path) if path.startswith(f"{TARGETS_DIR}/") else None
-            if digest is None:
-                key = [info.st_size, info.st_mtime_ns, info.st_ino]
-                cached = known.get(path)
-                digest = str(cached[3]) if cached and cached[:3] == key else sha256_file(local)
-                hashes[path] = [*key, digest]
-            files.append(ReleaseFile(path, local, info.st_size, digest, classify(path)))
+    hint = "remove it and run 'tamizdat sign' again; only regular files are published"
+    for found in walk_regular(root, where=str(root), skip=_own_temp, hint=hint):
+        path, local = found.relative, Path(found.path)
+        if path == PUBLISH_STATE:
+            continue  # never push our own bookkeeping from a local copy
+        digest = _by_hash_digest(path) if path.startswith(f"{TARGETS_DIR}/") else None
+        if digest is None:
+            key = [found.size, found.mtime_ns, found.inode]
+            cached = known.get(path)
+            digest = str(cached[3]) if cached and cached[:3] == key else sha256_file(local)
+            hashes[path] = [*key, digest]
+        files.append(ReleaseFile(path, local, found.size, digest, classify(path)))
     if hashes != known:
         _save_hashes(hash_cache, hashes)
     return ReleaseManifest(root=root, files=tuple(files), version=version)

@@ -11,7 +11,7 @@ import logging
 import re
 import shutil
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
@@ -21,6 +21,7 @@ from tamizdat.reader.mirrors import MirrorPool
 from tamizdat.reader.store import Store, Subscription, reader_home
 from tamizdat.reader.sync import SyncReport, update_store
 from tamizdat.trust.fingerprint import normalize_fingerprint
+from tamizdat.trust.network import Deadline, NetworkLimits
 from tamizdat.trust.sources import HttpSource
 
 __all__ = [
@@ -46,13 +47,18 @@ TOFU_WARNING = (
 
 @dataclass(frozen=True, slots=True)
 class SyncOptions:
-    """Network settings of one sync; the deadlines bound a censor's stalls."""
+    """Network settings of one sync; the deadlines bound a censor's stalls.
+
+    ``timeout`` (per read) and ``deadline`` (whole sync) override the fields of ``limits``
+    of the same meaning (the command line sets these two).
+    """
 
     ca_file: str | None = None
     timeout: float = 10.0
     deadline: float | None = 120.0
     quorum: int = 2
     workers: int = 8
+    limits: NetworkLimits = field(default_factory=NetworkLimits)
 
 
 def _check_url(url: str) -> str:
@@ -108,17 +114,20 @@ def sync_subscription(
             where=str(store.root / "subscription.json"),
             hint="import a bundle, or add a mirror with 'tamizdat reader add'",
         )
+    limits = replace(options.limits, read_timeout=options.timeout, deadline=options.deadline)
+    deadline = Deadline(limits.deadline)  # one clock for the pool and every mirror
     sources = [
         HttpSource(
             url,
             ca_file=options.ca_file,
-            timeout=options.timeout,
+            limits=limits,
+            deadline=deadline,
             name=url,
             connections=options.workers,
         )
         for url in sub.all_mirrors
     ]
-    pool = MirrorPool(sources, deadline=options.deadline)
+    pool = MirrorPool(sources, deadline=deadline, limits=limits)
     try:
         return update_store(
             store, pool, quorum=options.quorum, workers=options.workers, progress=progress

@@ -17,6 +17,7 @@ from tuf.api.exceptions import RepositoryError
 from tuf.api.metadata import Metadata, Snapshot, Targets, Timestamp
 
 from tamizdat.errors import UserError
+from tamizdat.files import read_below
 from tamizdat.layout import TARGETS_DIR, by_hash_path, metadata_path
 
 __all__ = [
@@ -53,10 +54,21 @@ class DirLayout:
         return self.root.joinpath(*path.split("/"))
 
     def read(self, path: str) -> bytes:
-        return self.locate(path).read_bytes()
+        """The bytes of regular file ``path`` below the root, through no link.
+
+        Raises:
+            FileNotFoundError: nothing regular there.
+            UnsafeFileError: a link, FIFO, socket or device file (never read).
+        """
+        try:
+            return read_below(self.root, path, where=path)
+        except (NotADirectoryError, IsADirectoryError):
+            raise FileNotFoundError(2, "no such file", path) from None
 
     def exists(self, path: str) -> bool:
-        return self.locate(path).is_file()
+        """Whether anything is at ``path``: a link counts, so reading it is refused."""
+        located = self.locate(path)
+        return located.is_file() or located.is_symlink()
 
 
 @dataclass(frozen=True, slots=True)

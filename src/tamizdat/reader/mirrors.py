@@ -1,17 +1,21 @@
 """Fail-over across untrusted mirrors: ask the next one when one is dead, slow, lagging or lying.
 
-Invariant: a mirror's answer is only returned after the caller's ``verify`` accepted it; a
-mirror that delivered unauthentic bytes is not asked again in this sync, a mirror that could
-not be reached is not asked again either, and every skip is recorded as a :class:`MirrorNote`
-(in the report, not an error) as long as some other mirror delivers. Only when no mirror
-delivers does the pool raise — the most telling error it saw (untrusted beats transport).
+Invariant: a mirror's answer is only returned after the caller's ``verify`` accepted it
+(``verify`` runs in the caller's thread, one answer at a time, so it may update shared
+state); a mirror that delivered unauthentic bytes is not asked again in this sync, a mirror
+that could not be reached is not asked again either, and every skip is recorded as a
+:class:`MirrorNote` (in the report, not an error) as long as some other mirror delivers.
+Only when no mirror delivers does the pool raise — the most telling error it saw (untrusted
+beats transport). A slow mirror loses the race: a remote source (``Source.remote``) that has
+not delivered within ``NetworkLimits.hedge_seconds`` of the file's size gets company — the
+next mirror is asked in parallel and the first authentic answer wins. No wait outlasts the
+whole deadline: when it passes, :class:`~tamizdat.errors.DeadlineError` is raised at once.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from tamizdat.errors import (
+    DeadlineError,
+    InternalError,
     MirrorResponseError,
     MirrorUnreachableError,
     RollbackError,
@@ -26,13 +32,13 @@ from tamizdat.errors import (
     TransportError,
     UntrustedContentError,
 )
-from tamizdat.trust.sources import HttpSource, MissingFileError, Source
+from tamizdat.trust.network import Deadline, NetworkLimits
+from tamizdat.trust.sources import MissingFileError, Source
 
-__all__ = ["KILL_ENV", "MirrorNote", "MirrorPool", "NoteKind"]
+__all__ = ["MirrorNote", "MirrorPool", "NoteKind"]
 
 logger = logging.getLogger(__name__)
 
-KILL_ENV = "TAMIZDAT_TEST_KILL_AFTER_FETCHES"
 NoteKind = Literal["unreachable", "missing", "lagging", "tampered", "error"]
 T = TypeVar("T")
 
@@ -47,26 +53,111 @@ class MirrorNote:
     problem: str
 
 
-class MirrorPool:
-    """Mirrors in order of preference, with per-sync memory of which ones to skip."""
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one mirror delivered for one request: bytes, or the error it failed with."""
 
-    def __init__(self, sources: Sequence[Source], *, deadline: float | None = None) -> None:
+    source: Source
+    data: bytes | None
+    error: TamizdatError | None
+
+
+class _Race:
+    """The requests for one file: started one by one, hedged, answers in arrival order."""
+
+    def __init__(self, pool: MirrorPool, path: str, max_length: int, *, hedge: bool) -> None:
+        self.pool = pool
+        self.hedge = hedge
+        self.path = path
+        self.max_length = max_length
+        self.waiting = list(pool.live)
+        self.running = 0
+        self.started = 0
+        self.hedge_at: float | None = None
+        self.answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.waiting and self.running == 0
+
+    def start_next(self) -> None:
+        """Ask the next mirror: in a thread of its own if remote, else right here."""
+        if not self.waiting:
+            self.hedge_at = None
+            return
+        source = self.waiting.pop(0)
+        self.running += 1
+        self.started += 1
+        if not source.remote:
+            self.hedge_at = None
+            self.answers.put(self._ask(source))
+            return
+        if self.hedge:
+            self.hedge_at = time.monotonic() + self.pool.limits.hedge_seconds(self.max_length)
+        threading.Thread(
+            target=lambda: self.answers.put(self._ask(source)),
+            name=f"fetch {self.path}",
+            daemon=True,  # a loser still blocked in a read must not hold the process open
+        ).start()
+
+    def _ask(self, source: Source) -> _Answer:
+        try:
+            self.pool.check_deadline(self.path)
+            return _Answer(source, source.fetch(self.path, self.max_length), None)
+        except TamizdatError as exc:
+            return _Answer(source, None, exc)
+        except Exception as exc:  # a bug in a source must still end the wait
+            logger.exception("source %s failed on %s", source.name, self.path)
+            return _Answer(source, None, InternalError(f"source failed: {exc!r}"))
+
+    def next_answer(self, until: float | None = None) -> _Answer | None:
+        """The next answer, or None when ``until`` (or the hedge time) came first.
+
+        Raises:
+            DeadlineError: the whole deadline passed while waiting.
+        """
+        limits = [t for t in (until, self.hedge_at if self.waiting else None) if t is not None]
+        left = self.pool.deadline.remaining()
+        if left is not None:
+            limits.append(time.monotonic() + left)
+        timeout = max(0.0, min(limits) - time.monotonic()) if limits else None
+        try:
+            answer = self.answers.get(timeout=timeout)
+        except queue.Empty:
+            self.pool.check_deadline(self.path)
+            return None
+        self.running -= 1
+        return answer
+
+
+class MirrorPool:
+    """Mirrors in order of preference, with per-sync memory of which ones to skip.
+
+    ``deadline`` bounds the whole sync (seconds from now, or a :class:`Deadline` shared with
+    the sources); ``limits`` gives the hedge delay and the quorum wait.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        *,
+        deadline: Deadline | float | None = None,
+        limits: NetworkLimits | None = None,
+    ) -> None:
         self.sources = list(sources)
         self.notes: list[MirrorNote] = []
         self.fetched_files = 0
         self.fetched_bytes = 0
+        self.limits = limits or NetworkLimits()
+        self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
         self._local_bytes = 0  # from sources that do not count their own wire bytes
         self._skip: set[str] = set()
         self._lock = threading.Lock()
-        self._deadline = time.monotonic() + deadline if deadline is not None else None
-        kill = os.environ.get(KILL_ENV, "")
-        # Test-only hook: lets tests SIGKILL a real sync mid-download (see tests).
-        self._kill_after = int(kill) if kill.isdigit() else None
 
     @property
     def wire_bytes(self) -> int:
-        """Bytes as transferred: compressed bodies for HTTP mirrors, file bytes otherwise."""
-        counted = sum(s.wire_bytes for s in self.sources if isinstance(s, HttpSource))
+        """Bytes as transferred: what sources counted themselves, delivered bytes otherwise."""
+        counted = sum(s.wire_bytes or 0 for s in self.sources)
         return counted + self._local_bytes
 
     @property
@@ -74,8 +165,10 @@ class MirrorPool:
         return [s for s in self.sources if s.name not in self._skip]
 
     def prefer(self, name: str) -> None:
-        """Ask ``name`` first from now on (the mirror with the newest timestamp)."""
-        self.sources.sort(key=lambda s: s.name != name)
+        """Ask ``name`` first from now on (the newest timestamp, or the winner of a race)."""
+        with self._lock:
+            # A new list, never an in-place sort: other threads may be reading the old one.
+            self.sources = sorted(self.sources, key=lambda s: s.name != name)
 
     def note(self, source: Source, path: str, kind: NoteKind, problem: str, skip: bool) -> None:
         with self._lock:
@@ -84,19 +177,23 @@ class MirrorPool:
                 self._skip.add(source.name)
         logger.info("mirror %s skipped for %s: %s", source.name, path, problem)
 
-    def _raw(self, source: Source, path: str, max_length: int) -> bytes:
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise MirrorUnreachableError(
-                "the sync deadline passed", where=path, hint="raise --deadline or try later"
-            )
-        data = source.fetch(path, max_length)
+    def check_deadline(self, path: str) -> None:
+        """Raise if the whole sync's deadline passed.
+
+        Raises:
+            DeadlineError: it did.
+        """
+        self.deadline.check(f"fetching {path}", where=path)
+
+    def _delivered(self, answer: _Answer) -> bytes:
+        if answer.error is not None:
+            raise answer.error
+        data = answer.data or b""
         with self._lock:
             self.fetched_files += 1
             self.fetched_bytes += len(data)
-            if not isinstance(source, HttpSource):
+            if answer.source.wire_bytes is None:
                 self._local_bytes += len(data)
-            if self._kill_after is not None and self.fetched_files >= self._kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
         return data
 
     def fetch(
@@ -107,42 +204,51 @@ class MirrorPool:
         *,
         probe: bool = False,
     ) -> T:
-        """The first answer for ``path`` that ``verify`` accepts, trying mirrors in order.
+        """The first answer for ``path`` that ``verify`` accepts, racing slow mirrors.
 
-        ``probe`` marks a file that usually does not exist yet (the next root): its absence
-        is not noted, and one mirror that lacks it outweighs mirrors whose copy was refused
-        (else one lying mirror could block every update by offering a bogus next root).
+        Mirrors are asked in order; the next one is asked when one fails, and also, in
+        parallel, when a remote one has not delivered within the hedge time. ``probe``
+        marks a file that usually does not exist yet (the next root): its absence is not
+        noted, once one mirror says it is missing the others get ``quorum_wait``, and
+        one mirror that lacks it outweighs mirrors whose copy was refused (else one lying
+        mirror could block every update by offering a bogus next root).
 
         Raises:
             UntrustedContentError: every mirror that answered delivered unauthentic bytes.
             MissingFileError: every mirror that answered lacks the file.
-            TransportError: no mirror could be reached (or the sync deadline passed).
+            TransportError: no mirror could be reached. DeadlineError: the deadline passed.
         """
+        self.check_deadline(path)
+        race = _Race(self, path, max_length, hedge=True)
         worst: TamizdatError | None = None
+        until: float | None = None  # a probe: how long the rest may take after a "missing"
         absent: MissingFileError | None = None
-        for source in self.live:
+        race.start_next()
+        while not race.exhausted:
+            answer = race.next_answer(until)
+            if answer is None:
+                if until is not None and time.monotonic() >= until:
+                    break  # the slow ones had their quorum wait: the file is missing
+                race.start_next()  # the hedge time passed: ask the next mirror as well
+                continue
+            source = answer.source
             try:
-                data = self._raw(source, path, max_length)
-                return verify(data, source)
-            except MissingFileError as exc:
-                if not probe:
-                    self.note(source, path, "missing", exc.message, skip=False)
-                absent = exc
-                worst = worst if isinstance(worst, UntrustedContentError) else exc
-            except RollbackError as exc:
-                self.note(source, path, "lagging", exc.message, skip=True)
-                worst = exc
-            except UntrustedContentError as exc:
-                self.note(source, path, "tampered", exc.message, skip=True)
-                worst = exc
-            except MirrorUnreachableError as exc:
-                if "sync deadline" in exc.message:
-                    raise
-                self.note(source, path, "unreachable", exc.message, skip=True)
-                worst = worst or exc
-            except TransportError as exc:
-                self.note(source, path, "error", exc.message, skip=False)
-                worst = worst or exc
+                result = verify(self._delivered(answer), source)
+            except DeadlineError:
+                raise
+            except TamizdatError as exc:
+                worst = self._failed(source, path, exc, worst, probe)
+                if isinstance(exc, MissingFileError):
+                    absent = exc
+                if probe and until is None and isinstance(exc, MissingFileError):
+                    # A file that usually does not exist yet: one mirror saying so is
+                    # likely right; a mirror that stalls must not hold the sync for it.
+                    until = time.monotonic() + self.limits.quorum_wait
+                race.start_next()  # keep one fresh request going
+                continue
+            if race.started > 1:
+                self.prefer(source.name)  # the winner of a race goes first from now on
+            return result
         if probe and absent is not None:
             raise absent
         if worst is None:
@@ -153,22 +259,70 @@ class MirrorPool:
             )
         raise worst
 
-    def gather(self, path: str, max_length: int, count: int) -> list[tuple[Source, bytes]]:
-        """Raw answers for ``path`` from up to ``count`` mirrors (e.g. several timestamps)."""
-        answers: list[tuple[Source, bytes]] = []
-        for source in self.live:
-            if len(answers) >= count:
-                break
-            try:
-                answers.append((source, self._raw(source, path, max_length)))
-            except MissingFileError as exc:
+    def _failed(
+        self,
+        source: Source,
+        path: str,
+        exc: TamizdatError,
+        worst: TamizdatError | None,
+        probe: bool,
+    ) -> TamizdatError:
+        """Note why ``source`` failed on ``path``; the most telling error seen so far."""
+        if isinstance(exc, MissingFileError):
+            if not probe:
                 self.note(source, path, "missing", exc.message, skip=False)
-            except MirrorResponseError as exc:
-                self.note(source, path, "error", exc.message, skip=False)
-            except UntrustedContentError as exc:  # endless data
-                self.note(source, path, "tampered", exc.message, skip=True)
-            except TransportError as exc:
-                if "sync deadline" in exc.message:
-                    raise
-                self.note(source, path, "unreachable", exc.message, skip=True)
-        return answers
+            return worst if isinstance(worst, UntrustedContentError) else exc
+        if isinstance(exc, RollbackError):
+            self.note(source, path, "lagging", exc.message, skip=True)
+            return exc
+        if isinstance(exc, UntrustedContentError):
+            self.note(source, path, "tampered", exc.message, skip=True)
+            return exc
+        if isinstance(exc, MirrorUnreachableError):
+            self.note(source, path, "unreachable", exc.message, skip=True)
+        else:
+            self.note(source, path, "error", exc.message, skip=False)
+        return worst or exc
+
+    def gather(self, path: str, max_length: int, count: int) -> list[tuple[Source, bytes]]:
+        """Raw answers for ``path`` from up to ``count`` mirrors (e.g. several timestamps).
+
+        The first ``count`` mirrors are asked in parallel (the next one when one fails);
+        once one has answered, the others get ``limits.quorum_wait`` more seconds.
+
+        Raises:
+            DeadlineError: the deadline passed.
+        """
+        self.check_deadline(path)
+        race = _Race(self, path, max_length, hedge=False)
+        order = {id(source): rank for rank, source in enumerate(race.waiting)}
+        answers: list[tuple[Source, bytes]] = []
+        until: float | None = None
+        for _ in range(count):
+            race.start_next()
+        while len(answers) < count and not race.exhausted:
+            answer = race.next_answer(until)
+            if answer is None:
+                break  # the others had their quorum wait: go on without the slow ones
+            try:
+                answers.append((answer.source, self._delivered(answer)))
+                until = until or time.monotonic() + self.limits.quorum_wait
+            except DeadlineError:
+                raise
+            except TamizdatError as exc:
+                self._gather_failed(answer.source, path, exc)
+                race.start_next()
+        # In the order of preference, not of arrival: the same mirrors give the same result.
+        return sorted(answers, key=lambda answer: order[id(answer[0])])
+
+    def _gather_failed(self, source: Source, path: str, exc: TamizdatError) -> None:
+        if isinstance(exc, MissingFileError):
+            self.note(source, path, "missing", exc.message, skip=False)
+        elif isinstance(exc, MirrorResponseError):
+            self.note(source, path, "error", exc.message, skip=False)
+        elif isinstance(exc, UntrustedContentError):  # endless data
+            self.note(source, path, "tampered", exc.message, skip=True)
+        elif isinstance(exc, TransportError):
+            self.note(source, path, "unreachable", exc.message, skip=True)
+        else:
+            self.note(source, path, "error", exc.message, skip=False)

@@ -21,13 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 
-from tamizdat.errors import TamperedError, UserError
+from tamizdat.errors import TamperedError, UnsafeFileError, UserError
 from tamizdat.local_http import (
     LIMITS,
     GuardedRequestHandler,
@@ -141,16 +140,21 @@ class _Handler(GuardedRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
         self._respond(head=False)
 
-    def _locate(self, path: str) -> Path | None:
+    def _read(self, path: str) -> tuple[str, bytes] | None:
+        """The file's name and bytes: a regular file of the store, reached through no link
+        (:meth:`Store.read`); a link, FIFO or device planted in the store is not served."""
         if path == "" or path.endswith("/"):
             path += "index.html"
-        try:
-            file = self.store.locate(path) if self.share else self.store.site_file(path)
-        except TamperedError:
-            return None
-        if file.is_dir():
-            file = file / "index.html"
-        return file if file.is_file() else None
+        read = self.store.read if self.share else self.store.read_site
+        for candidate in (path, f"{path}/index.html"):
+            try:
+                return candidate, read(candidate)
+            except (FileNotFoundError, TamperedError):
+                continue
+            except UnsafeFileError as exc:
+                logger.warning("not serving %s: %s", exc.where, exc.message)
+                return None
+        return None
 
     def _respond(self, *, head: bool) -> None:
         path = self.relative_path
@@ -161,12 +165,12 @@ class _Handler(GuardedRequestHandler):
         if not self.share and "/" + path == BANNER_CSS_PATH:
             self._send(_BANNER_CSS, "text/css; charset=utf-8", head)
             return
-        file = self._locate(path)
-        if file is None:
+        found = self._read(path)
+        if found is None:
             self.send_error(404)
             return
-        data = file.read_bytes()
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        name, data = found
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html" and not self.share:
             data = inject_banner(data, info)
         if kind.startswith("text/") or kind in ("application/json", "application/javascript"):

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tamizdat.errors import InternalError, TamperedError, UserError
-from tamizdat.files import write_atomic
+from tamizdat.files import copy_regular, read_below, write_atomic
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR
 from tamizdat.reader.listing import TargetEntry
 from tamizdat.trust.policy import SeenVersions
@@ -198,8 +198,39 @@ class Store:
             return self.metadata_file(path[len(METADATA_DIR) + 1 :])
         return self.site_file(path)
 
+    def _base(self, path: str) -> tuple[Path, str]:
+        """The folder ``path`` is read below and the part below it (validated)."""
+        if path.startswith(TARGETS_DIR + "/"):
+            inner = path[len(TARGETS_DIR) + 1 :]
+            return self.objects, "/".join(_safe_parts(inner))
+        if path.startswith(METADATA_DIR + "/"):
+            inner = path[len(METADATA_DIR) + 1 :]
+            return self.current, "metadata/" + "/".join(_safe_parts(inner))
+        return self.current, "site/" + "/".join(_safe_parts(path))
+
     def read(self, path: str) -> bytes:
-        return self.locate(path).read_bytes()
+        """The bytes at layout path ``path`` — a regular file, reached through no link
+        below the store's own ``current`` switch (:func:`tamizdat.files.open_below`).
+
+        Raises:
+            FileNotFoundError: nothing there. TamperedError: a malformed path.
+            UnsafeFileError: a link, FIFO, socket or device file in the store.
+        """
+        return self._read_below(*self._base(path), path)
+
+    def _read_below(self, base: Path, inner: str, path: str) -> bytes:
+        try:
+            return read_below(base, inner, where=f"{self.root.name}: {path}")
+        except (NotADirectoryError, IsADirectoryError):
+            raise FileNotFoundError(2, "no such file", path) from None
+
+    def read_site(self, path: str) -> bytes:
+        """The current release's site file at natural path ``path`` (see :meth:`read`)."""
+        return self._read_below(self.current, "site/" + "/".join(_safe_parts(path)), path)
+
+    def read_metadata(self, name: str) -> bytes:
+        """The current release's metadata file ``name`` (see :meth:`read`)."""
+        return self.read(f"{METADATA_DIR}/{name}")
 
     def exists(self, path: str) -> bool:
         try:
@@ -260,7 +291,7 @@ class Store:
         try:
             os.link(source, dest)
         except OSError:  # file systems without hard links (FAT on a USB stick)
-            shutil.copyfile(source, dest)
+            copy_regular(source, dest)
 
     def _collect_garbage(self, releases: Path) -> None:
         """Remove releases no longer current and leftovers of killed syncs."""

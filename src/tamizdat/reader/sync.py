@@ -123,8 +123,8 @@ class StoreCopy:
             return None
         name = f"{version}.{role}.json" if version is not None else f"{role}.json"
         try:
-            return self.store.metadata_file(name).read_bytes()
-        except OSError:
+            return self.store.read_metadata(name)
+        except FileNotFoundError:
             return None
 
     def latest(self, role: str) -> bytes | None:
@@ -137,8 +137,8 @@ class StoreCopy:
 
     def object(self, by_hash: str) -> bytes | None:
         try:
-            return self.store.read(by_hash) if self.store.exists(by_hash) else None
-        except OSError:
+            return self.store.read(by_hash)
+        except FileNotFoundError:
             return None
 
     def keep(self, role: str, version: int | None, data: bytes) -> None:

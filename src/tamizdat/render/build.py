@@ -37,6 +37,7 @@ from tamizdat.progress import Progress, report
 from tamizdat.render.budget import check_first_screen
 from tamizdat.render.media import (
     Failure,
+    MediaNote,
     MediaResult,
     PoolLimits,
     plan_and_process_media,
@@ -96,6 +97,8 @@ class BuildReport:
     images_cached: int
     warnings: tuple[str, ...]
     seconds: float
+    metadata_removed: tuple[MediaNote, ...] = ()  # per file, what the build stripped
+    published_unstripped: tuple[MediaNote, ...] = ()  # allowed by [media] publish_unstripped
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +113,8 @@ class BuildReport:
             "images_cached": self.images_cached,
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
+            "metadata_removed": [note.to_dict() for note in self.metadata_removed],
+            "published_unstripped": [note.to_dict() for note in self.published_unstripped],
         }
 
 
@@ -309,8 +314,10 @@ def build_from_site(
         pages_skipped=len(plans) - tally.rendered,
         images_processed=media.processed,
         images_cached=media.cached,
-        warnings=site.warnings + tuple(sorted(tally.warnings)),
+        warnings=site.warnings + media.warnings + tuple(sorted(tally.warnings)),
         seconds=time.monotonic() - started,
+        metadata_removed=media.cleaned,
+        published_unstripped=media.unstripped,
     )
 
 
@@ -345,6 +352,7 @@ def build_site(
             fingerprint=fingerprint,
             theme_dir=theme_dir,
             cache_dir=config.build.cache_dir,
+            links_inside=config.build.links_inside,
         )
 
     return build_from_site(config, site, make_renderer, workers=workers, progress=progress)

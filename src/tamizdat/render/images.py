@@ -24,25 +24,51 @@ from PIL import __version__ as pillow_version
 from tamizdat.content.slugs import slugify
 from tamizdat.errors import ContentError
 from tamizdat.files import write_atomic
+from tamizdat.render import sniff
+from tamizdat.render.sniff import FileType
 
 __all__ = [
-    "IMAGE_SUFFIXES",
+    "CachedImage",
     "EncodedImage",
     "ImageLimits",
     "article_image_output",
     "cache_key",
-    "is_image",
+    "describe_image_metadata",
     "process_image",
     "reencode_image",
     "slugify_stem",
+    "static_image_type",
 ]
 
 # Bump when the encoding changes, so cached variants made by older code are not reused.
-ENCODER_VERSION = "1"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif"})
-# Formats that carry metadata we cannot promise to strip while keeping the file's name and
-# type; refusing them is safer than copying them through.
-_REFUSED_SUFFIXES = frozenset({".tif", ".tiff", ".heic", ".heif", ".avif", ".bmp"})
+ENCODER_VERSION = "2"
+# Pillow's writer for each image type we re-encode at original size (static images keep
+# their URL, so their format). HEIF is absent: Pillow cannot read it, so it is refused.
+_WRITERS = {
+    sniff.JPEG: "JPEG",
+    sniff.PNG: "PNG",
+    sniff.WEBP: "WEBP",
+    sniff.GIF: "GIF",
+    sniff.TIFF: "TIFF",
+    sniff.BMP: "BMP",
+    sniff.ICO: "ICO",
+    sniff.AVIF: "AVIF",
+}
+_TYPE_BY_SUFFIX = {suffix: kind for kind in _WRITERS for suffix in kind.suffixes}
+_MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+    "ICO": "image/vnd.microsoft.icon",
+    "AVIF": "image/avif",
+}
+_UNREADABLE_HINT = (
+    "convert it to JPEG or PNG; if it must be published as it is, list it under "
+    "[media] publish_unstripped in tamizdat.toml"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +92,23 @@ class EncodedImage:
     ext: str
 
 
-def is_image(path: str) -> bool:
-    """True if ``path`` names a format that must be re-encoded rather than copied.
+def static_image_type(source: str, found: FileType) -> FileType:
+    """The type a static image is re-encoded to: the one its name promises, if we write
+    that type, else the type its bytes are (a ``.bin`` JPEG stays a JPEG).
 
     Raises:
-        ContentError: the file is a format (TIFF, HEIC, …) we refuse to publish, since its
-            metadata could not be stripped reliably.
+        ContentError: ``found`` is an image type we cannot re-encode (HEIF), naming the file.
     """
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in _REFUSED_SUFFIXES:
-        raise ContentError(
-            f"unsupported image format {suffix!r}: expected JPEG, PNG, WebP or GIF",
-            where=path,
-            hint="convert it to JPEG or PNG; it would otherwise be published with its metadata",
-        )
-    return suffix in IMAGE_SUFFIXES
+    named = _TYPE_BY_SUFFIX.get(PurePosixPath(source).suffix.lower())
+    if named is not None:
+        return named
+    if found in _WRITERS:
+        return found
+    raise ContentError(
+        f"{found.name} image cannot be re-encoded, so its metadata cannot be removed",
+        where=source,
+        hint=_UNREADABLE_HINT,
+    )
 
 
 def slugify_stem(source: str) -> str:
@@ -98,10 +126,16 @@ def article_image_output(
     )
 
 
-def cache_key(source_sha256: str, widths: tuple[int, ...] | None, quality: int) -> str:
-    """Name of a cache entry: source bytes + every setting that changes the output."""
+def cache_key(
+    source_sha256: str, widths: tuple[int, ...] | None, quality: int, output: str = ""
+) -> str:
+    """Name of a cache entry: source bytes + every setting that changes the output.
+
+    ``output`` names the output type and suffix of a static image (two static files with
+    the same bytes but different names are re-encoded differently).
+    """
     settings = json.dumps(
-        [ENCODER_VERSION, pillow_version, list(widths) if widths else "original", quality]
+        [ENCODER_VERSION, pillow_version, list(widths) if widths else "original", quality, output]
     )
     digest = hashlib.sha256(settings.encode()).hexdigest()[:16]
     return f"{source_sha256}-{digest}"
@@ -130,7 +164,9 @@ def _open(data: bytes, source: str, limits: ImageLimits) -> Image.Image:
             f"refusing to decode a possible decompression bomb: {exc}", where=source
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ContentError(f"not a readable image: {exc}", where=source) from None
+        raise ContentError(
+            f"not a readable image: {exc}", where=source, hint=_UNREADABLE_HINT
+        ) from None
     return image
 
 
@@ -190,8 +226,14 @@ def _encode(image: Image.Image, fmt: str, quality: int) -> bytes:
         image.save(buffer, "PNG", optimize=True)
     elif fmt == "WEBP":
         image.save(buffer, "WEBP", quality=quality, method=4, exact=False)
-    else:
-        image.save(buffer, "GIF", optimize=True)
+    elif fmt == "AVIF":
+        image.save(buffer, "AVIF", quality=quality)
+    elif fmt == "ICO":
+        image.save(buffer, "ICO", sizes=[(min(image.width, 256), min(image.height, 256))])
+    elif fmt == "TIFF":
+        image.save(buffer, "TIFF", compression="tiff_deflate")
+    else:  # GIF, BMP: no options that matter
+        image.save(buffer, fmt)
     return buffer.getvalue()
 
 
@@ -237,32 +279,82 @@ def process_image(
 
 
 def reencode_image(
-    data: bytes, *, source: str, quality: int, limits: ImageLimits = LIMITS
+    data: bytes,
+    *,
+    source: str,
+    quality: int,
+    as_type: FileType,
+    limits: ImageLimits = LIMITS,
 ) -> tuple[EncodedImage, bytes]:
-    """Re-encode at the original size in the format the file name promises, no metadata.
+    """Re-encode at the original size as ``as_type`` (see :func:`static_image_type`).
 
     Used for images in static folders that no article shows: they keep their URL.
 
     Raises:
-        ContentError: not a readable image, too large, or a format we refuse.
+        ContentError: not a readable image, too large, or ``as_type`` is not a type we write.
     """
-    suffix = PurePosixPath(source).suffix.lower()
-    image, alpha = _clean_pixels(data, source, limits)
-    if suffix in (".jpg", ".jpeg"):
-        fmt, media_type = "JPEG", "image/jpeg"
-        if image.mode == "RGBA":
-            image = image.convert("RGB")
-    elif suffix == ".png":
-        fmt, media_type = "PNG", "image/png"
-    elif suffix == ".webp":
-        fmt, media_type = "WEBP", "image/webp"
-    elif suffix == ".gif":
-        fmt, media_type = "GIF", "image/gif"
-    else:
-        raise ContentError(f"not an image type we publish: {suffix!r}", where=source)
-    del alpha
-    encoded = EncodedImage(image.width, image.height, media_type, suffix.lstrip("."))
+    fmt = _WRITERS.get(as_type)
+    if fmt is None:
+        raise ContentError(f"cannot write {as_type.name} images", where=source)
+    image, _alpha = _clean_pixels(data, source, limits)
+    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
+        image = image.convert("RGB")
+    ext = PurePosixPath(source).suffix.lower().lstrip(".")
+    encoded = EncodedImage(image.width, image.height, _MEDIA_TYPES[fmt], ext)
     return encoded, _encode(image, fmt, quality)
+
+
+# What a metadata block is called in reports, by EXIF tag (base IFD and Exif IFD).
+_EXIF_LABELS = {
+    0x010F: "device make/model",
+    0x0110: "device make/model",
+    0xA431: "device make/model",  # body serial number
+    0xA434: "device make/model",  # lens model
+    0x013B: "author names",
+    0x8298: "author names",  # copyright
+    0xA430: "author names",  # camera owner
+    0x0132: "creation time",
+    0x9003: "creation time",
+    0x9004: "creation time",
+    0x0131: "software",
+    0x010E: "title/comments",
+    0x9286: "title/comments",
+}
+_INFO_LABELS = {
+    "xmp": "XMP metadata",
+    "XML:com.adobe.xmp": "XMP metadata",
+    "photoshop": "IPTC metadata",
+    "icc_profile": "colour profile",
+    "comment": "title/comments",
+}
+
+
+def describe_image_metadata(data: bytes) -> tuple[str, ...]:
+    """What metadata the image in ``data`` carries, in report words ("GPS location", …).
+
+    Only for reports: the re-encoding drops everything whether or not it is listed here.
+    An image Pillow cannot parse yields ``()`` (decoding it fails loudly elsewhere).
+    """
+    found: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
+            exif = image.getexif()
+            if exif.get_ifd(0x8825):
+                found.append("GPS location")
+            tags = set(exif) | set(exif.get_ifd(0x8769))
+            found += [_EXIF_LABELS[tag] for tag in sorted(tags) if tag in _EXIF_LABELS]
+            if tags - set(_EXIF_LABELS) - {0x8825, 0x8769, 0x0112}:
+                found.append("other EXIF")
+            found += [label for key, label in _INFO_LABELS.items() if image.info.get(key)]
+            text = getattr(image, "text", None)
+            if isinstance(text, dict) and set(text) - {"XML:com.adobe.xmp"}:
+                found.append("text chunks")
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return ()
+    return tuple(sorted(set(found), key=found.index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,27 +367,41 @@ class CachedVariant:
     size: int
 
 
-def read_cache(cache_dir: Path, key: str) -> tuple[CachedVariant, ...] | None:
+@dataclass(frozen=True, slots=True)
+class CachedImage:
+    """The cached variants of one source image and what metadata the source carried."""
+
+    variants: tuple[CachedVariant, ...]
+    removed: tuple[str, ...]
+
+
+def read_cache(cache_dir: Path, key: str) -> CachedImage | None:
     """The variants cached under ``key``, or ``None`` if absent or incomplete."""
     meta = cache_dir / f"{key}.json"
     try:
-        entries = json.loads(meta.read_text("utf-8"))
+        index = json.loads(meta.read_text("utf-8"))
         variants = []
-        for entry in entries:
+        for entry in index["variants"]:
             file = cache_dir / entry["file"]
             if file.stat().st_size != entry["size"]:
                 return None
             info = EncodedImage(entry["width"], entry["height"], entry["media_type"], entry["ext"])
             variants.append(CachedVariant(info, file, entry["sha256"], entry["size"]))
-        return tuple(variants)
+        return CachedImage(tuple(variants), tuple(str(r) for r in index["removed"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def write_cache(
-    cache_dir: Path, key: str, encoded: list[tuple[EncodedImage, bytes]]
-) -> tuple[CachedVariant, ...]:
-    """Store encoded variants under ``key`` (files first, the index last: atomic)."""
+    cache_dir: Path,
+    key: str,
+    encoded: list[tuple[EncodedImage, bytes]],
+    removed: tuple[str, ...] = (),
+) -> CachedImage:
+    """Store encoded variants under ``key`` (files first, the index last: atomic).
+
+    ``removed`` (see :func:`describe_image_metadata`) is kept for build reports.
+    """
     variants = []
     entries = []
     for index, (info, data) in enumerate(encoded):
@@ -315,5 +421,6 @@ def write_cache(
                 "size": len(data),
             }
         )
-    write_atomic(cache_dir / f"{key}.json", json.dumps(entries, sort_keys=True).encode())
-    return tuple(variants)
+    index_data = {"variants": entries, "removed": list(removed)}
+    write_atomic(cache_dir / f"{key}.json", json.dumps(index_data, sort_keys=True).encode())
+    return CachedImage(tuple(variants), removed)

@@ -28,29 +28,45 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from tamizdat.config import Config
+from tamizdat.content.assets import site_file
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError, InternalError, TamizdatError
-from tamizdat.files import sha256_file
+from tamizdat.files import read_regular, sha256_file
 from tamizdat.progress import Progress, report
+from tamizdat.render.cleaning import (
+    MediaNote,
+    StripJob,
+    StrippedFile,
+    mismatch_warning,
+    read_stripped,
+    refuse_unstrippable,
+    run_strip_job,
+    sniff_media,
+)
 from tamizdat.render.images import (
+    CachedImage,
     CachedVariant,
     article_image_output,
     cache_key,
-    is_image,
+    describe_image_metadata,
     process_image,
     read_cache,
     reencode_image,
+    static_image_type,
     write_cache,
 )
+from tamizdat.render.sniff import FileType
+from tamizdat.render.strip import can_strip
 from tamizdat.render.types import ImageSet, ImageVariant
 
 __all__ = [
     "Failure",
     "FileOutput",
+    "MediaNote",
     "MediaResult",
     "PoolLimits",
     "plan_and_process_media",
@@ -217,13 +233,17 @@ class ImageJob:
     source: str  # relative to the site root
     path: Path
     sha256: str
-    widths: tuple[int, ...] | None  # None: re-encode at original size, same format
+    widths: tuple[int, ...] | None  # None: re-encode at original size as ``as_type``
     quality: int
     cache_dir: Path
+    as_type: FileType | None = None  # static images: the type they are re-encoded to
 
     @property
     def key(self) -> str:
-        return cache_key(self.sha256, self.widths, self.quality)
+        output = ""
+        if self.as_type is not None:
+            output = f"{self.as_type.name} {PurePosixPath(self.source).suffix.lower()}"
+        return cache_key(self.sha256, self.widths, self.quality, output)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +258,17 @@ class FileOutput:
 
 @dataclass(frozen=True, slots=True)
 class MediaResult:
-    """Image sets for the renderer, files to place, and how much work was done."""
+    """Image sets for the renderer, files to place, how much work was done, and the report:
+    metadata removed per file, files published unstripped by the publisher's choice, and
+    warnings (names that do not match the bytes)."""
 
     images: dict[str, ImageSet]
     files: tuple[FileOutput, ...]
     processed: int
     cached: int
+    cleaned: tuple[MediaNote, ...] = ()
+    unstripped: tuple[MediaNote, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def _owners(site: Site) -> dict[str, Article]:
@@ -261,31 +286,48 @@ def _owners(site: Site) -> dict[str, Article]:
     return owners
 
 
-def _encode_job(job: ImageJob) -> tuple[CachedVariant, ...]:
+def _encode_job(job: ImageJob) -> CachedImage:
     """Encode one image into the cache (may run in a worker process)."""
-    data = job.path.read_bytes()
-    if job.widths is None:
-        encoded = [reencode_image(data, source=job.source, quality=job.quality)]
+    data = read_regular(job.path, where=job.source)
+    if job.as_type is not None:
+        encoded = [
+            reencode_image(data, source=job.source, quality=job.quality, as_type=job.as_type)
+        ]
     else:
-        encoded = process_image(data, source=job.source, widths=job.widths, quality=job.quality)
-    return write_cache(job.cache_dir, job.key, encoded)
+        widths = job.widths or ()
+        encoded = process_image(data, source=job.source, widths=widths, quality=job.quality)
+    return write_cache(job.cache_dir, job.key, encoded, describe_image_metadata(data))
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A worker's result (one type, so that ``run_forked`` can tell it from a Failure)."""
+
+    result: CachedImage | StrippedFile
+
+
+def _work(job: ImageJob | StripJob) -> _Done:
+    return _Done(_encode_job(job) if isinstance(job, ImageJob) else run_strip_job(job))
 
 
 def _run_jobs(
-    jobs: list[ImageJob], workers: int, progress: Progress | None, limits: PoolLimits
-) -> dict[str, tuple[CachedVariant, ...]]:
-    results: dict[str, tuple[CachedVariant, ...]] = {}
+    jobs: Sequence[ImageJob | StripJob],
+    workers: int,
+    progress: Progress | None,
+    limits: PoolLimits,
+) -> dict[str, CachedImage | StrippedFile]:
+    results: dict[str, CachedImage | StrippedFile] = {}
     if workers > 1 and len(jobs) > 1:
 
-        def record(job: ImageJob, variants: tuple[CachedVariant, ...]) -> None:
-            results[job.key] = variants
-            report(progress, "images", len(results), len(jobs), job.source)
+        def record(job: ImageJob | StripJob, done: _Done) -> None:
+            results[job.key] = done.result
+            report(progress, "media", len(results), len(jobs), job.source)
 
-        run_forked(_encode_job, jobs, workers, record, limits)
+        run_forked(_work, jobs, workers, record, limits)
     else:
-        for done, job in enumerate(jobs, 1):
-            results[job.key] = _encode_job(job)
-            report(progress, "images", done, len(jobs), job.source)
+        for count, job in enumerate(jobs, 1):
+            results[job.key] = _work(job).result
+            report(progress, "media", count, len(jobs), job.source)
     return results
 
 
@@ -304,6 +346,89 @@ def _image_set(
     return ImageSet(source, tuple(outputs)), files
 
 
+def _article_jobs(
+    config: Config, site: Site, owners: dict[str, Article], warnings: list[str]
+) -> dict[str, ImageJob]:
+    settings = config.build
+    cache_dir = settings.cache_dir / "images"
+    static_by_source = {f.source: f for f in site.static_files}
+    jobs: dict[str, ImageJob] = {}
+    for source, owner in sorted(owners.items()):
+        static = static_by_source.get(source)
+        path = site_file(config, source)
+        if static is not None:
+            sha256 = static.content_hash
+        elif path.is_file():
+            sha256 = sha256_file(path)
+        else:
+            raise ContentError(f"image {source!r} not found", where=owner.source)
+        found = sniff_media(path, source)
+        if found.family != "image":
+            raise ContentError(
+                f"{source!r} is not an image: its bytes are {found.name}", where=owner.source
+            )
+        warning = mismatch_warning(source, found, "re-encoded from its pixels")
+        if warning:
+            warnings.append(warning)
+        jobs[source] = ImageJob(
+            source, path, sha256, settings.image_widths, settings.image_quality, cache_dir
+        )
+    return jobs
+
+
+@dataclass(slots=True)
+class _StaticPlan:
+    """Static files sorted by what they go through (see :mod:`tamizdat.render.cleaning`)."""
+
+    images: list[tuple[str, ImageJob]]
+    strips: list[tuple[str, StripJob]]
+    files: list[FileOutput]
+    unstripped: list[MediaNote]
+    warnings: list[str]
+
+
+def _plan_static(config: Config, site: Site, owners: dict[str, Article]) -> _StaticPlan:
+    settings = config.build
+    plan = _StaticPlan([], [], [], [], [])
+    for static in site.static_files:
+        if static.source in owners:
+            continue  # shown by an article: published only as processed widths
+        source, path = static.source, site_file(config, static.source)
+        found = sniff_media(path, source)
+        allowed = config.media.allows_unstripped(source)
+        treated = "copied as it is"
+        if found.family == "image":
+            try:
+                as_type = static_image_type(source, found)
+            except ContentError:
+                if not allowed:
+                    raise
+                as_type = None
+            if as_type is not None:
+                job = ImageJob(
+                    source, path, static.content_hash, None, settings.image_quality,
+                    settings.cache_dir / "images", as_type,
+                )  # fmt: skip
+                plan.images.append((static.output, job))
+                treated = f"re-encoded as {as_type.name}"
+        elif can_strip(found):
+            strip = StripJob(
+                source, path, static.content_hash, found, settings.cache_dir / "media", allowed
+            )
+            plan.strips.append((static.output, strip))
+            treated = "its metadata removed as such"
+        elif found.family not in ("text", "font") and not allowed:
+            raise refuse_unstrippable(source, found)
+        if treated == "copied as it is":
+            plan.files.append(FileOutput(static.output, path, static.content_hash, source))
+            if found.family not in ("text", "font"):
+                plan.unstripped.append(MediaNote(source, found.name, ()))
+        warning = mismatch_warning(source, found, treated)
+        if warning:
+            plan.warnings.append(warning)
+    return plan
+
+
 def plan_and_process_media(
     config: Config,
     site: Site,
@@ -312,70 +437,82 @@ def plan_and_process_media(
     progress: Progress | None = None,
     limits: PoolLimits = POOL_LIMITS,
 ) -> MediaResult:
-    """Plan every image and static file, encoding images missing from the cache.
+    """Plan every image and static file by its bytes: re-encode, strip, copy or refuse.
 
     Raises:
-        ContentError: an article names an image that does not exist, or an image cannot be
-            decoded, is too large or has a format we refuse (names the file).
-        InternalError: an image worker got stuck past ``limits`` or died.
+        ContentError: an article names an image that does not exist or whose bytes are not
+            an image; an image cannot be decoded or is too large; a file's metadata cannot
+            be removed (unknown or unsupported type, tool missing or failing) and it is not
+            listed under ``[media] publish_unstripped``. Names the file.
+        InternalError: a worker got stuck past ``limits`` or died.
     """
-    settings = config.build
-    cache_dir = settings.cache_dir / "images"
-    static_by_source = {f.source: f for f in site.static_files}
     owners = _owners(site)
+    warnings: list[str] = []
+    article_jobs = _article_jobs(config, site, owners, warnings)
+    static = _plan_static(config, site, owners)
+    warnings += static.warnings
 
-    article_jobs: dict[str, ImageJob] = {}
-    for source, owner in sorted(owners.items()):
-        static = static_by_source.get(source)
-        path = config.root / source
-        if static is not None:
-            sha256 = static.content_hash
-        elif path.is_file():
-            sha256 = sha256_file(path)
-        else:
-            raise ContentError(f"image {source!r} not found", where=owner.source)
-        if not is_image(source):
-            raise ContentError(
-                f"{source!r} is not an image: expected JPEG, PNG, WebP or GIF", where=owner.source
-            )
-        article_jobs[source] = ImageJob(
-            source, path, sha256, settings.image_widths, settings.image_quality, cache_dir
-        )
-
-    static_jobs: list[tuple[str, ImageJob]] = []
-    files: list[FileOutput] = []
-    for static in site.static_files:
-        if static.source in owners:
-            continue  # shown by an article: published only as processed widths
-        path = config.root / static.source
-        if is_image(static.source):
-            job = ImageJob(
-                static.source, path, static.content_hash, None, settings.image_quality, cache_dir
-            )
-            static_jobs.append((static.output, job))
-        else:
-            files.append(FileOutput(static.output, path, static.content_hash, static.source))
-
-    all_jobs = list(article_jobs.values()) + [job for _out, job in static_jobs]
-    cached: dict[str, tuple[CachedVariant, ...]] = {}
-    missing: dict[str, ImageJob] = {}
+    all_jobs: list[ImageJob | StripJob] = list(article_jobs.values())
+    all_jobs += [job for _out, job in static.images] + [job for _out, job in static.strips]
+    done: dict[str, CachedImage | StrippedFile] = {}
+    missing: dict[str, ImageJob | StripJob] = {}
     for job in all_jobs:
-        hit = read_cache(cache_dir, job.key)
+        hit = read_cache(job.cache_dir, job.key) if isinstance(job, ImageJob) else None
         if hit is not None:
-            cached[job.key] = hit
+            done[job.key] = hit
+        elif isinstance(job, StripJob) and (stripped := read_stripped(job)) is not None:
+            done[job.key] = stripped
         else:
             missing.setdefault(job.key, job)
-    encoded = _run_jobs(list(missing.values()), workers, progress, limits)
-    variants_by_key = {**cached, **encoded}
+    cached = len(done)
+    done.update(_run_jobs(list(missing.values()), workers, progress, limits))
+    return _collect(article_jobs, static, owners, done, warnings, len(missing), cached)
 
+
+def _collect(
+    article_jobs: dict[str, ImageJob],
+    static: _StaticPlan,
+    owners: dict[str, Article],
+    done: dict[str, CachedImage | StrippedFile],
+    warnings: list[str],
+    processed: int,
+    cached: int,
+) -> MediaResult:
     images: dict[str, ImageSet] = {}
+    files = list(static.files)
+    cleaned: list[MediaNote] = []
+    unstripped = list(static.unstripped)
+
+    def note(source: str, kind: str, removed: tuple[str, ...]) -> None:
+        if removed:
+            cleaned.append(MediaNote(source, kind, removed))
+
     for source, job in article_jobs.items():
-        image_set, image_files = _image_set(
-            source, job.sha256, owners[source], variants_by_key[job.key]
-        )
+        result = done[job.key]
+        assert isinstance(result, CachedImage)
+        image_set, image_files = _image_set(source, job.sha256, owners[source], result.variants)
         images[source] = image_set
         files.extend(image_files)
-    for output, job in static_jobs:
-        (variant,) = variants_by_key[job.key]
+        note(source, "image", result.removed)
+    for output, job in static.images:
+        result = done[job.key]
+        assert isinstance(result, CachedImage)
+        (variant,) = result.variants
         files.append(FileOutput(output, variant.file, variant.sha256, job.source))
-    return MediaResult(images, tuple(files), processed=len(missing), cached=len(cached))
+        note(job.source, "image", result.removed)
+    for output, strip in static.strips:
+        stripped = done[strip.key]
+        assert isinstance(stripped, StrippedFile)
+        files.append(FileOutput(output, stripped.file, stripped.sha256, strip.source))
+        if stripped.unstripped:
+            unstripped.append(MediaNote(strip.source, strip.found.name, ()))
+        note(strip.source, strip.found.name, stripped.removed)
+    return MediaResult(
+        images,
+        tuple(files),
+        processed=processed,
+        cached=cached,
+        cleaned=tuple(sorted(cleaned, key=lambda n: n.source)),
+        unstripped=tuple(sorted(unstripped, key=lambda n: n.source)),
+        warnings=tuple(warnings),
+    )

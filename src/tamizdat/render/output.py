@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tamizdat.errors import ContentError
+from tamizdat.files import copy_regular
 
 __all__ = [
     "ManifestEntry",
@@ -287,7 +288,7 @@ class Staging:
         if previous is not None and previous.sha256 == sha256:
             return self.link_previous(output, previous, key), False
         # A copy, not a link: editing a source file later must not change the output.
-        dst = self._install(output, lambda tmp: shutil.copyfile(src, tmp))
+        dst = self._install(output, lambda tmp: copy_regular(src, tmp))  # never a link or FIFO
         return self._entry(dst, key, sha256), True
 
     @staticmethod

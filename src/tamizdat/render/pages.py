@@ -19,6 +19,7 @@ from markupsafe import Markup
 from tamizdat.config import SiteSettings
 from tamizdat.content.model import Site
 from tamizdat.errors import ContentError, PrivacyError
+from tamizdat.files import read_regular
 from tamizdat.render import feeds
 from tamizdat.render.context import ContextBuilder
 from tamizdat.render.i18n import translations_for
@@ -56,12 +57,13 @@ class Renderer:
         fingerprint: str | None = None,
         theme_dir: Path | None = None,
         cache_dir: Path | None = None,
+        links_inside: Path | None = None,
     ) -> None:
         self.site = site
         self.settings = settings
         self.images = images
         self.fingerprint = fingerprint
-        self.theme = Theme(theme_dir)
+        self.theme = Theme(theme_dir, links_inside)
         self.listing = Listing.build(site, settings, cache_dir)
         self.contexts = ContextBuilder(site, settings, self.listing, images)
         self._kinds: dict[str, Callable[..., bytes]] = {
@@ -81,14 +83,14 @@ class Renderer:
             "rss": lambda lang: self._feed(feeds.rss_feed, lang),
             "jsonfeed": lambda lang: self._feed(feeds.json_feed, lang),
             "article": self._article,
-            "asset": lambda name: self.theme.assets[name].read_bytes(),
+            "asset": lambda name: read_regular(self.theme.assets[name]),
         }
         self._output = ""
 
     def plan(self) -> list[PagePlan]:
         """Every output file, sorted by path, each keyed by what its bytes depend on."""
         assets = {
-            name: hashlib.sha256(path.read_bytes()).hexdigest()
+            name: hashlib.sha256(read_regular(path)).hexdigest()
             for name, path in self.theme.assets.items()
         }
         return plan_pages(

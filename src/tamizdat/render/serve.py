@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from tamizdat.config import Config
-from tamizdat.errors import TamizdatError
+from tamizdat.errors import TamizdatError, UnsafeFileError
+from tamizdat.files import open_below, read_regular
 from tamizdat.local_http import LIMITS as HTTP_LIMITS
 from tamizdat.local_http import GuardedRequestHandler, LocalHTTPServer, ServerLimits
 
@@ -69,6 +71,25 @@ class _Handler(GuardedRequestHandler, http.server.SimpleHTTPRequestHandler):
         **_TYPES,
     }
 
+    def send_head(self) -> Any:
+        """The base class's answer, once the file proved a regular file reached through no
+        link below the folder (:func:`tamizdat.files.open_below`): a link, FIFO or device
+        planted in the output folder is a 404, never followed, never a hung request."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):  # noqa: PTH112 - the base class works on strings
+            path = os.path.join(path, "index.html")  # noqa: PTH118
+        relative = Path(os.path.relpath(path, self.directory)).as_posix()
+        if relative != "." and not relative.startswith("../"):
+            try:
+                open_below(self.directory, relative).close()
+            except UnsafeFileError as exc:
+                log.warning("not serving %s: %s", relative, exc.message)
+                self._not_found()
+                return None
+            except OSError:
+                pass  # missing: the base class answers as usual
+        return super().send_head()
+
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         self._not_found()
         return
@@ -81,7 +102,10 @@ class _Handler(GuardedRequestHandler, http.server.SimpleHTTPRequestHandler):
 
     def _not_found(self) -> None:
         page = Path(self.directory) / "404.html"
-        body = page.read_bytes() if page.is_file() else b"<h1>Not found</h1>"
+        try:
+            body = read_regular(page)
+        except (OSError, UnsafeFileError):
+            body = b"<h1>Not found</h1>"
         self.send_response(404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

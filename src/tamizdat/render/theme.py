@@ -20,7 +20,9 @@ from typing import Any
 import jinja2
 
 import tamizdat
+from tamizdat.content.assets import LINK_HINT
 from tamizdat.errors import ContentError, PrivacyError
+from tamizdat.files import read_regular, walk_regular
 from tamizdat.render.i18n import catalog_digest, format_article_date, translations_for
 from tamizdat.render.privacy import find_external_resources
 
@@ -31,27 +33,38 @@ def default_theme_dir() -> Path:
     return Path(str(resources.files("tamizdat") / "themes" / "default"))
 
 
-def _files(folder: Path) -> dict[str, Path]:
+def _hidden(name: str, _is_dir: bool) -> bool:
+    return name.startswith(".")
+
+
+def _files(folder: Path, links_inside: Path | None = None) -> dict[str, Path]:
+    """Every non-hidden regular file under ``folder`` (links refused unless they stay
+    inside ``links_inside``; see :func:`tamizdat.files.walk_regular`)."""
     if not folder.is_dir():
         return {}
-    return {
-        p.relative_to(folder).as_posix(): p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    }
+    found = walk_regular(folder, links_inside=links_inside, skip=_hidden, hint=LINK_HINT)
+    return {f.relative: Path(f.path) for f in found}
 
 
 class Theme:
     """Templates and static assets of one build, overrides first."""
 
-    def __init__(self, override_dir: Path | None = None) -> None:
+    def __init__(self, override_dir: Path | None = None, links_inside: Path | None = None) -> None:
+        """Raises:
+        UnsafeFileError: a link (unless it stays inside ``links_inside``), FIFO, socket or
+            device file in the theme.
+        PrivacyError: see :meth:`check_templates`.
+        """
         default = default_theme_dir()
         self.template_dirs = [d for d in (override_dir, default) if d is not None]
         self.templates: dict[str, Path] = {}
         self.assets: dict[str, Path] = {}
+        self._layers: list[dict[str, Path]] = []  # each layer's templates, overrides first
         for folder in reversed(self.template_dirs):  # overrides win
-            self.templates.update(_files(folder / "templates"))
-            self.assets.update(_files(folder / "static"))
+            links = links_inside if folder == override_dir else None
+            self._layers.insert(0, _files(folder / "templates", links))
+            self.templates.update(self._layers[0])
+            self.assets.update(_files(folder / "static", links))
         self._envs: dict[str, jinja2.Environment] = {}
         self.check_templates()
 
@@ -62,7 +75,7 @@ class Theme:
         digest.update(catalog_digest().encode())
         for kind, files in (("t", self.templates), ("s", self.assets)):
             for name, path in sorted(files.items()):
-                digest.update(f"\0{kind}\0{name}\0".encode() + path.read_bytes())
+                digest.update(f"\0{kind}\0{name}\0".encode() + read_regular(path))
         return digest.hexdigest()
 
     def check_templates(self) -> None:
@@ -72,7 +85,7 @@ class Theme:
             PrivacyError: names the template file and line and the URL.
         """
         for path in self.templates.values():
-            text = path.read_text(encoding="utf-8")
+            text = read_regular(path).decode("utf-8")
             for violation in find_external_resources(text):
                 raise PrivacyError(
                     f"{violation.what} would make readers' browsers load {violation.url!r} "
@@ -84,10 +97,9 @@ class Theme:
 
     def locate(self, url: str) -> str | None:
         """``template:LINE`` of the first template holding ``url``, overrides first."""
-        for folder in self.template_dirs:
-            for name, path in _files(folder / "templates").items():
-                del name
-                text = path.read_text(encoding="utf-8")
+        for layer in self._layers:
+            for path in layer.values():
+                text = read_regular(path).decode("utf-8")
                 index = text.find(url)
                 if index >= 0:
                     return f"{path}:{text.count(chr(10), 0, index) + 1}"
@@ -98,7 +110,9 @@ class Theme:
         env = self._envs.get(lang)
         if env is None:
             env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(d / "templates") for d in self.template_dirs]),
+                # Only the files found by the walk: a template cannot include a link,
+                # a FIFO or a hidden file the walk left out.
+                loader=jinja2.FunctionLoader(self._load_template),
                 autoescape=True,
                 extensions=["jinja2.ext.i18n"],
                 undefined=jinja2.StrictUndefined,
@@ -111,6 +125,12 @@ class Theme:
             env.filters.update(filters)
             self._envs[lang] = env
         return env
+
+    def _load_template(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        path = self.templates.get(name)
+        if path is None:
+            return None
+        return read_regular(path).decode("utf-8"), str(path), lambda: True
 
     def render(self, lang: str, name: str, context: dict[str, Any]) -> str:
         """Render template ``name`` for ``lang``.

@@ -43,9 +43,15 @@ logger = logging.getLogger(__name__)
 class _Repository:
     """The suite's repository as a source: metadata files directly under METADATA_URL."""
 
+    remote = True
+
     def __init__(self, metadata: HttpSource) -> None:
         self.http = metadata
         self.name = metadata.name
+
+    @property
+    def wire_bytes(self) -> int | None:
+        return self.http.wire_bytes
 
     def fetch(self, path: str, max_length: int) -> bytes:
         name = path.removeprefix(METADATA_DIR + "/")

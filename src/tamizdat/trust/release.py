@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
+from tamizdat.files import copy_regular
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR, by_hash_path
 from tamizdat.trust.keystore import atomic_write
 
@@ -156,7 +156,7 @@ def _link_or_copy(source: str, staged: str) -> None:
     try:
         os.link(source, staged)
     except OSError:
-        shutil.copyfile(source, staged)
+        copy_regular(source, staged)  # never through a link swapped in since the hashing
 
 
 def _place(root: str, item: Placement) -> None:

@@ -9,23 +9,27 @@ untrusted: they move bytes, and the policy decides what those bytes are worth.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import posixpath
-import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol, cast, runtime_checkable
 from urllib.parse import quote
 
-import urllib3
-
 from tamizdat.errors import (
     MirrorResponseError,
-    MirrorUnreachableError,
     OversizeError,
+    TamperedError,
+    UnsafeFileError,
     UserError,
 )
+from tamizdat.files import read_below, walk_regular
+from tamizdat.layout import METADATA_DIR
+from tamizdat.trust.http_client import HttpClient
+from tamizdat.trust.network import Deadline, NetworkLimits
 
 __all__ = [
     "DirectorySource",
@@ -35,15 +39,14 @@ __all__ = [
     "MissingFileError",
     "SharingSource",
     "Source",
+    "check_metadata_shape",
     "check_relative",
     "open_source",
     "read_page",
 ]
 
-_CHUNK = 64 * 1024
-# Mirrors and CDNs that compress JSON and HTML send less; urllib3 decodes it, and every cap
-# applies to the decoded bytes (urllib3 >= 2.6 decompresses a stream in bounded steps).
-_ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
+logger = logging.getLogger(__name__)
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 class MissingFileError(MirrorResponseError):
@@ -52,9 +55,22 @@ class MissingFileError(MirrorResponseError):
 
 @runtime_checkable
 class Source(Protocol):
-    """A place that serves the release layout (``tamizdat.layout``) by relative path."""
+    """A place that serves the release layout (``tamizdat.layout``) by relative path.
+
+    Behaviour flags, read instead of asking for a concrete class: ``remote`` — the bytes
+    come over a network from a host that may stall (callers race such sources against each
+    other under a deadline, and an HTTP status other than "not found" is a failure, not a
+    missing file); ``wire_bytes`` — bytes as transferred so far, or None when the source does
+    not count them (then the bytes delivered are what was transferred).
+    """
 
     name: str
+
+    @property
+    def remote(self) -> bool: ...
+
+    @property
+    def wire_bytes(self) -> int | None: ...
 
     def fetch(self, path: str, max_length: int) -> bytes:
         """The bytes at ``path`` (relative to the layout root), at most ``max_length``.
@@ -73,8 +89,8 @@ class ListableSource(Source, Protocol):
     def list_files(self) -> Iterable[str]:
         """Every file's layout path: relative, POSIX, no leading slash, in any order.
 
-        Whatever a reader could open counts: a symbolic link (even to a directory) is listed
-        as a file of its own, never followed.
+        A symbolic link, FIFO, socket or device file is never listed or followed: it is an
+        error naming it.
 
         Raises:
             TransportError: the listing failed.
@@ -115,6 +131,9 @@ def _oversize(path: str, max_length: int, where: str) -> OversizeError:
 class MemorySource:
     """Files in a dict: the in-memory fake behind the same interface, for unit tests."""
 
+    remote = False
+    wire_bytes = None
+
     def __init__(self, files: Mapping[str, bytes], name: str = "memory") -> None:
         self.files = dict(files)
         self.name = name
@@ -133,17 +152,35 @@ class MemorySource:
 
 
 class DirectorySource:
-    """A release directory, a mounted USB stick, a reader's local store."""
+    """A release directory, a mounted USB stick, a reader's local store.
+
+    Only regular files are read or listed (:mod:`tamizdat.files`): whoever wrote the folder
+    may have left a link to the reader's own files or a FIFO that would block forever, so a
+    link (at any depth), FIFO, socket or device file is a :class:`TamperedError` naming it.
+    """
+
+    remote = False
+    wire_bytes = None
 
     def __init__(self, root: Path, name: str | None = None) -> None:
         self.root = Path(root)
         self.name = name or str(root)
 
+    def _tampered(self, exc: UnsafeFileError, path: str) -> TamperedError:
+        return TamperedError(
+            f"{path}: {exc.message}",
+            where=self.name,
+            hint="this copy holds something other than the files the publisher signed; "
+            "get another copy",
+        )
+
     def fetch(self, path: str, max_length: int) -> bytes:
-        file = self.root / check_relative(path, self.name)
+        """See :meth:`Source.fetch`; also raises TamperedError for anything not a regular file."""
+        relative = check_relative(path, self.name)
         try:
-            with file.open("rb") as handle:
-                data = handle.read(max_length + 1)
+            data = read_below(self.root, relative, where=path, max_length=max_length + 1)
+        except UnsafeFileError as exc:
+            raise self._tampered(exc, path) from None
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise MissingFileError(f"no file {path}", where=self.name) from None
         except OSError as exc:
@@ -155,138 +192,170 @@ class DirectorySource:
         return data
 
     def list_files(self) -> Iterator[str]:
-        """Every file under the root (links listed, not followed).
+        """Every regular file under the root.
 
         Raises:
+            TamperedError: a link, FIFO, socket or device file (named; never followed).
             MirrorResponseError: a folder cannot be read.
         """
-
-        def fail(error: OSError) -> None:
+        try:
+            for found in walk_regular(self.root, where=""):
+                yield found.relative
+        except UnsafeFileError as exc:
+            raise self._tampered(exc, exc.where or "") from None
+        except OSError as exc:
             raise MirrorResponseError(
-                f"cannot list {error.filename}: {error.strerror}", where=self.name
-            )
-
-        for folder, dirs, names in os.walk(self.root, onerror=fail):
-            base = Path(folder)
-            links = [d for d in dirs if (base / d).is_symlink()]
-            for name in [*names, *links]:
-                yield (base / name).relative_to(self.root).as_posix()
+                f"cannot list {exc.filename}: {exc.strerror}", where=self.name
+            ) from None
 
 
 class HttpSource:
-    """An HTTP(S) mirror, via urllib3: CA file, per-request timeout, overall deadline.
+    """An HTTP(S) mirror: every wait bounded by ``limits`` and the operation's ``deadline``.
 
-    Asks for gzip; ``wire_bytes`` counts the response bodies as they arrived.
+    Each file gets ``limits.file_seconds(max_length)`` at most, never past ``deadline`` (a
+    :class:`~tamizdat.trust.network.Deadline` shared with the mirror pool, or one started
+    now from ``limits.deadline``); redirects are followed only within the mirror's origin.
+    A metadata path whose bytes are not TUF metadata is missing, not forged (see
+    :func:`check_metadata_shape`). Asks for gzip; ``wire_bytes`` counts the response bodies
+    as they arrived. ``timeout`` (seconds per read) overrides ``limits.read_timeout``.
     """
+
+    remote = True
 
     def __init__(
         self,
         base_url: str,
         *,
         ca_file: str | None = None,
-        timeout: float = 10.0,
-        deadline: float | None = None,
+        limits: NetworkLimits | None = None,
+        deadline: Deadline | None = None,
+        timeout: float | None = None,
         name: str | None = None,
         connections: int = 1,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.name = name or base_url
-        self.timeout = timeout
-        self._deadline = time.monotonic() + deadline if deadline is not None else None
-        self.wire_bytes = 0  # response bodies as received (compressed or not)
-        self._lock = threading.Lock()
-        self._pool = urllib3.PoolManager(
-            ca_certs=ca_file,
-            retries=urllib3.Retry(total=2, connect=2, read=0, redirect=3, status=0),
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            maxsize=connections,  # concurrent fetches (the reader downloads in parallel)
+        limits = limits or NetworkLimits()
+        if timeout is not None:
+            limits = replace(limits, read_timeout=timeout)
+        self.limits = limits
+        self.deadline = deadline or Deadline(limits.deadline)
+        self._client = HttpClient(
+            self.base_url, limits=limits, ca_file=ca_file, connections=connections
         )
 
+    @property
+    def wire_bytes(self) -> int:
+        """Response bodies as received (compressed or not), over every request so far."""
+        return self._client.wire_bytes
+
     def close(self) -> None:
-        """Close pooled connections (a source is done with; avoids leaked sockets)."""
-        self._pool.clear()
+        """Close every connection; a request still running fails at once (a lost race)."""
+        self._client.close()
 
     def _url(self, path: str) -> str:
         return self.base_url + quote(check_relative(path, self.name))
 
-    def _remaining(self, url: str) -> float:
-        if self._deadline is None:
-            return self.timeout
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise MirrorUnreachableError("deadline passed", where=url)
-        return min(self.timeout, left)
-
     def fetch(self, path: str, max_length: int) -> bytes:
-        return self.fetch_url(self._url(path), max_length, path)
-
-    def _count(self, response: urllib3.BaseHTTPResponse) -> None:
-        with self._lock:
-            self.wire_bytes += response.tell()
+        data, url = self.fetch_located(self._url(path), max_length, path)
+        check_metadata_shape(path, data, url)
+        return data
 
     def fetch_url(self, url: str, max_length: int, path: str | None = None) -> bytes:
         """GET an absolute, already-encoded ``url`` with the same caps and errors as fetch."""
-        path = path or url
-        timeout = self._remaining(url)
-        try:
-            response = self._pool.request(
-                "GET",
-                url,
-                headers=_ACCEPT_GZIP,
-                preload_content=False,
-                timeout=urllib3.Timeout(timeout, timeout),
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise MirrorUnreachableError(f"cannot fetch {path}: {exc}", where=url) from None
-        try:
-            return self._read(response, path, url, max_length)
-        except BaseException:
-            # An unread body (404, oversize) must not go back to the pool: its socket would
-            # leak (ResourceWarning) or the next request would read stale bytes.
-            response.close()
-            raise
-        finally:
-            self._count(response)
-            response.release_conn()
+        return self.fetch_located(url, max_length, path)[0]
 
-    def _read(
-        self, response: urllib3.BaseHTTPResponse, path: str, url: str, max_length: int
-    ) -> bytes:
-        if response.status in (403, 404, 410):
-            raise MissingFileError(f"no file {path} (HTTP {response.status})", where=url)
-        if response.status != 200:
-            raise MirrorResponseError(f"expected HTTP 200, found {response.status}", where=url)
-        declared = response.headers.get("Content-Length")
-        identity = response.headers.get("Content-Encoding", "identity") == "identity"
-        # A compressed body's length says nothing about the decoded size (gzip can even
-        # grow incompressible data): then only the streamed, decoded count is capped.
-        if identity and declared is not None and declared.isdigit() and int(declared) > max_length:
-            raise _oversize(path, max_length, url)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.stream(_CHUNK, decode_content=True):
-                size += len(chunk)
-                if size > max_length:
-                    raise _oversize(path, max_length, url)
-                chunks.append(chunk)
-                self._remaining(url)
-        except urllib3.exceptions.HTTPError as exc:
-            raise MirrorUnreachableError(f"transfer of {path} failed: {exc}", where=url) from None
-        return b"".join(chunks)
+    def fetch_located(
+        self, url: str, max_length: int, path: str | None = None
+    ) -> tuple[bytes, str]:
+        """The bytes at ``url`` and the URL they came from (after same-origin redirects).
+
+        Raises:
+            MissingFileError: HTTP 403, 404 or 410. MirrorResponseError: another status, a
+                redirect off the mirror's origin. MirrorUnreachableError: no complete answer
+                in this file's budget. DeadlineError: the operation's deadline passed.
+            OversizeError: more than ``max_length`` bytes.
+        """
+        path = path or url
+        clock = self.deadline.within(self.limits.file_seconds(max_length))
+        answer = self._client.get(url, max_length, clock)
+        if answer.url != url:
+            logger.info("%s: %s redirected to %s", self.name, url, answer.url)
+        if answer.status in (403, 404, 410):
+            raise MissingFileError(f"no file {path} (HTTP {answer.status})", where=answer.url)
+        if answer.status != 200:
+            raise MirrorResponseError(
+                f"expected HTTP 200 for {path}, found {answer.status}", where=answer.url
+            )
+        return answer.body, answer.url
+
+
+def _expected_metadata_type(path: str) -> str | None:
+    """The TUF ``_type`` a layout path's file must have, or None if it is no metadata file."""
+    folder, _, file = path.rpartition("/")
+    if folder != METADATA_DIR or not file.endswith(".json"):
+        return None
+    stem = file[: -len(".json")]
+    version, dot, rest = stem.partition(".")
+    role = rest if dot and version.isdigit() else stem
+    return role if role in ("root", "timestamp", "snapshot") else "targets"
+
+
+def check_metadata_shape(path: str, data: bytes, where: str) -> None:
+    """Tell a soft-404 from a forgery: refuse, as missing, a metadata file that is no metadata.
+
+    Static hosts often answer an unknown path with HTTP 200 and a page (a single-page app's
+    fallback, a custom 404 page). The rule, the same for every metadata file (paths under
+    ``METADATA_DIR`` ending in ``.json``): bytes that are not a JSON object with a
+    ``signatures`` list and a ``signed`` object whose ``_type`` is the one the file name
+    calls for (root, timestamp, snapshot, else targets) are *missing*. Anything that is
+    shaped like that metadata goes on to verification, where every failure is a forgery.
+
+    Raises:
+        MissingFileError: the bytes are not metadata of the expected type.
+    """
+    expected = _expected_metadata_type(check_relative(path, where))
+    if expected is None:
+        return
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        document = None
+    signed = document.get("signed") if isinstance(document, dict) else None
+    found = signed.get("_type") if isinstance(signed, dict) else None
+    if (
+        found == expected
+        and isinstance(document, dict)
+        and isinstance(document.get("signatures"), list)
+    ):
+        return
+    start = data[:16].decode("utf-8", "replace").strip()
+    what = f"{found} metadata" if isinstance(found, str) else f"no metadata (it starts {start!r})"
+    raise MissingFileError(
+        f"expected {expected} metadata for {path}, found {what}; taken as missing "
+        "(a page served in place of a file the mirror does not have)",
+        where=where,
+    )
 
 
 def open_source(
-    spec: str, *, ca_file: str | None = None, timeout: float = 10.0, deadline: float | None = None
+    spec: str,
+    *,
+    ca_file: str | None = None,
+    limits: NetworkLimits | None = None,
+    deadline: Deadline | None = None,
 ) -> Source:
     """A source for what the user typed: an ``http(s)://`` URL, a directory or a bundle file.
+
+    An HTTP source keeps to ``limits`` and ``deadline`` (see :class:`HttpSource`); close it
+    when done.
 
     Raises:
         UserError: nothing exists at ``spec``, or it is a file but bundles are unavailable.
         BundleError: the bundle file is malformed or hostile.
     """
     if spec.startswith(("http://", "https://")):
-        return HttpSource(spec, ca_file=ca_file, timeout=timeout, deadline=deadline)
+        return HttpSource(spec, ca_file=ca_file, limits=limits, deadline=deadline)
     path = Path(spec).expanduser()
     if path.is_dir():
         return DirectorySource(path)
@@ -308,20 +377,26 @@ def read_page(
     spec: str,
     *,
     ca_file: str | None = None,
-    timeout: float = 10.0,
+    limits: NetworkLimits | None = None,
+    deadline: Deadline | None = None,
     max_length: int = 64 * 1024 * 1024,
 ) -> tuple[bytes, str]:
-    """The bytes of one page (a file or an ``http(s)://`` URL) and a name for messages.
+    """The bytes of one page (a file or an ``http(s)://`` URL) and a name for messages: for
+    a URL, the one the bytes came from (after same-origin redirects).
 
     Raises:
-        UserError: no such file. TransportError: the URL did not answer.
-        OversizeError: larger than ``max_length``.
+        UserError: no such file. TransportError: the URL did not answer in time (limits and
+            deadline as for :class:`HttpSource`). OversizeError: larger than ``max_length``.
     """
     if spec.startswith(("http://", "https://")):
-        base, _, name = spec.rpartition("/")
-        source = HttpSource(base + "/", ca_file=ca_file, timeout=timeout, name=spec)
-        return source.fetch(name or "index.html", max_length), spec
+        source = HttpSource(spec, ca_file=ca_file, limits=limits, deadline=deadline, name=spec)
+        try:
+            # What the user typed may hold spaces or non-ASCII: encode it, keep the rest.
+            return source.fetch_located(quote(spec, safe=_URL_SAFE), max_length)
+        finally:
+            source.close()
     try:
-        return DirectorySource(Path(spec).parent).fetch(Path(spec).name, max_length), spec
+        file = Path(os.path.realpath(spec))  # the user named it: a link they typed is theirs
+        return DirectorySource(file.parent).fetch(file.name, max_length), spec
     except MissingFileError:
         raise UserError("no such page file", where=spec) from None

@@ -41,7 +41,7 @@ from tamizdat.trust.fingerprint import normalize_fingerprint
 from tamizdat.trust.log import PublicationLog
 from tamizdat.trust.pages import PageReport, find_page, load_release, whole_release
 from tamizdat.trust.policy import Limits, SeenVersions
-from tamizdat.trust.sources import HttpSource, ListableSource, Source
+from tamizdat.trust.sources import ListableSource, Source
 from tamizdat.trust.state import SeenStore
 from tamizdat.trust.unsigned import ListingAudit, audit_listing
 from tamizdat.trust.workflow import LoadedRelease, release_entry
@@ -150,7 +150,7 @@ def verify_release(
     loaded = workflow.release()
     policy = loaded.policy
     targets = policy.delegations.resolved_targets()
-    natural = not isinstance(source, HttpSource) if natural is None else natural
+    natural = not source.remote if natural is None else natural
     chosen = _pick(targets, check, sample_size, seed)
     log: PublicationLog | None = None
     for done, path in enumerate(chosen, 1):

@@ -60,7 +60,7 @@ from tamizdat.trust.log import (
     parse_head,
 )
 from tamizdat.trust.policy import Limits, SeenVersions, TrustPolicy
-from tamizdat.trust.sources import HttpSource, MissingFileError, SharingSource, Source
+from tamizdat.trust.sources import MissingFileError, SharingSource, Source
 
 __all__ = [
     "Check",
@@ -168,7 +168,7 @@ class NoCopy:
 def _missing(source: Source, exc: MirrorResponseError) -> bool:
     # Bundles report a missing member as a plain MirrorResponseError; only an HTTP mirror
     # can fail with a status that is not "not found".
-    return isinstance(exc, MissingFileError) or not isinstance(source, HttpSource)
+    return isinstance(exc, MissingFileError) or not source.remote
 
 
 class SourceFetcher:

@@ -4,17 +4,16 @@ a mirror that answers errors. Each mirror ends at the old release or the new one
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from publish_helpers import Reader, s3_reader, served_version, write_site
 from releasekit import article_files, write_release
 
+from support.killing import run_killing
 from tamizdat.config import load_config
-from tamizdat.publish.push import KILL_AFTER_UPLOADS_ENV, RetryPolicy, publish_release
+from tamizdat.publish.push import RetryPolicy, publish_release
 from tamizdat.publish.stores import open_store
 
 pytestmark = pytest.mark.integration
@@ -39,18 +38,10 @@ def publish_in_process(site: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(buffer.getvalue())  # type: ignore[no-any-return]
 
 
-def run_publish(site: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop(KILL_AFTER_UPLOADS_ENV, None)
-    if kill_after is not None:
-        env[KILL_AFTER_UPLOADS_ENV] = str(kill_after)
-    return subprocess.run(
-        [sys.executable, "-m", "tamizdat", "-C", str(site), "--json", "publish", "--workers", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_publish(site: Path, kill_after: int) -> subprocess.CompletedProcess[str]:
+    """Publish as `tamizdat publish` does, through a store that SIGKILLs the process right
+    after its ``kill_after``-th completed upload (support.killing)."""
+    return run_killing("publish", str(site), str(kill_after))
 
 
 @pytest.mark.parametrize("backend", ["s3", "sftp"])

@@ -6,14 +6,13 @@ moves only what changed, and a crash at many points that leaves the old or the n
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from publish_helpers import Reader, http_reader, served_version, write_site
 from releasekit import article_files, write_release
 
+from support.killing import run_killing
 from tamizdat.cli import main
 from tamizdat.config import load_config
 from tamizdat.publish.headers import TEMP_PREFIX
@@ -21,7 +20,6 @@ from tamizdat.publish.stores import open_store
 
 pytestmark = pytest.mark.integration
 
-CRASHER = Path(__file__).with_name("crashing_publish.py")
 # As in test_publish_faults.py: release 2 changes 6 of 12 articles, 18 uploads; kill points
 # in the by-hash (1), natural (9) and metadata (16) phases, after the state file (17) and
 # after the timestamp (18).
@@ -98,12 +96,7 @@ def test_sigkill_at_many_points_leaves_old_or_new_over_webdav_and_rerun_complete
         write_release(release, 1, article_files(1, count=12))
         assert publish(site, capsys)[0] == 0
         write_release(release, 2, article_files(2, count=12, changed=6))
-        killed = subprocess.run(
-            [sys.executable, str(CRASHER), str(site), str(k)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        killed = run_killing("publish", str(site), str(k))  # SIGKILL after k uploads
         assert killed.returncode == -9, (k, killed.stderr)
         seen = served_version(read, release, complete=k >= TOTAL_UPLOADS)
         assert seen == (2 if k >= TOTAL_UPLOADS else 1), f"killed after {k}, serves {seen}"

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -16,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from support.killing import run_killing
 from support.tuf_release import ReleaseFactory, now, sample_site
 from tamizdat.cli import main
 from tamizdat.reader.serve import make_reading_server, make_share_server, server_url
@@ -132,19 +130,9 @@ def test_killed_sync_leaves_previous_release_readable(
     subscription = json.loads((home / "news" / "subscription.json").read_text())
     subscription["mirrors"] = [serve_dir(current)]
     (home / "news" / "subscription.json").write_text(json.dumps(subscription))
-    env = {**os.environ, "TAMIZDAT_TEST_KILL_AFTER_FETCHES": "6"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "tamizdat",
-        "-q",
-        "reader",
-        "sync",
-        "news",
-        "--store-dir",
-        str(home),
-    ]
-    killed = subprocess.run(cmd, env=env, capture_output=True, timeout=60, check=False)
+    # The sync runs in a process of its own, through a source that SIGKILLs it after the
+    # 6th file delivered: mid-download, with some objects stored and the release not.
+    killed = run_killing("sync", str(home), "news", "6", timeout=60)
     assert killed.returncode == -9, killed.stderr
     assert store.release is not None
     assert store.release.version == 1

@@ -174,3 +174,38 @@ def test_desks_and_default_desk(tmp_path: Path) -> None:
     error = config_error(tmp_path, MINIMAL + "[desks.world]\n[desks.culture]\n")
     assert error.where is not None
     assert error.where.endswith(": build.default_desk")
+
+
+@pytest.mark.parametrize("key", ["content_dir", "data_dir", "theme_dir"])
+@pytest.mark.parametrize("value", ["../elsewhere", "/etc", "sub/../../up"])
+def test_input_folders_outside_the_site_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    error = config_error(site, MINIMAL + f"[build]\n{key} = {value!r}\n")
+    assert error.where is not None
+    assert error.where.endswith(f"build.{key}")
+    assert "inside the site folder" in error.message
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_input_folder_reached_through_a_link(tmp_path: Path, opt_in: bool) -> None:
+    """A link out is refused either way; a link inside only with the opt-in."""
+    site = tmp_path / "site"
+    (site / "real-media").mkdir(parents=True)
+    (tmp_path / "keys").mkdir()
+    (site / "media").symlink_to("real-media", target_is_directory=True)
+    (site / "static").symlink_to(tmp_path / "keys", target_is_directory=True)
+    flag = f"follow_links_inside_site = {str(opt_in).lower()}\n"
+    out = config_error(site, MINIMAL + f"[build]\n{flag}static_dirs = ['static']\n")
+    assert out.where is not None
+    assert out.where.endswith("build.static_dirs")
+    text = MINIMAL + f"[build]\n{flag}static_dirs = ['media']\n"
+    if opt_in:
+        config = load_config(write(site, text))
+        assert config.build.static_dirs == (site.resolve() / "real-media",)
+        assert config.build.links_inside == site.resolve()
+    else:
+        assert "symbolic link" in config_error(site, text).message
+        (site / "static").unlink()
+        (site / "media").unlink()
+        assert load_config(write(site, MINIMAL)).build.links_inside is None

@@ -62,6 +62,9 @@ class FakeVerifier:
 
 
 class NamedSource:
+    remote = True
+    wire_bytes = None
+
     def __init__(self, m: MirrorSettings) -> None:
         self.name = m.name
 

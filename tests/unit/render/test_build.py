@@ -313,6 +313,7 @@ def test_two_sources_for_one_output_are_refused(config: Config) -> None:
 
 
 def test_unsafe_output_path_is_refused(config: Config) -> None:
+    add_file(config.root, "static/x.css", b"x")  # the file exists: only its output is bad
     escape = StaticFile("static/x.css", "../x.css", _digest("x"))
     with pytest.raises(ContentError, match="unsafe output path"):
         build(config, make_site(ARTICLES, (escape,)), workers=1)
@@ -404,7 +405,7 @@ def test_unreadable_image_in_the_pool_names_its_file(config: Config) -> None:
     before = snapshot(config.build.output_dir)
     static = (
         add_file(config.root, "static/good.jpg", jpeg_with_gps()),
-        add_file(config.root, "static/broken.jpg", b"\xff\xd8 not really a JPEG"),
+        add_file(config.root, "static/broken.jpg", b"\xff\xd8\xff not really a JPEG"),
         add_file(config.root, "static/also-good.jpg", jpeg_with_gps()[:-1] + b"\xd9"),
     )
     with pytest.raises(ContentError, match="not a readable image") as caught:

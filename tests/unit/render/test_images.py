@@ -16,12 +16,14 @@ from tamizdat.render.images import (
     ImageLimits,
     article_image_output,
     cache_key,
-    is_image,
+    describe_image_metadata,
     process_image,
     read_cache,
     reencode_image,
+    static_image_type,
     write_cache,
 )
+from tamizdat.render.sniff import sniff_bytes
 
 EXIFTOOL = "/usr/bin/exiftool"
 
@@ -241,7 +243,8 @@ def test_encoding_is_deterministic() -> None:
 def test_static_reencode_keeps_format_and_size(name: str, maker: object) -> None:
     assert callable(maker)
     source = maker()
-    info, data = reencode_image(source, source=f"static/{name}", quality=80)
+    as_type = static_image_type(f"static/{name}", sniff_bytes(source))
+    info, data = reencode_image(source, source=f"static/{name}", quality=80, as_type=as_type)
     with Image.open(io.BytesIO(source)) as original, Image.open(io.BytesIO(data)) as image:
         assert image.format == original.format
         # Both fixtures carry EXIF orientation 6: the output is the rotated picture.
@@ -277,13 +280,19 @@ def test_not_an_image_names_the_file() -> None:
     assert caught.value.where == "media/x.jpg"
 
 
-def test_formats_with_unstrippable_metadata_are_refused() -> None:
-    assert is_image("a/b.JPG")
-    assert is_image("x.png")
-    assert not is_image("doc.pdf")
-    with pytest.raises(ContentError, match="unsupported image format") as caught:
-        is_image("media/scan.tiff")
-    assert caught.value.where == "media/scan.tiff"
+def test_heif_cannot_be_reencoded_and_is_refused_naming_the_file() -> None:
+    heif = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+    with pytest.raises(ContentError, match="HEIF image cannot be re-encoded") as caught:
+        static_image_type("media/IMG_0001.HEIC", sniff_bytes(heif))
+    assert caught.value.where == "media/IMG_0001.HEIC"
+    assert "publish_unstripped" in (caught.value.hint or "")
+
+
+def test_metadata_is_described_for_the_report() -> None:
+    removed = describe_image_metadata(make_jpeg())
+    assert "device make/model" in removed
+    assert "XMP metadata" in removed
+    assert describe_image_metadata(b"not an image") == ()
 
 
 def test_article_image_output_layout() -> None:
@@ -302,9 +311,10 @@ def test_cache_round_trip_and_key_depends_on_settings(tmp_path: object) -> None:
     key = cache_key(sha, (16, 32), 80)
     assert read_cache(tmp_path, key) is None
     encoded = process_image(make_jpeg(), source="a.jpg", widths=(16, 32), quality=80)
-    stored = write_cache(tmp_path, key, encoded)
+    stored = write_cache(tmp_path, key, encoded, ("GPS location",))
     again = read_cache(tmp_path, key)
     assert again == stored
-    assert [v.file.read_bytes() for v in stored] == [data for _, data in encoded]
-    stored[0].file.write_bytes(b"truncated")
+    assert stored.removed == ("GPS location",)
+    assert [v.file.read_bytes() for v in stored.variants] == [data for _, data in encoded]
+    stored.variants[0].file.write_bytes(b"truncated")
     assert read_cache(tmp_path, key) is None

@@ -122,7 +122,10 @@ def test_http_mirror_verified_and_sampled(http_release) -> None:  # type: ignore
     report = verify_release(HttpSource(url), fingerprint=fp, check="sample", sample_size=2, seed=1)
     assert report.outcome == "current"
     assert report.files_checked == 3  # two sampled files plus the log, always checked
-    (path / ".well-known/tamizdat/metadata/1.news.json").write_bytes(b"{}")
+    role = path / ".well-known/tamizdat/metadata/1.news.json"
+    forged = json.loads(role.read_bytes())
+    forged["signed"]["expires"] = "2099-01-01T00:00:00Z"  # still metadata, no longer signed
+    role.write_text(json.dumps(forged))
     assert verify_release_report(HttpSource(url), fingerprint=fp).outcome == "tampered"
 
 

@@ -28,6 +28,7 @@ from tamizdat.errors import (
     MirrorUnreachableError,
     TamizdatError,
 )
+from tamizdat.files import read_regular
 
 __all__ = ["BaseStore", "Store", "StoreLimits"]
 
@@ -174,7 +175,7 @@ class BaseStore:
     def _put_file(
         self, path: str, local: Path, content_type: str, cache_control: str, atomic: bool
     ) -> None:
-        self._put_bytes(path, local.read_bytes(), content_type, cache_control, atomic)
+        self._put_bytes(path, read_regular(local), content_type, cache_control, atomic)
 
     def _list_sizes(self) -> dict[str, int]:
         raise NotImplementedError

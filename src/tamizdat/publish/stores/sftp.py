@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 import paramiko
 
+from tamizdat.files import open_regular
 from tamizdat.publish.headers import TEMP_PREFIX
 from tamizdat.publish.stores._ssh import KnownHostsPolicy, ssh_connect_kwargs
 from tamizdat.publish.stores.base import BaseStore
@@ -139,7 +140,7 @@ class SftpStore(BaseStore):
                 if isinstance(source, bytes):
                     handle.write(source)
                 else:
-                    with source.open("rb") as local:  # stream: a bundle may be large
+                    with open_regular(source) as local:  # stream: a bundle may be large
                         shutil.copyfileobj(local, handle, _CHUNK)
             if target != full:
                 sftp.posix_rename(target, full)

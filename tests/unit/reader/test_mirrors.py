@@ -1,0 +1,115 @@
+"""MirrorPool: slow remote sources are raced and hedged, the deadline holds, verify runs once.
+
+Sources here are in-memory fakes flagged ``remote`` that block on an event (a mirror that
+never answers) or sleep; no network.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tamizdat.errors import DeadlineError, TamperedError
+from tamizdat.reader.mirrors import MirrorPool
+from tamizdat.trust.network import NetworkLimits
+from tamizdat.trust.sources import MemorySource, MissingFileError, Source
+
+MARGIN = 2.0
+FAST = NetworkLimits(hedge_delay=0.3, quorum_wait=0.3, deadline=None)
+
+
+class _Remote(MemorySource):
+    """A remote mirror that answers after ``delay`` seconds (None: never, until released)."""
+
+    remote = True
+
+    def __init__(self, files: dict[str, bytes], name: str, delay: float | None) -> None:
+        super().__init__(files, name)
+        self.delay = delay
+        self.release = threading.Event()
+        self.asked: list[str] = []
+
+    def fetch(self, path: str, max_length: int) -> bytes:
+        self.asked.append(path)
+        if self.delay is None:
+            self.release.wait()
+            raise MissingFileError("released", where=self.name)
+        time.sleep(self.delay)
+        return super().fetch(path, max_length)
+
+
+def _accept(data: bytes, source: Source) -> tuple[bytes, str]:
+    return data, source.name
+
+
+def test_a_stalled_first_mirror_is_hedged_and_the_next_one_wins() -> None:
+    stalled = _Remote({"a": b"1"}, "stalled", None)
+    pool = MirrorPool([stalled, _Remote({"a": b"1"}, "fast", 0.0)], limits=FAST)
+    started = time.monotonic()
+    assert pool.fetch("a", 10, _accept) == (b"1", "fast")
+    assert time.monotonic() - started < FAST.hedge_delay * MARGIN + 0.5
+    assert [s.name for s in pool.sources] == ["fast", "stalled"]  # the winner goes first
+    stalled.release.set()
+
+
+def test_the_deadline_ends_the_wait_on_a_mirror_that_never_answers() -> None:
+    stalled = _Remote({"a": b"1"}, "stalled", None)
+    pool = MirrorPool([stalled], deadline=0.5, limits=FAST)
+    started = time.monotonic()
+    with pytest.raises(DeadlineError):
+        pool.fetch("a", 10, _accept)
+    assert time.monotonic() - started < 0.5 * MARGIN
+    with pytest.raises(DeadlineError):
+        pool.gather("a", 10, 2)
+    stalled.release.set()
+
+
+def test_verify_runs_in_the_callers_thread_once_per_answer() -> None:
+    threads: list[int] = []
+
+    def verify(data: bytes, source: Source) -> str:
+        threads.append(threading.get_ident())
+        if source.name == "liar":
+            raise TamperedError("forged", where=source.name)
+        return source.name
+
+    pool = MirrorPool(
+        [_Remote({"a": b"x"}, "liar", 0.0), _Remote({"a": b"1"}, "honest", 0.05)], limits=FAST
+    )
+    assert pool.fetch("a", 10, verify) == "honest"
+    assert threads == [threading.get_ident()] * 2
+    assert [(n.mirror, n.kind) for n in pool.notes] == [("liar", "tampered")]
+
+
+def test_a_probe_does_not_wait_for_a_stalled_mirror_once_another_says_missing() -> None:
+    stalled = _Remote({}, "stalled", None)
+    pool = MirrorPool([_Remote({}, "honest", 0.0), stalled], limits=FAST)
+    started = time.monotonic()
+    with pytest.raises(MissingFileError):
+        pool.fetch("2.root.json", 10, _accept, probe=True)
+    assert time.monotonic() - started < FAST.quorum_wait * MARGIN + 0.5
+    assert not pool.notes
+    stalled.release.set()
+
+
+def test_gather_keeps_preference_order_and_does_not_wait_long_for_the_slow() -> None:
+    stalled = _Remote({"t": b"s"}, "stalled", None)
+    slow = _Remote({"t": b"2"}, "slow", 0.1)
+    fast = _Remote({"t": b"3"}, "fast", 0.0)
+    pool = MirrorPool([slow, fast], limits=FAST)
+    assert [(s.name, d) for s, d in pool.gather("t", 10, 2)] == [("slow", b"2"), ("fast", b"3")]
+    pool = MirrorPool([stalled, fast], limits=FAST)
+    started = time.monotonic()
+    assert [s.name for s, _ in pool.gather("t", 10, 2)] == ["fast"]
+    assert time.monotonic() - started < FAST.quorum_wait * MARGIN + 0.5
+    stalled.release.set()
+
+
+def test_local_sources_are_asked_in_order_without_threads() -> None:
+    first, second = MemorySource({}, "first"), MemorySource({"a": b"1"}, "second")
+    pool = MirrorPool([first, second])
+    assert pool.fetch("a", 10, _accept) == (b"1", "second")
+    assert [(n.mirror, n.kind) for n in pool.notes] == [("first", "missing")]
+    assert pool.wire_bytes == 1  # counted as delivered: memory sources count nothing
