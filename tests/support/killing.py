@@ -74,6 +74,9 @@ class KillingStore:
     def exists(self, path: str) -> bool:
         return self.inner.exists(path)
 
+    def commit(self) -> None:
+        self.inner.commit()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -99,8 +102,8 @@ class KillingSource:
 
 def _publish(site: Path, after: int) -> None:
     from tamizdat.config import load_config
-    from tamizdat.publish._fsspec import open_store
     from tamizdat.publish.push import publish_release, select_mirrors
+    from tamizdat.publish.stores import open_store
 
     config = load_config(site)
     countdown = Countdown(after)

@@ -82,8 +82,8 @@ def _register_publish(sub: Any) -> None:
 
 def run_publish(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.config import load_config
-    from tamizdat.publish._fsspec import open_store
     from tamizdat.publish.push import publish_release, select_mirrors
+    from tamizdat.publish.stores import open_store
 
     config = load_config(Path(args.site))
     mirrors = select_mirrors(config.mirrors, args.mirror)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from tamizdat.config import Config
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.layout import BYPASS_MIRRORS_JSON, MIRRORS_JSON, WELL_KNOWN
+from tamizdat.publish.stores.registry import BUILTIN_STORES
 
 __all__ = [
     "active_mirrors",
@@ -35,9 +36,11 @@ def active_mirrors(mirrors: Sequence[MirrorSettings]) -> tuple[MirrorSettings, .
 
 
 def mirror_type(mirror: MirrorSettings) -> str:
-    """``s3``, ``sftp``, ``webdav`` or ``file`` — the kind of storage behind the mirror."""
+    """The kind of storage behind the mirror (``s3``, ``sftp``, ``webdav``, ``file``), as the
+    store registry names it; a scheme no kind handles is reported as it is."""
     scheme = urlsplit(mirror.url).scheme
-    return {"ssh": "sftp", "webdavs": "webdav", "local": "file"}.get(scheme, scheme)
+    kind = BUILTIN_STORES.find(scheme)
+    return kind.name if kind is not None else scheme
 
 
 def tag_list_path(tag: str) -> str:

@@ -165,6 +165,9 @@ class _Pusher:
                     future.cancel()
                 for future in finished:
                     future.result()  # re-raise the first failure of this phase
+        # A store served through a root pointer switches to the new release here, in one
+        # step; old files go only after that (for other stores commit does nothing).
+        self.run.retried("commit", self.store, self.store.commit)
         if self.plan.delete_after:
             self.run.retried(
                 "delete", self.store, lambda: self.store.delete(self.plan.delete_after)

@@ -1,4 +1,8 @@
-"""``tamizdat publish`` to a local folder, rclone's S3 server and OpenSSH's SFTP server."""
+"""``tamizdat publish`` to a local folder, rclone's S3 server and OpenSSH's SFTP server.
+
+The S3 mirror is read back through the S3 API, as a client of the bucket reads it, never
+through rclone's backing folder.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ import json
 from pathlib import Path
 
 import pytest
-from publish_helpers import served_version, write_site
-from releasekit import article_files, write_release
+from publish_helpers import Reader, s3_reader, served_version, write_site
+from releasekit import article_files, directory_reader, write_release
 
 from tamizdat.cli import main
+from tamizdat.layout import TARGETS_DIR
 
 pytestmark = pytest.mark.integration
 
 
 def three_mirror_site(
     tmp_path: Path, rclone_s3, sshd_server, name: str
-) -> tuple[Path, dict[str, Path]]:  # type: ignore[no-untyped-def]
+) -> tuple[Path, dict[str, Path | Reader]]:  # type: ignore[no-untyped-def]
     bucket = rclone_s3.bucket(name)
     sftp_dir = tmp_path / "sftp-root"
     site = write_site(
@@ -31,8 +36,16 @@ def three_mirror_site(
             {"name": "vps", "url": sshd_server.url(sftp_dir), "public_url": "https://c.example/"},
         ],
     )
-    dirs = {"local": tmp_path / "local", "s3": rclone_s3.root / bucket / "site", "vps": sftp_dir}
-    return site, dirs
+    mirrors: dict[str, Path | Reader] = {
+        "local": tmp_path / "local",
+        "s3": s3_reader(rclone_s3, f"{bucket}/site"),
+        "vps": sftp_dir,
+    }
+    return site, mirrors
+
+
+def reader_of(mirror: Path | Reader) -> Reader:
+    return directory_reader(mirror) if isinstance(mirror, Path) else mirror
 
 
 def publish_json(site: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -51,9 +64,10 @@ def test_publish_then_incremental_republish_on_all_backends(
     files = write_release(release, 1, article_files(1, count=12))
     code, report = publish_json(site, capsys)
     assert code == 0, report
-    for name, folder in dirs.items():
-        assert served_version(folder, release) == 1, name
-        assert {p for p in files if (folder / p).is_file()} == set(files), name
+    for name, mirror in dirs.items():
+        assert served_version(mirror, release) == 1, name
+        read = reader_of(mirror)
+        assert {p for p, data in files.items() if read(p) == data} == set(files), name
     first = {m["name"]: m["uploaded_objects"] for m in report["mirrors"]}
     assert first == {"local": len(files) + 1, "s3": len(files) + 1, "vps": len(files) + 1}
 
@@ -64,12 +78,28 @@ def test_publish_then_incremental_republish_on_all_backends(
         # two changed pages, their by-hash copies, targets, snapshot, state, timestamp
         assert mirror["uploaded_objects"] == 8, mirror
         assert mirror["uploaded_bytes"] < 100_000
-    for folder in dirs.values():
-        assert served_version(folder, release) == 2
+    for mirror in dirs.values():
+        assert served_version(mirror, release) == 2
 
     code, report = publish_json(site, capsys)
     assert code == 0
     assert [m["uploaded_objects"] for m in report["mirrors"]] == [0, 0, 0]
+
+
+# What a CDN in front of the bucket must be told, by kind of object: by-hash copies never
+# change (their name is their hash), versioned metadata never changes either, pages change
+# every release, and the timestamp and the unversioned metadata are what clients poll.
+EXPECTED_HEADERS = {
+    "by-hash": ("public, max-age=31536000, immutable", None),
+    ".well-known/tamizdat/metadata/1.snapshot.json": ("public, max-age=86400", "application/json"),
+    ".well-known/tamizdat/metadata/1.targets.json": ("public, max-age=86400", "application/json"),
+    ".well-known/tamizdat/metadata/timestamp.json": ("no-cache, max-age=0", "application/json"),
+    ".well-known/tamizdat/metadata/root.json": ("no-cache, max-age=0", "application/json"),
+    ".well-known/tamizdat/publish-state.json": ("no-cache, max-age=0", "application/json"),
+    "index.html": ("public, max-age=300", "text/html; charset=utf-8"),
+    "articles/001/index.html": ("public, max-age=300", "text/html; charset=utf-8"),
+    ".well-known/tamizdat/mirrors.json": ("public, max-age=300", "application/json"),
+}
 
 
 def test_s3_objects_carry_content_type_and_cache_control(
@@ -81,16 +111,31 @@ def test_s3_objects_carry_content_type_and_cache_control(
     import s3fs
 
     site, _ = three_mirror_site(tmp_path, rclone_s3, sshd_server, "headers")
-    write_release(site / "release", 1, article_files(1, count=2))
+    files = write_release(site / "release", 1, article_files(1, count=2))
     code, _ = publish_json(site, capsys, "--mirror", "s3")
     assert code == 0
     fs = s3fs.S3FileSystem(
         client_kwargs={"endpoint_url": rclone_s3.endpoint}, skip_instance_cache=True
     )
-    stamp = fs.info("headers/site/.well-known/tamizdat/metadata/timestamp.json")
-    assert stamp["ContentType"] == "application/json"
-    page = fs.info("headers/site/index.html")
-    assert page["ContentType"].startswith("text/html")
+
+    def head(path: str) -> tuple[str, str]:
+        """Cache-Control and Content-Type of one object, from a HEAD through the S3 API."""
+        answer = fs.call_s3("head_object", Bucket="headers", Key=f"site/{path}")
+        return answer.get("CacheControl", ""), answer.get("ContentType", "")
+
+    by_hash = sorted(p for p in files if p.startswith(f"{TARGETS_DIR}/"))
+    assert len(by_hash) == 4
+    for path in by_hash:
+        cache, kind = head(path)
+        assert cache == EXPECTED_HEADERS["by-hash"][0], path
+        # a by-hash copy keeps its target's type, so a browser can show it directly
+        expected = "application/json" if path.endswith(".json") else "text/html; charset=utf-8"
+        assert kind == expected, path
+    for path, (cache, kind) in EXPECTED_HEADERS.items():
+        if path == "by-hash":
+            continue
+        assert path in files or path.endswith("publish-state.json"), path
+        assert head(path) == (cache, kind), path
 
 
 def test_dry_run_lists_per_mirror_and_moves_nothing(
@@ -106,7 +151,11 @@ def test_dry_run_lists_per_mirror_and_moves_nothing(
     for mirror in report["mirrors"]:
         assert set(mirror["paths"]) == set(files)
         assert mirror["planned"]["timestamp"]["objects"] == 1
-    assert not any(folder.exists() and any(folder.iterdir()) for folder in dirs.values())
+    for name, mirror in dirs.items():
+        if isinstance(mirror, Path):
+            assert not mirror.exists() or not any(mirror.iterdir()), name
+        else:
+            assert all(mirror(p) is None for p in files), name
 
 
 def test_unknown_host_key_is_refused(

@@ -12,9 +12,9 @@ from releasekit import article_files, check_consistent, directory_reader, write_
 
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.progress import Progress
-from tamizdat.publish._fsspec import open_store
 from tamizdat.publish.forked import fork_available, run_forked
 from tamizdat.publish.push import publish_release
+from tamizdat.publish.stores import open_store
 
 pytestmark = pytest.mark.skipif(not fork_available(), reason="needs os.fork")
 

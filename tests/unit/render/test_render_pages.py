@@ -103,7 +103,18 @@ def test_russian_article_is_localised(rendered: dict[str, bytes], kit: Any) -> N
     assert "Автор:" in text
     assert "12 мая 2024\u202fг., 14:30" in text
     assert "5 мин чтения" in text
-    assert "Не пропустите" in text or "related" not in text
+    # The article shares the tag "суды" with four Russian notes: its related block must be
+    # there, headed in Russian, and list only Russian articles (same language, newest first).
+    related = re.search(r'<aside class="related".*?</aside>', text, re.S)
+    assert related is not None
+    block = related.group(0)
+    assert '<h2 id="related">Не пропустите</h2>' in block
+    assert "Don't miss" not in block
+    assert block.count("<li>") == 2
+    assert "Русская заметка 0" in block
+    assert "Русская заметка 1" in block
+    assert "/ru/news/" in block
+    assert "/en/" not in block
     assert "Также на языках:" in text
     assert ">English</a>" in text
     assert "Проверить эту копию" in text

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from tamizdat.trust.sign.log_writer import append_entry, log_files
 
 from tamizdat.errors import InternalError, LogForkError, OversizeError, TamperedError
 from tamizdat.layout import LOG_JSON, by_hash_path, log_entry_path, log_paths_path
@@ -22,6 +21,7 @@ from tamizdat.trust.log import (
     path_history,
     read_log,
 )
+from tamizdat.trust.sign.log_writer import append_entry, log_files
 
 SNAP = "ab" * 32
 

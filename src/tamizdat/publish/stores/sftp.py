@@ -1,4 +1,5 @@
-"""An SFTP store straight over paramiko: few round trips per file, several channels at once.
+"""The ``sftp`` store kind (``sftp://user@host:port/path``, a rented server), straight over
+paramiko: few round trips per file, several channels at once.
 
 Invariants:
 - A file written with ``atomic=True`` goes to a temporary name in its own directory and is
@@ -10,6 +11,8 @@ Invariants:
   confirming ``stat`` after the write (the close status already says the write succeeded).
 - Connections come from a small pool: one SFTP session is never used by two threads at
   once, and at most ``channels`` sessions are opened.
+- A server is trusted only if a known_hosts file lists its key (see ``_ssh.py``); SSH keys
+  come from the agent, ``~/.ssh`` or ``TAMIZDAT_SSH_KEY_FILE``, never from tamizdat.toml.
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote
 
 import paramiko
 
 from tamizdat.files import open_regular
 from tamizdat.publish.headers import TEMP_PREFIX
-from tamizdat.publish.stores import BaseStore
+from tamizdat.publish.stores._ssh import KnownHostsPolicy, ssh_connect_kwargs
+from tamizdat.publish.stores.base import BaseStore
+from tamizdat.publish.stores.registry import StoreRequest
 
-__all__ = ["SftpStore"]
+__all__ = ["SftpStore", "open_sftp_store"]
 
 _CHUNK = 1 << 20
 _MISSING = (errno.ENOENT,)  # paramiko maps SFTP "no such file" to ENOENT
@@ -228,3 +234,21 @@ class SftpStore(BaseStore):
             finally:
                 if transport is not None:
                     transport.close()
+
+
+def open_sftp_store(request: StoreRequest) -> SftpStore:
+    """A store under the URL's path; ``~/.ssh/config`` fills in what the URL leaves out."""
+    mirror, limits = request.mirror, request.limits
+    host, kwargs = ssh_connect_kwargs(request.url, mirror.options, limits.connect_timeout)
+    policy = KnownHostsPolicy(mirror.options.get("known_hosts"), mirror.name)
+
+    def connect() -> paramiko.SFTPClient:
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(policy)
+        client.connect(host, **kwargs)
+        sftp = client.open_sftp()
+        sftp.get_channel().settimeout(limits.read_timeout)  # type: ignore[union-attr]
+        return sftp
+
+    root = unquote(request.url.path) or "."
+    return SftpStore(mirror.name, connect, root, channels=limits.sftp_channels)

@@ -1,15 +1,23 @@
 """One small interface over every place a mirror's bytes live.
 
-Invariant: only tamizdat errors leave a store. Each public method wraps a private hook
-(httpx's transport pattern), turning connection failures into
-:class:`~tamizdat.errors.MirrorUnreachableError` and every other store failure into
-:class:`~tamizdat.errors.MirrorResponseError`, both naming the mirror and the path.
+Invariants:
+- Only tamizdat errors leave a store. Each public method wraps a private hook (httpx's
+  transport pattern), turning connection failures into
+  :class:`~tamizdat.errors.MirrorUnreachableError` and every other store failure into
+  :class:`~tamizdat.errors.MirrorResponseError`, both naming the mirror and the path.
+- A release becomes visible in one step (DESIGN.md invariant 2). Most stores serve each
+  file as soon as it is written, so the publisher uploads content objects first, metadata
+  after and the timestamp last. A store that serves a release through a root pointer (a
+  "current" pointer file or symlink) may instead stage every write and switch the pointer
+  in :meth:`Store.commit`, which the publisher calls once, after the timestamp is up and
+  before anything old is deleted; for every other store ``commit`` does nothing. A pointer
+  store keeps its staged writes across a failed push (the upload journal counts them as
+  done), so the next push stages only what is still missing.
 """
 
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +27,10 @@ from tamizdat.errors import (
     MirrorResponseError,
     MirrorUnreachableError,
     TamizdatError,
-    TransportError,
 )
 from tamizdat.files import read_regular
 
-__all__ = ["BaseStore", "MemoryStore", "Store", "StoredObject"]
+__all__ = ["BaseStore", "Store", "StoreLimits"]
 
 T = TypeVar("T")
 
@@ -49,7 +56,28 @@ class Store(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def commit(self) -> None:
+        """Make everything written so far visible at once (a no-op for most stores)."""
+        ...
+
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """Network limits for every store connection (seconds, bytes per second, counts)."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    # Whole-request deadline for one object store upload: ``request_deadline`` plus the time
+    # the body takes at ``min_upload_rate`` bytes/s. A request the server never answers (seen
+    # with rclone serve s3 under load: one stuck PUT held a whole phase for good) is cancelled
+    # and retried instead of waited on forever; aiohttp's read timeout never fires there.
+    request_deadline: float = 30.0
+    min_upload_rate: float = 128_000.0
+    # SFTP sessions opened per mirror (each its own SSH connection, so the server can use
+    # several cores); uploads beyond this wait for a free session.
+    sftp_channels: int = 8
 
 
 _UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -122,6 +150,15 @@ class BaseStore:
         """Whether ``path`` exists. Raises: TransportError."""
         return self._call("stat", path, lambda: self._exists(path))
 
+    def commit(self) -> None:
+        """Switch the mirror to everything written so far, in one step.
+
+        The publisher calls it once per push, after the timestamp is written and before old
+        files are deleted; if the push failed earlier it is never called, so a pointer store
+        keeps serving the old release. Raises: TransportError naming the mirror.
+        """
+        self._call("commit", "/", self._commit)
+
     def close(self) -> None:
         """Release connections; never raises."""
         try:
@@ -152,75 +189,8 @@ class BaseStore:
     def _exists(self, path: str) -> bool:
         raise NotImplementedError
 
+    def _commit(self) -> None:
+        return None  # files are served as they are written: the upload order is the commit
+
     def _close(self) -> None:
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    """What the in-memory store keeps per path."""
-
-    data: bytes
-    content_type: str
-    cache_control: str
-
-
-class MemoryStore(BaseStore):
-    """An in-memory store for tests, with fault injection.
-
-    ``fail_after_puts=n`` makes every upload after the n-th raise ``ConnectionError`` (a
-    mirror that goes away); ``fail_paths`` makes uploads of those paths raise ``OSError``
-    (a mirror that answers errors).
-    """
-
-    def __init__(
-        self,
-        name: str = "memory",
-        *,
-        fail_after_puts: int | None = None,
-        fail_paths: Iterable[str] = (),
-    ) -> None:
-        super().__init__(name)
-        self.objects: dict[str, StoredObject] = {}
-        self.puts: list[str] = []
-        self.deletes: list[str] = []
-        self.fail_after_puts = fail_after_puts
-        self.fail_paths = set(fail_paths)
-        self._lock = threading.Lock()
-
-    def _put_bytes(
-        self, path: str, data: bytes, content_type: str, cache_control: str, atomic: bool
-    ) -> None:
-        with self._lock:
-            if self.fail_after_puts is not None and len(self.puts) >= self.fail_after_puts:
-                raise ConnectionError("connection reset by peer")
-            if path in self.fail_paths:
-                raise OSError("503 Service Unavailable")
-            self.puts.append(path)
-            self.objects[path] = StoredObject(bytes(data), content_type, cache_control)
-
-    def _list_sizes(self) -> dict[str, int]:
-        with self._lock:
-            if self.fail_after_puts is not None and len(self.puts) >= self.fail_after_puts:
-                raise ConnectionError("connection refused")
-            return {path: len(obj.data) for path, obj in self.objects.items()}
-
-    def _get(self, path: str) -> bytes | None:
-        with self._lock:
-            obj = self.objects.get(path)
-            return obj.data if obj else None
-
-    def _delete(self, paths: list[str]) -> None:
-        with self._lock:
-            for path in paths:
-                self.deletes.append(path)
-                self.objects.pop(path, None)
-
-    def _exists(self, path: str) -> bool:
-        with self._lock:
-            return path in self.objects
-
-
-def is_transport_error(exc: BaseException) -> bool:
-    """Whether a failure is worth retrying (transport, not a bug)."""
-    return isinstance(exc, TransportError)
