@@ -19,7 +19,9 @@ import hashlib
 import io
 import json
 import mimetypes
+import os
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from tamizdat.channels.base import ChannelReport, ChannelRequest, ChannelStage
 from tamizdat.errors import TamperedError, UserError
+from tamizdat.files import write_atomic
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.release.listing import DirLayout, Layout, TargetEntry, read_listing
 
@@ -90,6 +93,28 @@ def _zim_entries(layout: Layout) -> tuple[list[tuple[TargetEntry, bytes]], Any]:
     return entries, listing
 
 
+def _write_zim(
+    creator_type: Any,
+    page_type: Any,
+    tmp: Path,
+    language: str,
+    info: ZimInfo,
+    entries: list[tuple[TargetEntry, bytes]],
+    now: datetime,
+) -> None:
+    with creator_type(str(tmp)).config_verbose(False).config_indexing(False, language) as creator:
+        creator.set_mainpath("index.html")
+        for key, value in (
+            ("Title", info.title), ("Language", language), ("Creator", info.creator),
+            ("Publisher", info.publisher), ("Date", now.strftime("%Y-%m-%d")),
+            ("Description", info.description[:80]), ("Name", info.name),
+        ):  # fmt: skip
+            creator.add_metadata(key, value)
+        creator.add_illustration(48, _illustration(info.title))
+        for entry, data in entries:
+            creator.add_item(page_type(entry.path, data))
+
+
 def export_zim(
     release: Path | Layout, out: Path, info: ZimInfo, *, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -134,20 +159,14 @@ def export_zim(
 
     now = now or datetime.now(UTC)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.unlink(missing_ok=True)
+    # A name of its own: two exports to one folder never write into each other's file.
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     language = _ISO639_3.get(info.language.split("-")[0], info.language)
-    with Creator(str(tmp)).config_verbose(False).config_indexing(False, language) as creator:
-        creator.set_mainpath("index.html")
-        for key, value in (
-            ("Title", info.title), ("Language", language), ("Creator", info.creator),
-            ("Publisher", info.publisher), ("Date", now.strftime("%Y-%m-%d")),
-            ("Description", info.description[:80]), ("Name", info.name),
-        ):  # fmt: skip
-            creator.add_metadata(key, value)
-        creator.add_illustration(48, _illustration(info.title))
-        for entry, data in entries:
-            creator.add_item(_Page(entry.path, data))
+    try:
+        _write_zim(Creator, _Page, tmp, language, info, entries, now)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(out)
     zim_sha = hashlib.sha256(out.read_bytes()).hexdigest()
     first_root = layout.read(listing.metadata_files[0])
@@ -164,9 +183,7 @@ def export_zim(
         "entries": {e.path: e.sha256 for e, _ in entries},
     }
     sig_path = out.with_name(out.name + SIG_SUFFIX)
-    sig_tmp = sig_path.with_name(f".{sig_path.name}.tmp")
-    sig_tmp.write_text(json.dumps(sig, indent=1, sort_keys=True))
-    sig_tmp.replace(sig_path)
+    write_atomic(sig_path, json.dumps(sig, indent=1, sort_keys=True).encode())
     return {"entries": len(entries), "release": listing.version, "sha256": zim_sha,
             "bytes": out.stat().st_size, "signature": str(sig_path)}  # fmt: skip
 

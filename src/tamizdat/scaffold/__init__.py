@@ -16,6 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from tamizdat.errors import UserError
+from tamizdat.files import write_atomic
 
 __all__ = ["InitReport", "init_site"]
 
@@ -128,10 +129,6 @@ def init_site(
         path, text = _sample(code, languages[0], date)
         files[path] = text
     for relative, text in files.items():
-        target = directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, "utf-8")
-        tmp.replace(target)
+        write_atomic(directory / relative, text.encode("utf-8"))
     (directory / "static").mkdir(exist_ok=True)
     return InitReport(directory, tuple(sorted(files)))

@@ -27,6 +27,7 @@ from tamizdat.config import CONFIG_NAME, load_config
 from tamizdat.config._table import Table
 from tamizdat.content.frontmatter import decode_source, load_yaml
 from tamizdat.errors import ConfigError, ContentError, UserError, quoted
+from tamizdat.files import write_atomic
 
 __all__ = ["HUGO_CONFIG_NAMES", "HugoImport", "import_hugo"]
 
@@ -322,8 +323,6 @@ def import_hugo(source: Path, dest: Path | None = None, *, force: bool = False) 
             )
         target.mkdir(parents=True, exist_ok=True)
         files = [CONFIG_NAME, *_copy(source, target, _folders(text))]
-    tmp = target / f".{CONFIG_NAME}.tmp"
-    tmp.write_text(text, "utf-8")
-    tmp.replace(target / CONFIG_NAME)
+    write_atomic(target / CONFIG_NAME, text.encode("utf-8"))
     load_config(target)  # what was written must load; a failure here is a bug
     return HugoImport(target, source, in_place, tuple(config.files), tuple(files), tuple(notes))
