@@ -15,7 +15,6 @@ no scheme: a mirror that forgets everything when the process ends is never a rea
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import cast
 from urllib.parse import SplitResult, urlsplit
 
 from tamizdat.config.mirrors import MirrorSettings
-from tamizdat.errors import ConfigError, UserError
+from tamizdat.errors import ConfigError
 from tamizdat.publish.stores.base import Store, StoreLimits
-from tamizdat.registry import BUILTINS
+from tamizdat.registry import BUILTINS, Extension
 
 __all__ = [
     "BUILTIN_STORES",
@@ -79,24 +78,14 @@ class StoreKind:
             raise ValueError(f"store kind {self.name!r}: expected schemes and 'module:function'")
 
     def load(self) -> StoreFactory:
-        """Import this kind's factory.
+        """Import this kind's factory (as every declared extension is imported:
+        :meth:`tamizdat.registry.Extension.load`).
 
         Raises:
             UserError: a library the backend needs is not installed (names the extra).
         """
-        module_name, _, attr = self.factory.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            missing = exc.name or ""
-            if self.extra is None or missing == module_name or missing.startswith("tamizdat"):
-                raise  # our own module is broken or misnamed: a bug, not a missing extra
-            raise UserError(
-                f"mirrors with {self.schemes[0]}:// URLs need the {self.extra!r} extra "
-                f"({missing.partition('.')[0]} is not installed)",
-                hint=f"pip install 'tamizdat[{self.extra}]'",
-            ) from None
-        return cast(StoreFactory, getattr(module, attr))
+        declared = Extension("store", self.name, self.factory, self.extra, self.schemes)
+        return cast(StoreFactory, declared.load())
 
 
 @dataclass(frozen=True, slots=True)
