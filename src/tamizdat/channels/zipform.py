@@ -90,7 +90,6 @@ class BundleLimits:
     max_ratio: int = 200
     ratio_floor_bytes: int = 1 << 20
     max_name_length: int = 1024
-    max_metadata_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,14 @@ Invariant: the manifest is read once, before anything is uploaded, and a release
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tamizdat.errors import UserError
 from tamizdat.files import read_regular, sha256_file, walk_regular
 from tamizdat.layout import TARGETS_DIR
 from tamizdat.publish.headers import PUBLISH_STATE, TEMP_PREFIX, TIMESTAMP, Phase, classify
+from tamizdat.stat_cache import StatCache
 
 __all__ = ["ReleaseFile", "ReleaseManifest", "read_release"]
 
@@ -69,26 +67,6 @@ def timestamp_version(data: bytes, where: str) -> int:
     return version
 
 
-def _load_hashes(cache: Path | None) -> dict[str, list[Any]]:
-    if cache is None or not cache.is_file():
-        return {}
-    try:
-        loaded = json.loads(cache.read_bytes())
-    except ValueError:
-        return {}  # a damaged cache only costs a re-hash
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def _save_hashes(cache: Path | None, hashes: dict[str, list[Any]]) -> None:
-    if cache is None:
-        return
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".hashes-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(hashes, handle, separators=(",", ":"))
-    Path(tmp).replace(cache)
-
-
 def _own_temp(name: str, is_dir: bool) -> bool:
     return not is_dir and name.startswith(TEMP_PREFIX)
 
@@ -96,8 +74,9 @@ def _own_temp(name: str, is_dir: bool) -> bool:
 def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> ReleaseManifest:
     """Scan a signed release directory.
 
-    ``hash_cache`` (a local JSON file) remembers each file's sha256 under its size, mtime and
-    inode, so a republish re-reads only the files the signer rewrote.
+    ``hash_cache`` (a local file, :class:`~tamizdat.stat_cache.StatCache`) remembers each
+    file's sha256 under its size, mtime, inode and ctime, so a republish re-reads only the
+    files the signer rewrote.
 
     Raises:
         UserError: the folder is missing, or holds no valid ``timestamp.json``
@@ -114,8 +93,8 @@ def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> Releas
             hint="run 'tamizdat sign' first",
         )
     version = timestamp_version(read_regular(stamp), str(stamp))
-    known = _load_hashes(hash_cache)
-    hashes: dict[str, list[Any]] = {}
+    known = StatCache.load(hash_cache, str(root)) if hash_cache else StatCache(str(root))
+    hashes = StatCache(str(root))
     files: list[ReleaseFile] = []
     hint = "remove it and run 'tamizdat sign' again; only regular files are published"
     for found in walk_regular(root, where=str(root), skip=_own_temp, hint=hint):
@@ -124,11 +103,10 @@ def read_release(release_dir: Path, *, hash_cache: Path | None = None) -> Releas
             continue  # never push our own bookkeeping from a local copy
         digest = _by_hash_digest(path) if path.startswith(f"{TARGETS_DIR}/") else None
         if digest is None:
-            key = [found.size, found.mtime_ns, found.inode]
-            cached = known.get(path)
-            digest = str(cached[3]) if cached and cached[:3] == key else sha256_file(local)
-            hashes[path] = [*key, digest]
+            seen = (found.size, found.mtime_ns, found.inode, found.ctime_ns)
+            digest = known.digest(path, seen) or sha256_file(local)
+            hashes.record(path, seen, digest)
         files.append(ReleaseFile(path, local, found.size, digest, classify(path)))
-    if hashes != known:
-        _save_hashes(hash_cache, hashes)
+    if hash_cache is not None:
+        hashes.save(hash_cache)
     return ReleaseManifest(root=root, files=tuple(files), version=version)
