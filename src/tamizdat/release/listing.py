@@ -1,31 +1,36 @@
 """Which files a release consists of, read from its metadata (no signature checks here).
 
-Invariant: a listing is derived only from the metadata chain ``timestamp → N.snapshot →
-N.<role>`` of one release (TUF §5.7 consistent snapshots), so two callers asking for the same
-release get the same set of files. Callers that read untrusted bytes verify the metadata with
-the trust policy first; the publisher's own release dir is read as is.
+Invariant: there is one reader of a release's metadata chain, :func:`read_chain`
+(``timestamp → N.snapshot → N.<role>``, TUF §5.7 consistent snapshots); the listing of its
+files (:func:`read_listing`: bundles, ZIM export, the reader's store) and the signer's view
+of the previous release (``tamizdat.trust.sign.release_dir``) are both derived from it, so
+every caller asking about one release gets the same files. The chain is read as plain JSON
+(fast for 100,000 targets) and its shape checked; callers that read untrusted bytes verify
+the metadata with the trust policy first; the publisher's own release dir is read as is.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-from tuf.api.exceptions import RepositoryError
-from tuf.api.metadata import Metadata, Snapshot, Targets, Timestamp
+from typing import Any, Protocol
 
 from tamizdat.errors import UserError
 from tamizdat.files import read_below
 from tamizdat.layout import TARGETS_DIR, by_hash_path, metadata_path
 
 __all__ = [
+    "ChainRole",
     "DirLayout",
     "Layout",
+    "ReleaseChain",
     "ReleaseListing",
     "TargetEntry",
     "natural_path_of",
+    "read_chain",
     "read_listing",
     "root_chain",
 ]
@@ -119,52 +124,118 @@ def root_chain(layout: Layout) -> list[str]:
     return chain
 
 
-def _parse(layout: Layout, path: str) -> Metadata:  # type: ignore[type-arg]
+@dataclass(frozen=True, slots=True)
+class ChainRole:
+    """One targets role of a release: its metadata file and that file's document."""
+
+    path: str
+    document: Mapping[str, Any]
+
+    @property
+    def signed(self) -> Mapping[str, Any]:
+        return self.document["signed"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseChain:
+    """The metadata chain of one release, as plain (shape-checked) JSON documents."""
+
+    snapshot_version: int
+    timestamp_version: int
+    timestamp_path: str | None  # None when the chain was read from a given snapshot
+    snapshot_path: str
+    roles: Mapping[str, ChainRole]  # role name → its file, in the snapshot's order
+
+
+def _document(layout: Layout, path: str, kind: str) -> Mapping[str, Any]:
+    """The JSON document at ``path``, a TUF metadata file whose ``signed._type`` is ``kind``.
+
+    Raises:
+        UserError: missing, unparsable, or not ``kind`` metadata.
+    """
     try:
-        return Metadata.from_bytes(layout.read(path))
+        document = json.loads(layout.read(path))
     except FileNotFoundError:
         raise UserError(
             "expected this metadata file of the release, found none", where=path
         ) from None
-    except (RepositoryError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise UserError(
             f"expected TUF metadata, found unparsable bytes ({exc})", where=path
         ) from None
+    signed = document.get("signed") if isinstance(document, dict) else None
+    if not isinstance(signed, dict) or signed.get("_type") != kind:
+        raise UserError(f"expected {kind} metadata", where=path)
+    return document  # type: ignore[no-any-return]
+
+
+def _version(value: object, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UserError(f"expected an integer version, found {value!r}", where=where)
+    return value
+
+
+def read_chain(layout: Layout, *, snapshot_version: int | None = None) -> ReleaseChain:
+    """The chain of the release ``timestamp.json`` names (or of ``N.snapshot.json``).
+
+    Raises:
+        UserError: a metadata file the chain names is missing, unparsable or of another type.
+    """
+    stamp_path = metadata_path("timestamp", None)
+    stamp = _document(layout, stamp_path, "timestamp")["signed"]
+    try:
+        named = stamp["meta"]["snapshot.json"]["version"]
+    except (KeyError, TypeError):
+        raise UserError("expected the timestamp to name a snapshot", where=stamp_path) from None
+    version = snapshot_version or _version(named, stamp_path)
+    snap_path = metadata_path("snapshot", version)
+    meta = _document(layout, snap_path, "snapshot")["signed"].get("meta")
+    if not isinstance(meta, dict):
+        raise UserError("expected the snapshot to list its roles", where=snap_path)
+    roles: dict[str, ChainRole] = {}
+    for name, info in meta.items():
+        role = str(name).removesuffix(".json")
+        role_version = _version(info.get("version") if isinstance(info, dict) else None, snap_path)
+        role_path = metadata_path(role, role_version)
+        roles[role] = ChainRole(role_path, _document(layout, role_path, "targets"))
+    return ReleaseChain(
+        snapshot_version=version,
+        timestamp_version=_version(stamp.get("version"), stamp_path),
+        timestamp_path=stamp_path if snapshot_version is None else None,
+        snapshot_path=snap_path,
+        roles=roles,
+    )
 
 
 def read_listing(layout: Layout, *, snapshot_version: int | None = None) -> ReleaseListing:
     """List the release named by ``timestamp.json`` (or by ``N.snapshot.json`` if given).
 
     Raises:
-        UserError: a metadata file the chain names is missing or unparsable.
+        UserError: a metadata file the chain names is missing or unparsable, or a target
+            has no sha256 hash.
     """
-    stamp = _parse(layout, metadata_path("timestamp", None))
-    if not isinstance(stamp.signed, Timestamp):
-        raise UserError("expected timestamp metadata", where=metadata_path("timestamp", None))
-    version = snapshot_version or stamp.signed.snapshot_meta.version
-    snap_path = metadata_path("snapshot", version)
-    snap = _parse(layout, snap_path)
-    if not isinstance(snap.signed, Snapshot):
-        raise UserError("expected snapshot metadata", where=snap_path)
-    files = [*root_chain(layout), snap_path]
-    if snapshot_version is None:
-        files.append(metadata_path("timestamp", None))
+    chain = read_chain(layout, snapshot_version=snapshot_version)
+    files = [*root_chain(layout), chain.snapshot_path]
+    if chain.timestamp_path is not None:
+        files.append(chain.timestamp_path)
     targets: dict[str, TargetEntry] = {}
-    for name, meta in sorted(snap.signed.meta.items()):
-        role_path = metadata_path(name.removesuffix(".json"), meta.version)
-        files.append(role_path)
-        role = _parse(layout, role_path)
-        if not isinstance(role.signed, Targets):
-            raise UserError("expected targets metadata", where=role_path)
-        for path, target in role.signed.targets.items():
+    for name in sorted(chain.roles):
+        role = chain.roles[name]
+        files.append(role.path)
+        listed = role.signed.get("targets") or {}
+        for path, target in listed.items():
             # A path delegated twice is resolved by the trust policy; the listing keeps the
             # first by sorted role name, which only matters for malformed releases.
-            if "sha256" not in target.hashes:
-                raise UserError(f"expected a sha256 hash for target {path!r}", where=role_path)
-            targets.setdefault(path, TargetEntry(path, target.hashes["sha256"], target.length))
+            try:
+                entry = TargetEntry(path, str(target["hashes"]["sha256"]), int(target["length"]))
+            except (KeyError, TypeError, ValueError):
+                raise UserError(
+                    f"expected a length and a sha256 hash for target {path!r}", where=role.path
+                ) from None
+            targets.setdefault(path, entry)
     return ReleaseListing(
-        version=version,
-        timestamp_version=stamp.signed.version,
+        version=chain.snapshot_version,
+        timestamp_version=chain.timestamp_version,
         metadata_files=tuple(sorted(files)),
         targets=tuple(sorted(targets.values(), key=lambda t: t.path)),
     )

@@ -38,6 +38,7 @@ from typing import Any
 from tamizdat.errors import UserError
 from tamizdat.files import copy_regular
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR, by_hash_path
+from tamizdat.release.listing import DirLayout, read_chain
 from tamizdat.trust.sign.keystore import atomic_write
 
 __all__ = [
@@ -87,22 +88,6 @@ class ReleaseState:
         return found
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise UserError(
-            "the previous release is incomplete: a metadata file is missing",
-            where=str(path),
-            hint="restore release/ from a mirror or remove it to start a new history",
-        ) from None
-    except ValueError as exc:
-        raise UserError(f"expected JSON metadata, found: {exc}", where=str(path)) from None
-    if not isinstance(data, dict) or not isinstance(data.get("signed"), dict):
-        raise UserError("expected TUF metadata with a 'signed' object", where=str(path))
-    return data
-
-
 def load_release_state(release_dir: Path) -> ReleaseState | None:
     """The previous release in ``release_dir``, or None if there is none yet.
 
@@ -110,28 +95,30 @@ def load_release_state(release_dir: Path) -> ReleaseState | None:
         UserError: the release is damaged (a metadata file named by the snapshot is missing
             or not JSON).
     """
-    meta = release_dir / METADATA_DIR
-    if not (meta / "timestamp.json").exists():
+    if not (release_dir / METADATA_DIR / "timestamp.json").exists():
         return None
-    timestamp = _read_json(meta / "timestamp.json")["signed"]
-    snapshot_version = int(timestamp["meta"]["snapshot.json"]["version"])
-    snapshot = _read_json(meta / f"{snapshot_version}.snapshot.json")["signed"]
+    try:
+        chain = read_chain(DirLayout(release_dir))
+    except UserError as exc:
+        raise UserError(
+            f"the previous release is damaged: {exc.message}",
+            where=exc.where,
+            hint="restore release/ from a mirror or remove it to start a new history",
+        ) from None
     roles = {}
-    for filename, info in snapshot["meta"].items():
-        name = filename.removesuffix(".json")
-        document = _read_json(meta / f"{info['version']}.{filename}")
-        signed = document["signed"]
+    for name, role in chain.roles.items():
+        signed = role.signed
         roles[name] = RoleState(
             version=int(signed["version"]),
             expires=str(signed["expires"]),
             targets=signed.get("targets", {}),
             delegations=signed.get("delegations"),
-            keyids=frozenset(s["keyid"] for s in document.get("signatures", [])),
+            keyids=frozenset(s["keyid"] for s in role.document.get("signatures", [])),
         )
     log_file = release_dir / LOG_JSON
     return ReleaseState(
-        snapshot_version=snapshot_version,
-        timestamp_version=int(timestamp["version"]),
+        snapshot_version=chain.snapshot_version,
+        timestamp_version=chain.timestamp_version,
         roles=roles,
         log=log_file.read_bytes() if log_file.exists() else b"",
     )
