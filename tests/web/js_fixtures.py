@@ -141,7 +141,9 @@ def _fast_forward(tmp: Path) -> Iterator[FixtureCase]:
     pub.rotate_root(role="targets")
     second = pub.publish(sample_files("two"))
     targets99 = {**seen, "roles": {**seen["roles"], "targets": 99}}
-    yield FixtureCase("fast-forward-targets-key-rotated", second.files, second.fingerprint, targets99)
+    yield FixtureCase(
+        "fast-forward-targets-key-rotated", second.files, second.fingerprint, targets99
+    )
     pub.rotate_root(role="timestamp")
     third = pub.publish(sample_files("three"))
     ts99 = {**seen, "timestamp": 99, "snapshot": 99}
@@ -321,7 +323,13 @@ def _vectors(folders: list[Path]) -> dict[str, Any]:
             key = f"{folder.name}/{file.name}"
             canonical[key] = hashlib.sha256(md.signed_bytes).hexdigest()
     values: list[Any] = [
-        {"b": 1, "a": [True, False, None], "é": "\u00e9\\\"\n\t\u2028", "\U0001f600": 0, "\uffff": -3},
+        {
+            "b": 1,
+            "a": [True, False, None],
+            "é": '\u00e9\\"\n\t\u2028',
+            "\U0001f600": 0,
+            "\uffff": -3,
+        },
         {"z": {"y": {"x": []}}, "": "", "A": "a", "_type": "root"},
         ["\u0000\u001f", "\ud7ff\ue000", 9007199254740991],
     ]
