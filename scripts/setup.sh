@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 # the extractors readers use, which must unpack a bundle to exactly the verified files.
 debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-tools unzip
       libarchive-tools)
+# --dev only: Node.js and npm build and test the browser verifier in web/ (the runtime never
+# needs them: the built bundle ships inside the Python package).
+if [ "${1:-}" = "--dev" ]; then
+  command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
+fi
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
@@ -35,4 +40,7 @@ if [ "${1:-}" = "--dev" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e . --group dev
 else
   .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+fi
+if [ "${1:-}" = "--dev" ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

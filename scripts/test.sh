@@ -8,5 +8,6 @@ bash scripts/setup.sh --dev
 echo "== ruff"; .venv/bin/ruff check src tests bench
 echo "== ruff format"; .venv/bin/ruff format --check src tests bench
 echo "== mypy --strict"; .venv/bin/mypy
+echo "== web: tsc --strict --checkJs, node --test"; (cd web && npm run --silent check && node --test test/)
 echo "== pytest"
 exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
