@@ -206,3 +206,34 @@ def test_article_image_checked_by_bytes_not_name(
     article.write_text(article.read_text("utf-8").replace("shot.jfif", "fake.jpg"), "utf-8")
     assert main(["-C", str(site), "build"]) == 2
     assert "its bytes are PDF" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "maker"), [("logo.png", photo_with_exif), ("mark.jpg", png_with_text)]
+)
+def test_theme_images_lose_their_metadata_too(
+    site: Path, capsys: pytest.CaptureFixture[str], name: str, maker: object
+) -> None:
+    assert callable(maker)
+    (site / "theme" / "static").mkdir(parents=True, exist_ok=True)
+    (site / "theme" / "static" / name).write_bytes(maker())
+    build_json(site, capsys)
+    published = [p for p in (site / "public").rglob(name) if p.is_file()]
+    assert published, "the theme image was not published"
+    for path in published:
+        assert_no_secrets(path)
+
+
+def test_theme_media_other_than_images_is_refused(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-C", str(site), "-q", "build"]) == 0
+    before = snapshot(site / "public")
+    (site / "theme" / "static").mkdir(parents=True, exist_ok=True)
+    (site / "theme" / "static" / "brochure.pdf").write_bytes(make_pdf())
+    capsys.readouterr()
+    assert main(["-C", str(site), "build"]) == 2
+    err = capsys.readouterr().err
+    assert "theme/static/brochure.pdf" in err
+    assert "a theme may hold text, fonts and images only" in err
+    assert snapshot(site / "public") == before

@@ -24,11 +24,13 @@ from tamizdat.fingerprint import format_fingerprint
 from tamizdat.render import feeds
 from tamizdat.render.context import ContextBuilder
 from tamizdat.render.i18n import translations_for
+from tamizdat.render.images import reencode_image, static_image_type
 from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
 from tamizdat.render.markdown import render_body
 from tamizdat.render.plans import plan_pages
 from tamizdat.render.privacy import find_violations
 from tamizdat.render.search import search_index
+from tamizdat.render.sniff import SNIFF_BYTES, sniff_bytes
 from tamizdat.render.static_check import published_file_violations
 from tamizdat.render.theme import Theme
 from tamizdat.render.types import ImageSet, PagePlan
@@ -37,6 +39,9 @@ from tamizdat.render.urls import (
     home_path,
     tag_path,
 )
+
+# Theme images are design elements (logos, icons): re-encoded near-losslessly.
+THEME_IMAGE_QUALITY = 92
 
 __all__ = ["Renderer"]
 
@@ -83,9 +88,36 @@ class Renderer:
             "rss": lambda lang: self._feed(feeds.rss_feed, lang),
             "jsonfeed": lambda lang: self._feed(feeds.json_feed, lang),
             "article": self._article,
-            "asset": lambda name: read_regular(self.theme.assets[name]),
+            "asset": self._asset,
         }
         self._output = ""
+
+    def _asset(self, name: str) -> bytes:
+        """A theme's own static file, held to the source-safety rule like any published
+        media: an image is re-encoded (its EXIF/GPS/XMP dropped, whatever its name); text
+        and fonts are published as they are; anything else is refused.
+
+        Raises:
+            ContentError: an image that cannot be re-encoded, or another kind of file
+                (audio, video, PDF, archives: none belongs in a theme), naming the file.
+        """
+        path = self.theme.assets[name]
+        data = read_regular(path)
+        found = sniff_bytes(data[:SNIFF_BYTES], complete=len(data) <= SNIFF_BYTES)
+        if found.family == "image":
+            as_type = static_image_type(str(path), found)
+            _, encoded = reencode_image(
+                data, source=str(path), quality=THEME_IMAGE_QUALITY, as_type=as_type
+            )
+            return encoded
+        if found.family in ("text", "font"):
+            return data
+        raise ContentError(
+            f"{found.name}: a theme may hold text, fonts and images only; tamizdat does not "
+            "publish this file from a theme",
+            where=str(path),
+            hint="put media under media/ or static/, where their metadata is removed",
+        )
 
     def plan(self) -> list[PagePlan]:
         """Every output file, sorted by path, each keyed by what its bytes depend on."""
