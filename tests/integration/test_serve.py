@@ -53,9 +53,9 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
 
 
 class Server:
-    def __init__(self, site: Path) -> None:
+    def __init__(self, site: Path, *extra: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tamizdat", "-C", str(site), "serve", "--port", "0"],
+            [sys.executable, "-m", "tamizdat", "-C", str(site), "serve", "--port", "0", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -187,3 +187,16 @@ def test_preview_screens_requests_like_the_reader_servers(server: tuple[Server, 
     missing = ask(port, "/no/such/page")
     assert missing.status == 404
     assert_guarded(missing)
+
+
+def test_preview_answers_a_name_given_with_allow_host_and_only_that(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert main(["-q", "init", str(site), "--language", "en"]) == 0
+    write_article(site, "Text.")
+    running = Server(site, "--allow-host", "newsroom.lan")
+    try:
+        port = int(running.url.rstrip("/").rsplit(":", 1)[1])
+        assert ask(port, "/", f"newsroom.lan:{port}").status == 200
+        assert ask(port, "/", f"evil.example:{port}").status == 421
+    finally:
+        running.close()

@@ -83,6 +83,11 @@ def register(sub: Any) -> None:
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any)")
     serve.add_argument("--bind", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests for NAME:PORT (repeatable); other Host names are refused, "
+        "which stops web pages rebinding their DNS to the preview",
+    )  # fmt: skip
     serve.add_argument("--no-watch", action="store_true", help="serve without rebuilding")
     serve.add_argument("--drafts", action="store_true", help="include articles marked draft")
     serve.set_defaults(handler=_serve)
@@ -218,6 +223,7 @@ def _serve(args: argparse.Namespace, out: Output) -> int:
         lambda: _run_build(config, args, out),
         bind=args.bind,
         port=args.port,
+        names=args.allow_host,
         on_result=rebuilt,
     )
     server.start()
