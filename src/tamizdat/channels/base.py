@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from tamizdat.errors import InternalError, UserError
+from tamizdat.layout import METADATA_DIR
 from tamizdat.registry import BUILTINS, Registry
 
 if TYPE_CHECKING:
@@ -48,6 +49,21 @@ class ChannelRequest:
     output: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     site: Callable[[], Site] | None = None
+
+    def require_release(self) -> Path:
+        """The release folder, once it holds a signed release.
+
+        Raises:
+            UserError: nothing was signed there yet.
+        """
+        stamp = self.release_dir / METADATA_DIR / "timestamp.json"
+        if not stamp.is_file():
+            raise UserError(
+                "no signed release here (timestamp.json is missing)",
+                where=str(self.release_dir),
+                hint="run 'tamizdat build' and 'tamizdat sign' first",
+            )
+        return self.release_dir
 
     def require_output(self, channel: str) -> Path:
         """The output file an export channel writes.

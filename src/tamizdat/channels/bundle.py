@@ -379,7 +379,7 @@ class BundleChannel:
         """
         out = request.require_output(self.name)
         since = request.options.get("since")
-        counts = write_bundle(request.release_dir, out, since_version=since)
+        counts = write_bundle(request.require_release(), out, since_version=since)
         return ChannelReport(
             channel=self.name,
             release=counts["release"],

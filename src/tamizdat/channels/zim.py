@@ -258,7 +258,7 @@ class ZimChannel:
             TamperedError: a by-hash object differs from its signed hash.
         """
         out = request.require_output(self.name)
-        result = export_zim(request.release_dir, out, zim_info(request.config))
+        result = export_zim(request.require_release(), out, zim_info(request.config))
         return ChannelReport(
             channel=self.name,
             release=int(result["release"]),

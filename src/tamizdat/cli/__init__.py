@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -73,10 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USER)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if args.verbose < 2:
-        # urllib3 logs each connection retry as a warning; a dead mirror is reported once,
-        # by the command, as a skipped mirror. -vv shows the retries.
-        logging.getLogger("urllib3").setLevel(logging.ERROR)
     out = Output(json_mode=args.json, quiet=args.quiet)
     try:
         return int(args.handler(args, out))
@@ -85,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.note("interrupted")
         return 130
+    except BrokenPipeError:
+        raise  # the reader of our output went away: run() ends quietly
     except Exception as exc:
         if args.debug:
             raise
@@ -93,4 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader of our output went away (``tamizdat … | head``): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -174,3 +177,27 @@ def test_command_has_help_text_in_its_group(path: tuple[str, ...]) -> None:
     action = next(a for a in parent._actions if isinstance(a, argparse._SubParsersAction))
     helps = {choice.dest: choice.help for choice in action._choices_actions}
     assert helps.get(path[-1]), f"'tamizdat {' '.join(path)}' has no help text in its group"
+
+
+def test_a_closed_pipe_is_not_an_internal_error() -> None:
+    done = subprocess.run(
+        f"{sys.executable} -m tamizdat --json channels | head -c 1",
+        shell=True, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert "internal error" not in done.stderr
+    assert done.stdout == "{"
+
+
+def test_a_channel_without_a_signed_release_says_what_to_run(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert main(["-q", "init", str(site)]) == 0
+    for channel in ("bundle", "zim"):
+        done = subprocess.run(
+            [sys.executable, "-m", "tamizdat", "-C", str(site), channel, "-o", str(tmp_path / "x")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, channel
+        assert "no signed release here" in done.stderr
+        assert "run 'tamizdat build' and 'tamizdat sign' first" in done.stderr
+        assert not (tmp_path / "x").exists()
