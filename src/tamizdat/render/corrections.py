@@ -110,9 +110,13 @@ def content_digest(article: Article, hashes: Mapping[str, str]) -> str:
 
 
 def _inputs(article: Article, hashes: Mapping[str, str]) -> str:
-    """What the digest depends on, already hashed elsewhere: cheap to compare every build."""
-    images = [hashes.get(source, "") for source in _image_sources(article)]
-    return hashlib.sha256(json.dumps([article.content_hash, images]).encode()).hexdigest()
+    """What the digest depends on, already hashed elsewhere: cheap to compare every build
+    (this runs for every article of every build; most show no image)."""
+    images = _image_sources(article)
+    if not images:
+        return article.content_hash
+    joined = ",".join([article.content_hash, *(hashes.get(source, "") for source in images)])
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def _later(updated: datetime | None, dated: datetime | None) -> bool:
@@ -160,9 +164,15 @@ def check_corrections(
 
 
 def records_to_json(records: Mapping[str, ArticleRecord]) -> dict[str, Any]:
-    """The manifest's ``articles`` value."""
+    """The manifest's ``articles`` value (``digest`` is null when it equals ``dated``, as
+    it does unless a silent correction is published: the manifest stays small)."""
     pages = {
-        output: [r.updated.isoformat() if r.updated else None, r.dated, r.inputs, r.digest]
+        output: [
+            r.updated.isoformat() if r.updated else None,
+            r.dated,
+            r.inputs,
+            None if r.digest == r.dated else r.digest,
+        ]
         for output, r in sorted(records.items())
     }
     return {"scheme": DIGEST_SCHEME, "pages": pages}
@@ -170,6 +180,7 @@ def records_to_json(records: Mapping[str, ArticleRecord]) -> dict[str, Any]:
 
 def _record(fields: Any) -> ArticleRecord:
     updated, dated, inputs, digest = fields
+    digest = dated if digest is None else digest
     if not all(isinstance(v, str) for v in (dated, inputs, digest)):
         raise TypeError("expected digests")
     when = datetime.fromisoformat(updated) if updated is not None else None

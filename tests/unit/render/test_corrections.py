@@ -189,7 +189,9 @@ def test_fail_mode_names_every_file_and_page() -> None:
 
 def test_records_survive_the_manifest_round_trip() -> None:
     records = first(story(updated=MAY + timedelta(days=1)))
+    assert read_records(records_to_json(records)) == records
     records, _ = check(story(lead="Corrected lead."), records)  # a pending silent correction
+    assert records[PAGE].digest != records[PAGE].dated
     assert read_records(records_to_json(records)) == records
 
 
