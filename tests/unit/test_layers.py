@@ -152,3 +152,16 @@ def test_the_checker_sees_lazy_imports(tmp_path: Path) -> None:
     file = SRC / "transport" / "sources.py"
     names = {name for name, _ in _imports(file)}
     assert "tamizdat.errors" in names
+
+
+def test_sign_reads_only_public() -> None:
+    """The signer's stage is fed by the build's output alone: neither trust.sign nor the
+    ``sign`` command imports the content loader or the renderer (the corrections check
+    lives in the build, see tamizdat.render.corrections)."""
+    assert "content" not in ALLOWED["trust.sign"]
+    assert "render" not in ALLOWED["trust.sign"]
+    command = SRC / "cli" / "trust.py"
+    names = {name for name, _ in _imports(command)}
+    assert names, "the checker read nothing"
+    wrong = sorted(n for n in names if n.startswith(("tamizdat.content", "tamizdat.render")))
+    assert not wrong, f"{command.name} imports {wrong}"

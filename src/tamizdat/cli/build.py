@@ -65,12 +65,20 @@ def register(sub: Any) -> None:
         "Every media file is typed by its bytes, not its name: images are re-encoded, audio/"
         "video (ffmpeg) and PDF (pikepdf) lose their metadata, text and fonts are copied, and "
         "anything else is refused unless listed under [media] publish_unstripped. The summary "
-        "says what was removed per file (--json: metadata_removed, published_unstripped).",
+        "says what was removed per file (--json: metadata_removed, published_unstripped).\n"
+        "An article whose own text changed while its 'updated' date did not move forward is "
+        'a silent correction: a warning, or an error with [build] corrections = "fail" or '
+        "--strict-corrections (public/ then stays as it was).",
         epilog="example:\n  tamizdat -C mysite build --workers 2\n  tamizdat --json build",
         formatter_class=_RAW,
     )
     build.add_argument("--drafts", action="store_true", help="include articles marked draft")
     build.add_argument("--workers", type=int, metavar="N", help="build processes (default: cores)")
+    build.add_argument(
+        "--strict-corrections",
+        action="store_true",
+        help='refuse silent article corrections (as [build] corrections = "fail")',
+    )
     build.set_defaults(handler=_build)
 
     serve = sub.add_parser(
@@ -188,6 +196,7 @@ def _run_build(config: Config, args: argparse.Namespace, out: Output) -> BuildRe
         include_drafts=args.drafts,
         workers=getattr(args, "workers", None),
         progress=out.progress,
+        corrections="fail" if getattr(args, "strict_corrections", False) else None,
     )
     for warning in report.warnings:
         out.warn(warning)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tamizdat.cli._output import Output
 from tamizdat.config import Config, load_config
+from tamizdat.errors import UserError
 from tamizdat.trust.sign.keystore import DEMO_ENV, DEMO_LABEL
 
 __all__ = ["register"]
@@ -171,33 +170,27 @@ def _extra_files(config: Config) -> dict[str, bytes]:
     return dict(build(config)) if callable(build) else {}
 
 
-def _article_updates(config: Config) -> Mapping[str, datetime | None] | None:
-    """Article page path → its ``updated`` date, for the correction check."""
-    import tamizdat.content as content
-
-    load_site = getattr(content, "load_site", None)
-    if not callable(load_site):
-        return None
-    site = load_site(config)
-    return {a.url_path + "index.html": a.updated for a in site.articles}
-
-
 def _sign(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.trust.sign.signing import sign_release
 
+    if args.strict:
+        # Fail closed: a pipeline that relied on 'sign --strict' must not go on signing
+        # silent corrections unnoticed now that sign reads only public/.
+        raise UserError(
+            "'tamizdat sign --strict' no longer exists: the build checks corrections now",
+            where="--strict",
+            hint="run 'tamizdat build --strict-corrections' (or set [build] corrections = "
+            '"fail") and sign without --strict',
+        )
     config = load_config(args.site)
     report = sign_release(
         config,
         public_dir=config.build.output_dir,
         release_dir=config.signing.release_dir,
         extra_files=_extra_files(config),
-        article_updates=_article_updates(config),
-        strict=args.strict,
         progress=out.progress,
         allow_demo=_demo_allowed(args),
     )
-    for warning in report.warnings:
-        out.warn(warning)
     data = {
         "release_dir": str(report.release_dir),
         "version": report.version,
@@ -210,7 +203,6 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
         "roles_total": report.roles_total,
         "metadata_bytes": report.metadata_bytes,
         "new_metadata_bytes": report.new_metadata_bytes,
-        "warnings": list(report.warnings),
         "fingerprint": report.fingerprint,
     }
 
@@ -345,10 +337,14 @@ def register(sub: Any) -> None:
     sign = sub.add_parser(
         "sign",
         help="sign public/ into release/ (TUF metadata, by-hash copies, publication log)",
-        epilog="example:\n  TAMIZDAT_PASSPHRASE=... tamizdat sign --strict",
+        description="Sign public/ as the build left it; sign reads nothing else of the site "
+        "(silent article corrections are checked by 'tamizdat build').",
+        epilog="example:\n  tamizdat build --strict-corrections && TAMIZDAT_PASSPHRASE=... "
+        "tamizdat sign",
         formatter_class=_RAW,
     )
-    sign.add_argument("--strict", action="store_true", help="refuse silent article corrections")
+    # Kept only to refuse it with a pointer to the build (see _sign).
+    sign.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)
     sign.add_argument("--demo", action="store_true", help=f"allow demo keys (or {DEMO_ENV}=1)")
     sign.set_defaults(handler=_sign)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tamizdat.config._table import Table, suggest
@@ -13,6 +13,7 @@ from tamizdat.config.mirrors import MirrorSettings, read_mirrors
 from tamizdat.config.signing import SigningSettings, read_signing
 from tamizdat.config.site import (
     BuildSettings,
+    CorrectionsMode,
     DeskSettings,
     LanguageSettings,
     SiteSettings,
@@ -24,6 +25,7 @@ __all__ = [
     "CONFIG_NAME",
     "BuildSettings",
     "Config",
+    "CorrectionsMode",
     "DeskSettings",
     "LanguageSettings",
     "MediaSettings",
@@ -48,6 +50,8 @@ class Config:
     signing: SigningSettings
     mirrors: tuple[MirrorSettings, ...]
     media: MediaSettings = field(default_factory=MediaSettings)
+    # Deprecated keys still honoured, one sentence each; the build reports them.
+    warnings: tuple[str, ...] = ()
 
     @property
     def build(self) -> BuildSettings:
@@ -86,11 +90,46 @@ def load_config(site_dir: Path | str = ".") -> Config:
     top = Table(data, file)
     top.reject_unknown(_SECTIONS)
     site = read_site(top, root)
+    signing = read_signing(top, root, _site_id(site.title, site.base_url))
+    site, warnings = _legacy_strict_corrections(top, site)
     return Config(
         root=root,
         file=file,
         site=site,
-        signing=read_signing(top, root, _site_id(site.title, site.base_url)),
+        signing=signing,
         mirrors=read_mirrors(top),
         media=read_media(top),
+        warnings=warnings,
     )
+
+
+def _legacy_strict_corrections(
+    top: Table, site: SiteSettings
+) -> tuple[SiteSettings, tuple[str, ...]]:
+    """Honour ``[signing] strict_corrections`` (deprecated) as ``[build] corrections``.
+
+    The corrections check moved from ``sign`` to the build (``sign`` reads only public/),
+    so the key now sets the build's mode, with a warning; a contradiction between the two
+    keys is an error rather than a guess.
+
+    Raises:
+        ConfigError: the key is not a boolean, or contradicts ``[build] corrections``.
+    """
+    signing = top.table("signing")
+    if "strict_corrections" not in signing.data:
+        return site, ()
+    mode: CorrectionsMode = "fail" if signing.boolean("strict_corrections", False) else "warn"
+    if "corrections" in top.table("build").data:
+        if site.build.corrections != mode:
+            raise signing.error(
+                "strict_corrections",
+                f"contradicts [build] corrections = {site.build.corrections!r}",
+                hint="remove [signing] strict_corrections: [build] corrections replaces it",
+            )
+    else:
+        site = replace(site, build=replace(site.build, corrections=mode))
+    warning = (
+        f"{signing.file}: signing.strict_corrections is deprecated: the build checks "
+        f'corrections now; write [build] corrections = "{mode}" instead'
+    )
+    return site, (warning,)

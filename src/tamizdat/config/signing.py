@@ -20,7 +20,6 @@ class SigningSettings:
     root_threshold: int
     root_holders: int
     expiry_days: dict[str, int]
-    strict_corrections: bool
 
 
 _EXPIRY_DEFAULTS = {"root": 365, "targets": 90, "desks": 90, "snapshot": 7, "timestamp": 3}
@@ -37,6 +36,7 @@ def read_signing(top: Table, root: Path, site_id: str) -> SigningSettings:
             "root_threshold",
             "root_holders",
             "expiry_days",
+            # Deprecated: read by tamizdat.config as an alias of [build] corrections.
             "strict_corrections",
         }
     )
@@ -61,5 +61,4 @@ def read_signing(top: Table, root: Path, site_id: str) -> SigningSettings:
         root_threshold=threshold,
         root_holders=holders,
         expiry_days=days,
-        strict_corrections=table.boolean("strict_corrections", False),
     )

@@ -13,6 +13,7 @@ from tamizdat.config._table import Table
 __all__ = [
     "BudgetMode",
     "BuildSettings",
+    "CorrectionsMode",
     "DeskSettings",
     "LanguageSettings",
     "SiteSettings",
@@ -24,6 +25,7 @@ _DESK = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 BudgetMode = Literal["warn", "fail"]
+CorrectionsMode = Literal["warn", "fail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class BuildSettings:
     # The first-screen budget on article pages (render/budget.py): "fail" refuses the build,
     # "warn" reports each page over budget and publishes it anyway.
     budget: BudgetMode = "fail"
+    # An article whose own text changed while its 'updated' date did not move forward (a
+    # silent correction, render/corrections.py): "warn" reports it, "fail" refuses the build.
+    corrections: CorrectionsMode = "warn"
     # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
     allow_scripts: tuple[tuple[str, str], ...] = ()
     # Opt-in ``[build] follow_links_inside_site``: the site root, into which symbolic links
@@ -146,6 +151,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "workers",
         "max_article_bytes",
         "budget",
+        "corrections",
         "allow_scripts",
         "follow_links_inside_site",
     }
@@ -184,6 +190,9 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         workers=table.integer("workers", 0, minimum=0),
         max_article_bytes=table.integer("max_article_bytes", 4 * 1024 * 1024, minimum=1024),
         budget="warn" if table.choice("budget", "fail", ("warn", "fail")) == "warn" else "fail",
+        corrections="fail"
+        if table.choice("corrections", "warn", ("warn", "fail")) == "fail"
+        else "warn",
         allow_scripts=_read_allow_scripts(table.table("allow_scripts")),
         links_inside=root if follow else None,
     )

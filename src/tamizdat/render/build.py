@@ -15,6 +15,9 @@ Invariants:
 - *Private and light*: copied static files pass the privacy rule
   (:mod:`tamizdat.render.static_check`) before anything is placed, and every article page
   it renders is held to the first-screen budget (:mod:`tamizdat.render.budget`).
+- *No silent corrections*: an article whose own content changed without a newer
+  ``updated`` date is reported, or refuses the build (:mod:`tamizdat.render.corrections`);
+  the records it compares with are kept in the manifest.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tamizdat.config import Config
-from tamizdat.config.site import BudgetMode
-from tamizdat.content.model import Site
+from tamizdat.config.site import BudgetMode, CorrectionsMode
+from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError
 from tamizdat.progress import Progress, report
 from tamizdat.render.budget import check_first_screen
+from tamizdat.render.corrections import check_corrections
 from tamizdat.render.media import (
     Failure,
     MediaNote,
@@ -256,6 +260,16 @@ def _place(
     return to_render
 
 
+def _article_pages(site: Site, plans: list[PagePlan]) -> Iterator[tuple[str, Article]]:
+    """Each article page (output path) with the article it shows."""
+    by_source = {article.source: article for article in site.articles}
+    for plan in plans:
+        if plan.kind == "article" and plan.args:
+            article = by_source.get(str(plan.args[0]))
+            if article is not None:
+                yield plan.output, article
+
+
 def build_from_site(
     config: Config,
     site: Site,
@@ -264,12 +278,17 @@ def build_from_site(
     workers: int | None = None,
     progress: Progress | None = None,
     limits: BuildLimits = LIMITS,
+    corrections: CorrectionsMode | None = None,
 ) -> BuildReport:
     """Build ``public/`` from an already loaded site with the given renderer.
 
+    ``corrections`` overrides ``[build] corrections`` ("fail": refuse silent corrections).
+
     Raises:
-        ContentError: an image is missing or unreadable, two sources write one path, or
-            (with ``[build] budget = "fail"``) an article page is over the first-screen budget.
+        ContentError: an image is missing or unreadable, two sources write one path,
+            (with ``[build] budget = "fail"``) an article page is over the first-screen
+            budget, or (with ``corrections = "fail"``) an article changed without a newer
+            ``updated`` date (names its file and page).
         PrivacyError: a page would load a third-party resource (from the renderer), or a
             static file breaks the privacy rule (see :mod:`tamizdat.render.static_check`).
         InternalError: a renderer bug, or a worker stuck past ``limits.pool`` or dead.
@@ -291,6 +310,13 @@ def build_from_site(
             dict(settings.allow_scripts),
         )
         previous = read_manifest(manifest_path)
+        # Before the staging tree is touched: a refused correction costs no rendering.
+        records, found = check_corrections(
+            _article_pages(site, plans),
+            previous.articles,
+            media.image_hashes,
+            corrections or settings.corrections,
+        )
         staging = Staging(settings.output_dir, previous, records_dir=settings.cache_dir)
         tally = _Tally()
         try:
@@ -302,7 +328,7 @@ def build_from_site(
         except BaseException:
             staging.abort()
             raise
-        write_manifest(manifest_path, tally.entries, public_dirs)
+        write_manifest(manifest_path, tally.entries, public_dirs, records)
     written = sorted(tally.written)
     return BuildReport(
         output_dir=settings.output_dir,
@@ -314,7 +340,13 @@ def build_from_site(
         pages_skipped=len(plans) - tally.rendered,
         images_processed=media.processed,
         images_cached=media.cached,
-        warnings=site.warnings + media.warnings + tuple(sorted(tally.warnings)),
+        warnings=(
+            config.warnings
+            + site.warnings
+            + media.warnings
+            + tuple(c.message() for c in found)
+            + tuple(sorted(tally.warnings))
+        ),
         seconds=time.monotonic() - started,
         metadata_removed=media.cleaned,
         published_unstripped=media.unstripped,
@@ -328,10 +360,12 @@ def build_site(
     include_drafts: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    corrections: CorrectionsMode | None = None,
 ) -> BuildReport:
     """Load the content and build ``public/`` with the default theme (or its overrides).
 
-    ``fingerprint`` (the root fingerprint, when signing keys exist) is printed on pages.
+    ``fingerprint`` (the root fingerprint, when signing keys exist) is printed on pages;
+    ``corrections`` overrides ``[build] corrections``.
 
     Raises:
         ConfigError, ContentError, PrivacyError: see :func:`build_from_site` and the loader;
@@ -355,4 +389,6 @@ def build_site(
             links_inside=config.build.links_inside,
         )
 
-    return build_from_site(config, site, make_renderer, workers=workers, progress=progress)
+    return build_from_site(
+        config, site, make_renderer, workers=workers, progress=progress, corrections=corrections
+    )

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -269,6 +269,8 @@ class MediaResult:
     cleaned: tuple[MediaNote, ...] = ()
     unstripped: tuple[MediaNote, ...] = ()
     warnings: tuple[str, ...] = ()
+    # SHA-256 of each image source an article shows (what its own content includes).
+    image_hashes: dict[str, str] = field(default_factory=dict)
 
 
 def _owners(site: Site) -> dict[str, Article]:
@@ -515,4 +517,5 @@ def _collect(
         cleaned=tuple(sorted(cleaned, key=lambda n: n.source)),
         unstripped=tuple(sorted(unstripped, key=lambda n: n.source)),
         warnings=tuple(warnings),
+        image_hashes={source: job.sha256 for source, job in article_jobs.items()},
     )

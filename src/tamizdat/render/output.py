@@ -20,7 +20,9 @@ trusted: every file is re-checked by inode against what it must be.
 The manifest (``cache_dir/manifest.json``) remembers, for every output file, the key of
 what produced it, its SHA-256, size, mtime and inode. An entry is trusted only while the
 file in ``public/`` still has that size, mtime and inode, so a hand-edited output or a
-manifest left stale by a crash is never mistaken for up to date. It also holds the stamps of
+manifest left stale by a crash is never mistaken for up to date. It keeps, per article
+page, the record the corrections check needs (:mod:`tamizdat.render.corrections`), in the
+same file so that it always describes the ``public/`` it was written with. It also holds the stamps of
 ``public/``'s folders; after the swap that tree is the staging tree, and a record of it
 (:mod:`tamizdat.render.tree_record`) lets the next build skip listing it while every
 folder's stamp holds. The listing only saves work, never decides safety: every new file is
@@ -40,12 +42,13 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import cast
 
 from tamizdat.errors import ContentError
 from tamizdat.files import copy_regular, write_atomic
+from tamizdat.render.corrections import ArticleRecord, read_records, records_to_json
 from tamizdat.render.tree_record import stamp_dirs, take_record, write_record
 from tamizdat.stamps import Stamp, read_stamp
 
@@ -87,6 +90,7 @@ class Manifest:
 
     files: dict[str, ManifestEntry]
     dirs: dict[str, Stamp] | None  # None: unknown (no record of the folders)
+    articles: dict[str, ArticleRecord] = field(default_factory=dict)  # page → its record
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -98,19 +102,28 @@ def read_manifest(path: Path) -> Manifest:
         files = {out: ManifestEntry(*fields) for out, fields in data["files"].items()}
         dirs = data.get("dirs")
         stamps = {d: Stamp(*map(int, v)) for d, v in dirs.items()} if dirs else None
-        return Manifest(files, stamps)
+        # Optional (older format-2 manifests lack it); a damaged one only drops the records.
+        return Manifest(files, stamps, read_records(data.get("articles")))
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return Manifest({}, None)
 
 
 def write_manifest(
-    path: Path, entries: Mapping[str, ManifestEntry], dirs: Mapping[str, Stamp] | None = None
+    path: Path,
+    entries: Mapping[str, ManifestEntry],
+    dirs: Mapping[str, Stamp] | None = None,
+    articles: Mapping[str, ArticleRecord] | None = None,
 ) -> None:
     """Write the manifest atomically (temporary name, then ``os.replace``)."""
     files = {
         out: [e.key, e.sha256, e.size, e.mtime_ns, e.ino] for out, e in sorted(entries.items())
     }
-    payload = {"version": MANIFEST_VERSION, "files": files, "dirs": dict(dirs or {})}
+    payload = {
+        "version": MANIFEST_VERSION,
+        "files": files,
+        "dirs": dict(dirs or {}),
+        "articles": records_to_json(articles or {}),
+    }
     write_atomic(path, json.dumps(payload, separators=(",", ":")).encode())
 
 

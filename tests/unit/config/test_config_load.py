@@ -79,6 +79,8 @@ def test_unknown_keys_name_the_key_and_suggest(
         (MINIMAL + "[build]\nstatic_dirs = 'static'\n", "build.static_dirs", "found str"),
         (MINIMAL + "[build]\nimage_widths = [480, 'x']\n", "build.image_widths", "'x'"),
         (MINIMAL + "[build]\nimage_quality = 101\n", "build.image_quality", "found 101"),
+        (MINIMAL + "[build]\ncorrections = 'strict'\n", "build.corrections", "found 'strict'"),
+        (MINIMAL + "[build]\ncorrections = true\n", "build.corrections", "found a boolean"),
         ("[site]\ntitle = 5\n", "site.title", "found int"),
         (
             MINIMAL + "[signing]\nstrict_corrections = 'yes'\n",
@@ -92,6 +94,37 @@ def test_wrong_types_name_the_key(tmp_path: Path, text: str, key: str, found: st
     assert error.where is not None
     assert error.where.endswith(f": {key}")
     assert found in error.message
+
+
+def test_corrections_default_to_warn_without_warnings(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.build.corrections == "warn"
+    assert config.warnings == ()
+    strict = load_config(write(tmp_path, MINIMAL + '[build]\ncorrections = "fail"\n'))
+    assert strict.build.corrections == "fail"
+
+
+@pytest.mark.parametrize(
+    ("legacy", "build", "mode"),
+    [("true", "", "fail"), ("false", "", "warn"), ("true", 'corrections = "fail"', "fail")],
+)
+def test_signing_strict_corrections_is_a_deprecated_alias(
+    tmp_path: Path, legacy: str, build: str, mode: str
+) -> None:
+    text = f"{MINIMAL}[build]\n{build}\n[signing]\nstrict_corrections = {legacy}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.build.corrections == mode
+    (warning,) = config.warnings
+    assert "signing.strict_corrections is deprecated" in warning
+    assert f'corrections = "{mode}"' in warning
+
+
+def test_signing_strict_corrections_may_not_contradict_the_build(tmp_path: Path) -> None:
+    text = f'{MINIMAL}[build]\ncorrections = "warn"\n[signing]\nstrict_corrections = true\n'
+    error = config_error(tmp_path, text)
+    assert error.where is not None
+    assert error.where.endswith(": signing.strict_corrections")
+    assert "contradicts" in error.message
 
 
 def test_threshold_above_holders_is_refused(tmp_path: Path) -> None:

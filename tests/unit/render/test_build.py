@@ -14,6 +14,7 @@ import html
 import io
 import json
 import os
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -494,3 +495,81 @@ def test_an_unreadable_record_is_ignored(config: Config) -> None:
         report = build(config, make_site(ARTICLES), workers=1)
         assert report.pages_rendered == 0
     assert tree(config.build.output_dir) == _fresh_tree(config.root.parent, ARTICLES)
+
+
+# -- silent corrections (render/corrections.py, recorded in the manifest) -------------------
+
+
+def _corrections(report: BuildReport) -> list[str]:
+    return [w for w in report.warnings if "did not move forward" in w]
+
+
+def _corrected(n: int, body: str, updated: datetime | None = None) -> Article:
+    # content_hash stands for the source file, which changes with the body and the date.
+    base = article(n, body=body)
+    return dataclasses.replace(base, updated=updated, content_hash=_digest(body, updated))
+
+
+def test_first_build_and_unchanged_rebuild_report_no_correction(config: Config) -> None:
+    assert _corrections(build(config, make_site(ARTICLES), workers=1)) == []
+    assert _corrections(build(config, make_site(ARTICLES), workers=1)) == []
+
+
+def test_a_correction_needs_a_newer_updated_date(config: Config) -> None:
+    build(config, make_site(ARTICLES), workers=1)
+    silent = build(config, make_site([_corrected(1, "Fixed."), *ARTICLES[1:]]), workers=1)
+    (warning,) = _corrections(silent)
+    assert warning.startswith("content/a1.md: ")
+    assert "en/news/2024/02/article-1/index.html" in warning
+    later = datetime(2024, 3, 1, tzinfo=UTC)
+    dated = build(config, make_site([_corrected(1, "Fixed.", later), *ARTICLES[1:]]), workers=1)
+    assert _corrections(dated) == []
+
+
+@pytest.mark.parametrize("limits", [BuildLimits(), POOL], ids=["serial", "pool"])
+def test_strict_corrections_refuse_the_build_and_keep_public(
+    config: Config, limits: BuildLimits
+) -> None:
+    build(config, make_site(ARTICLES), workers=1)
+    before = snapshot(config.build.output_dir)
+    manifest = (config.build.cache_dir / "manifest.json").read_bytes()
+    site = make_site([_corrected(1, "Fixed."), *ARTICLES[1:]])
+    with pytest.raises(ContentError, match=re.escape("en/news/2024/02/article-1/")) as caught:
+        build(config, site, workers=2, limits=limits, corrections="fail")
+    assert caught.value.where == "content/a1.md"
+    assert snapshot(config.build.output_dir) == before
+    assert (config.build.cache_dir / "manifest.json").read_bytes() == manifest
+    _no_leftovers(config)
+    # The refusal holds on the next try too: nothing recorded the undated version.
+    with pytest.raises(ContentError):
+        build(config, site, workers=1, corrections="fail")
+
+
+class RethemedRenderer(FakeRenderer):
+    """The same site under a new template: every page's bytes and key change."""
+
+    def plan(self) -> list[PagePlan]:
+        return [dataclasses.replace(p, key=_digest("v2", p.key)) for p in super().plan()]
+
+    def render(self, plan: PagePlan) -> bytes:
+        return b"<!-- theme v2 -->" + super().render(plan)
+
+
+def test_a_template_change_is_not_a_correction(config: Config) -> None:
+    build(config, make_site(ARTICLES), workers=1)
+    report = build_from_site(config, make_site(ARTICLES), RethemedRenderer, workers=1)  # type: ignore[arg-type]
+    assert len(report.written) == 6  # every page changed
+    assert _corrections(report) == []
+
+
+def test_a_manifest_without_records_starts_them_unreported(config: Config) -> None:
+    build(config, make_site(ARTICLES), workers=1)
+    path = config.build.cache_dir / "manifest.json"
+    data = json.loads(path.read_bytes())
+    del data["articles"]  # as a format-2 manifest written before the check moved here
+    path.write_text(json.dumps(data))
+    site = make_site([_corrected(1, "Fixed."), *ARTICLES[1:]])
+    first = build(config, site, workers=1)
+    assert _corrections(first) == []
+    assert first.pages_skipped > 0  # the rest of the manifest was still used
+    assert len(_corrections(build(config, make_site(ARTICLES), workers=1))) == 1

@@ -16,7 +16,7 @@ from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 
 from tamizdat.config import load_config
-from tamizdat.errors import KeyStoreError, UserError
+from tamizdat.errors import KeyStoreError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path, log_entry_path
 from tamizdat.trust.log import read_log
@@ -191,19 +191,13 @@ def test_demo_keys_refused_without_permission(
     assert report.version == 2
 
 
-def test_correction_without_updated_date_warns_and_strict_refuses(signed_site: SignedSite) -> None:
+def test_a_changed_article_page_is_signed_as_it_is(signed_site: SignedSite) -> None:
+    """Whether a change was a correction is the build's question: sign reads only public/."""
     page = "en/news/2026/02/first-story/index.html"
-    updates = {page: None}
-    report = signed_site.resign({page: b"<p>corrected</p>"}, article_updates=updates)
-    assert len(report.warnings) == 1
-    assert page in report.warnings[0]
-    with pytest.raises(UserError, match=page):
-        signed_site.resign({page: b"<p>again</p>"}, article_updates=updates, strict=True)
-    later = signed_site.resign(
-        now=NOW + timedelta(days=1), article_updates={page: NOW + timedelta(hours=1)}
-    )
-    assert later.warnings == ()
-    assert later.changed == (page,)
+    report = signed_site.resign({page: b"<p>corrected</p>"})
+    assert report.changed == (page,)
+    with pytest.raises(TypeError, match="article_updates"):
+        signed_site.resign({page: b"<p>again</p>"}, article_updates={page: None})
 
 
 def test_metadata_is_compact_json(signed_site: SignedSite) -> None:

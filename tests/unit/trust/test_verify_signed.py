@@ -20,7 +20,7 @@ def test_signed_release_verifies_then_follows_the_log(signed_site, tmp_path) -> 
     assert first.outcome == "current"
     assert first.files_checked >= 13
     assert first.log_head is not None
-    signed_site.resign({STORY: b"<p>second, corrected</p>"}, article_updates={STORY: None})
+    signed_site.resign({STORY: b"<p>second, corrected</p>"})
     second = verify_release(
         DirectorySource(signed_site.release), fingerprint=signed_site.fingerprint, seen=store
     )
@@ -57,7 +57,7 @@ def test_signed_release_rollback_refused(signed_site, tmp_path) -> None:  # type
 def test_signed_release_audited_for_unsigned_files(signed_site) -> None:  # type: ignore[no-untyped-def]
     from trustkit import NOW
 
-    signed_site.resign({STORY: b"<p>second, corrected</p>"}, article_updates={STORY: None})
+    signed_site.resign({STORY: b"<p>second, corrected</p>"})
     source = DirectorySource(signed_site.release)
     report = verify_release(source, fingerprint=signed_site.fingerprint)
     assert report.listing_checked

@@ -10,6 +10,9 @@ Invariants:
   without hashes, so the publication log can name the exact snapshot bytes of its own release
   (see :mod:`tamizdat.trust.log`). Snapshot and timestamp are re-signed on every release.
 - Written in the order of :mod:`tamizdat.trust.sign.release_dir`; timestamp last.
+- Reads only ``public/`` (and the previous release, keys and its own cache): the stage
+  before it is the build, which already checked the content (silent corrections included,
+  :mod:`tamizdat.render.corrections`).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.progress import Progress, report
 from tamizdat.stat_cache import StatCache, file_stamp
-from tamizdat.trust.log import PublicationLog, is_log_path, path_history, read_log
+from tamizdat.trust.log import PublicationLog, is_log_path, read_log
 from tamizdat.trust.sign import release_dir as rel
 from tamizdat.trust.sign.hashing import HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.sign.keys import open_store, root_chain
@@ -77,7 +80,6 @@ class SignReport:
     roles_total: int
     metadata_bytes: int  # size of the current metadata (latest version of every file)
     new_metadata_bytes: int  # bytes of metadata written by this run
-    warnings: tuple[str, ...]
     fingerprint: str
 
 
@@ -228,38 +230,12 @@ def _diff(targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]])
     )
 
 
-def _check_corrections(
-    changed: list[str],
-    article_updates: Mapping[str, datetime | None] | None,
-    log: PublicationLog,
-) -> list[str]:
-    """Warnings for article pages changed without a newer ``updated`` date."""
-    if not article_updates:
-        return []
-    warnings = []
-    for path in changed:
-        if path not in article_updates:
-            continue
-        events = path_history(log, path)
-        last = events[-1].time if events else None
-        updated = article_updates[path]
-        if updated is None or (last is not None and updated <= _parse_time(last)):
-            when = f"last published {last}" if last else "published before"
-            warnings.append(
-                f"{path}: the page changed but its 'updated' date did not move forward "
-                f"({when}); add 'updated:' to the article's front matter"
-            )
-    return warnings
-
-
 def sign_release(
     config: Config,
     *,
     public_dir: Path,
     release_dir: Path,
     extra_files: Mapping[str, bytes] | None = None,
-    article_updates: Mapping[str, datetime | None] | None = None,
-    strict: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
     allow_demo: bool = False,
@@ -268,9 +244,8 @@ def sign_release(
 
     Raises:
         KeyStoreError: a key is missing, locked, or a demo key is refused.
-        UserError: ``public_dir`` is missing, a path cannot be delegated, the previous
-            release is damaged, or (``strict``) an article changed without a newer
-            ``updated`` date.
+        UserError: ``public_dir`` is missing, a path cannot be delegated, or the previous
+            release is damaged.
         UnsafeFileError: a link, FIFO, socket or device file in ``public_dir``.
     """
     now = (now or utc_now()).replace(microsecond=0)
@@ -283,8 +258,6 @@ def sign_release(
     before = previous.all_targets() if previous else {}
     log = _previous_log(release_dir, previous)
     changes = _diff(targets, before)
-    warnings = _check_corrections(changes.changed, article_updates, log)
-    _refuse_silent_corrections(warnings, strict or config.signing.strict_corrections)
     _keep_log_files(targets, before, release_dir)
     version = previous.snapshot_version + 1 if previous else 1
     plans = _plan_roles(config, store, targets, previous, log, changes, version, now)
@@ -321,7 +294,6 @@ def sign_release(
             release_dir, plans, roots, len(snapshot_bytes), len(timestamp_bytes)
         ),
         new_metadata_bytes=sum(len(b) for b in written.values()) + len(timestamp_bytes),
-        warnings=tuple(warnings),
         fingerprint=root_fingerprint(roots[0][1]),
     )
 
@@ -345,16 +317,6 @@ def _previous_log(release_dir: Path, previous: rel.ReleaseState | None) -> Publi
     if previous is None or not previous.log:
         return PublicationLog()
     return read_log(lambda p: (release_dir / p).read_bytes(), str(release_dir))
-
-
-def _refuse_silent_corrections(warnings: list[str], strict: bool) -> None:
-    if warnings and strict:
-        raise UserError(
-            f"{len(warnings)} article(s) changed without a newer 'updated' date: "
-            + "; ".join(w.split(":")[0] for w in warnings),
-            where=warnings[0].split(":")[0],
-            hint="add 'updated: DATE' to each corrected article so readers see the correction",
-        )
 
 
 def _keep_log_files(
