@@ -7,6 +7,12 @@ file under the old name) changes the inode. For a folder the stamp covers its *e
 adding, removing or renaming anything directly inside it changes its mtime, so a folder's
 listing can be reused while its stamp holds.
 
+Digest caches (the signer's, the publisher's, the static files') use
+:class:`tamizdat.stat_cache.StatCache`, whose stamp adds the ctime: no tool can set it back.
+The build's own output manifest uses this 3-field stamp instead, on purpose: the build
+hard-links its outputs between ``public/`` and its staging twin, and every link moves a
+file's ctime, so a ctime in the stamp would make every output look changed on every build.
+
 Limits (the same for every mtime cache): a change made within the filesystem's timestamp
 granularity of the recorded stamp (a few milliseconds on ext4) that keeps the size and
 inode, or a clock set back, can go unnoticed. Callers use stamps for what they produced

@@ -20,6 +20,7 @@ from tamizdat.content.body import is_external, ref_path
 from tamizdat.content.model import StaticFile
 from tamizdat.errors import ContentError, quoted
 from tamizdat.files import resolve_inside, sha256_file, walk_regular
+from tamizdat.stat_cache import StatCache
 
 if TYPE_CHECKING:
     from tamizdat.config import Config
@@ -41,13 +42,15 @@ _RESERVED = ".well-known/tamizdat/"  # the trust layer's namespace (see tamizdat
 @dataclass(frozen=True, slots=True)
 class FileStat:
     """A file found on disk: site-relative path, path inside the walked folder, absolute
-    path, and the size and mtime the caches key on."""
+    path, and what the caches key on: size and mtime, and the full ``stamp`` (size, mtime,
+    inode, ctime) of :class:`~tamizdat.stat_cache.StatCache`."""
 
     source: str
     inner: str
     path: str
     size: int
     mtime_ns: int
+    stamp: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def site_relative(root: Path, path: Path) -> str:
@@ -83,22 +86,21 @@ def walk_files(root: Path, folder: Path, links_inside: Path | None = None) -> It
         folder, where=prefix.rstrip("/"), links_inside=links_inside, skip=_hidden, hint=LINK_HINT
     ):
         rel = found.relative
-        yield FileStat(prefix + rel, rel, found.path, found.size, found.mtime_ns)
-
-
-HashCache = dict[str, tuple[int, int, str]]  # source → (size, mtime_ns, sha256)
+        stamp = (found.size, found.mtime_ns, found.inode, found.ctime_ns)
+        yield FileStat(prefix + rel, rel, found.path, found.size, found.mtime_ns, stamp)
 
 
 def list_static_files(
     root: Path,
     static_dirs: tuple[Path, ...],
-    old: HashCache,
-    new: HashCache,
+    old: StatCache,
+    new: StatCache,
     links_inside: Path | None = None,
 ) -> tuple[StaticFile, ...]:
-    """Every file under the static folders, hashed (reusing ``old`` when size and mtime match).
+    """Every file under the static folders, hashed (reusing ``old``'s digest while a file's
+    stamp is unchanged).
 
-    Fills ``new`` with the hashes used. Raises:
+    Records in ``new`` the hashes used. Raises:
         ContentError: two static folders produce the same output path (names both files),
             or a file would land in the reserved ``.well-known/tamizdat/`` namespace.
         UnsafeFileError: a link (unless allowed), FIFO, socket or device file.
@@ -113,12 +115,8 @@ def list_static_files(
                     where=found.source,
                     hint="move it elsewhere; that folder holds the signed metadata",
                 )
-            cached = old.get(found.source)
-            if cached is not None and cached[:2] == (found.size, found.mtime_ns):
-                sha = cached[2]
-            else:
-                sha = sha256_file(found.path)
-            new[found.source] = (found.size, found.mtime_ns, sha)
+            sha = old.digest(found.source, found.stamp) or sha256_file(found.path)
+            new.record(found.source, found.stamp, sha)
             if output in by_output:
                 raise ContentError(
                     f"two static files produce the same output '{output}': "

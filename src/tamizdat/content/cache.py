@@ -1,4 +1,4 @@
-"""The content cache: parsed articles and static-file hashes from the previous load.
+"""The content cache: parsed articles from the previous load.
 
 Invariant: an entry is used only while its file's (site-relative path, size, mtime_ns) are
 unchanged and the cache was written by the same cache format, tamizdat version and parse
@@ -7,8 +7,8 @@ Every file is written atomically, so a crash never leaves a half-written cache b
 
 Layout: the articles are spread over :data:`SHARDS` shard files by a stable hash of their
 path, so a load that changed one article rewrites one small shard, not the whole archive
-(10,000 articles make ~80 MB of cache). The index file (``content.pickle``) holds the key,
-the static-file hashes and the random token each shard was last written with; a shard is
+(10,000 articles make ~80 MB of cache). The index file (``content.pickle``) holds the key
+and the random token each shard was last written with; a shard is
 read only if its token is the index's, so a crash between writing shards and the index
 costs a re-parse of those shards' files, never a mix-up.
 
@@ -47,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "content.pickle"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: static-file hashes moved to a StatCache file of their own
 SHARDS = 32
 
 
@@ -75,7 +75,6 @@ class ContentCache:
 
     key: str
     articles: dict[str, CacheEntry] = field(default_factory=dict)
-    static: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
 
 
@@ -103,11 +102,11 @@ def read_cache(path: Path, key: str) -> ContentCache:
     """The cache at ``path`` if it matches ``key``; otherwise an empty one. Never raises."""
     try:
         index = _load(path)
-        if not (isinstance(index, tuple) and len(index) == 4 and index[:2] == ("index", key)):
+        if not (isinstance(index, tuple) and len(index) == 3 and index[:2] == ("index", key)):
             log.info("content cache %s is stale or from another version; ignoring it", path)
             return ContentCache(key)
-        cache = ContentCache(key, static=dict(index[2]))
-        for shard, token in dict(index[3]).items():
+        cache = ContentCache(key)
+        for shard, token in dict(index[2]).items():
             try:
                 stored_token, entries = _load(_shard_path(path, shard))
             except FileNotFoundError:
@@ -155,7 +154,7 @@ def write_cache(path: Path, cache: ContentCache, changed: Iterable[int] | None =
                 tokens[shard] = token
             else:
                 tokens[shard] = cache.tokens[shard]
-        _dump(path, ("index", cache.key, cache.static, tokens))
+        _dump(path, ("index", cache.key, tokens))
         cache.tokens = tokens
         for shard in set(range(SHARDS)) - set(shards):
             _shard_path(path, shard).unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,10 @@ from tamizdat.content.slugs import MAX_SLUG_LENGTH, slugify
 from tamizdat.errors import ContentError, quoted
 from tamizdat.files import read_regular
 from tamizdat.progress import Progress, report
+from tamizdat.stat_cache import StatCache
+
+logger = logging.getLogger(__name__)
+STATIC_HASHES_NAME = "static-hashes.json"  # beside the content cache, in cache_dir
 
 __all__ = ["load_site"]
 
@@ -263,8 +268,16 @@ def _save(path: Path, old: ContentCache, new: ContentCache, files: list[FileStat
         for source in new.articles.keys() | old.articles.keys()
         if new.articles.get(source) is not old.articles.get(source)
     }
-    if changed or new.static != old.static:
+    if changed:
         write_cache(path, new, changed)
+
+
+def _save_hashes(hashes: StatCache, file: Path) -> None:
+    """Keep the static files' hashes for the next load; a failure only costs a re-hash."""
+    try:
+        hashes.save(file)
+    except OSError as exc:
+        logger.warning("could not write %s: %s", file, exc)
 
 
 def _check_unique(articles: Iterable[Article], line_of: Callable[[Article, str], int]) -> None:
@@ -315,7 +328,11 @@ def load_site(
     new = ContentCache(old.key, tokens=dict(old.tokens))
     links = build.links_inside
     authors, warnings = load_authors(root, build.data_dir, links_inside=links)
-    static_files = list_static_files(root, build.static_dirs, old.static, new.static, links)
+    hashes_file = build.cache_dir / STATIC_HASHES_NAME
+    old_hashes = StatCache.load(hashes_file, str(root))
+    new_hashes = StatCache(str(root))
+    static_files = list_static_files(root, build.static_dirs, old_hashes, new_hashes, links)
+    _save_hashes(new_hashes, hashes_file)
     files, bundle_files = _content_files(root, build.content_dir, links)
     statics = tuple(site_relative(root, folder) for folder in build.static_dirs)
     articles: list[Article] = []

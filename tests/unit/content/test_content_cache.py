@@ -15,6 +15,7 @@ from tamizdat.content import loader as loader_module
 from tamizdat.content.article import ParsedFile, ParseSettings, parse_article
 from tamizdat.content.cache import shard_of
 from tamizdat.errors import ContentError
+from tamizdat.stat_cache import StatCache, file_stamp
 
 
 @pytest.fixture
@@ -162,6 +163,23 @@ def test_static_hashes_are_reused_and_refreshed(tmp_path: Path) -> None:
     touch(tmp_path / "static/x.jpg", "other bytes")
     second = load_site(config).static_files[0].content_hash
     assert first != second
+
+
+def test_a_static_hash_comes_from_the_one_stat_cache_while_the_file_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    config = three_articles(tmp_path)
+    load_site(config)
+    hashes = config.build.cache_dir / "static-hashes.json"
+    cache = StatCache.load(hashes, str(config.root))
+    assert cache.recorded("static/x.jpg") is not None
+    cache.record("static/x.jpg", file_stamp(tmp_path / "static/x.jpg"), "e" * 64)
+    cache.save(hashes)
+    later = hashes.stat().st_mtime_ns + 1_000_000_000  # as the next load finds it
+    os.utime(hashes, ns=(later, later))
+    assert load_site(config).static_files[0].content_hash == "e" * 64  # not re-read
+    touch(tmp_path / "static/x.jpg", "other bytes")
+    assert load_site(config).static_files[0].content_hash != "e" * 64  # re-read
 
 
 def shard_files(config: Config) -> dict[str, tuple[int, int]]:
