@@ -6,8 +6,8 @@ The core does no I/O: ``checks`` (one file's signatures, length, hashes), ``poli
 machine saw; fast-forward recovery). Around it: ``workflow`` (``ClientWorkflow``, the one
 orchestrator every entry point runs: which file next, from where, with which cap),
 ``whole`` (a whole release, with the listing audit of ``unsigned``), ``pages`` (one page),
-``kept`` (what an earlier run verified, read again), ``release_time`` (the publication time
-from the verified log), ``seen`` (the rollback floors on disk) and ``conformance`` (the
+``kept`` (what an earlier run verified, read again), ``publication`` (step 10: the log,
+and the release time it proves), ``seen`` (the rollback floors on disk) and ``conformance`` (the
 tuf-conformance client).
 The steps are written down in docs/verification-policy.md.
 
@@ -21,7 +21,7 @@ __all__ = [
     "kept",
     "pages",
     "policy",
-    "release_time",
+    "publication",
     "resolve",
     "rollback",
     "seen",

@@ -39,26 +39,21 @@ from tamizdat.errors import (
     MirrorUnreachableError,
     NotThisPublisherError,
     OversizeError,
-    RollbackError,
     TamperedError,
     UntrustedContentError,
 )
 from tamizdat.fingerprint import root_fingerprint
-from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
+from tamizdat.layout import by_hash_path, metadata_path
 from tamizdat.transport.fetch import Check, Fetcher
 from tamizdat.transport.sources import MissingFileError
 from tamizdat.trust.log import (
     LogLimits,
     PublicationLog,
-    check_chain_file,
-    check_extends,
-    fetch_chain,
-    parse_head,
 )
 from tamizdat.trust.verify.checks import sha256_hex
 from tamizdat.trust.verify.kept import NoCopy, TrustedCopy
 from tamizdat.trust.verify.policy import Limits, SeenVersions, TrustPolicy
-from tamizdat.trust.verify.release_time import check_head_entry, release_entry
+from tamizdat.trust.verify.publication import check_log, release_entry
 
 __all__ = [
     "ClientWorkflow",
@@ -440,67 +435,9 @@ class ClientWorkflow:
         history: bool = False,
         limits: LogLimits | None = None,
     ) -> PublicationLog:
-        """The log extends the head seen before and its head entry names this snapshot.
-
-        Entries come by hash: kept copies first, then the fetcher (a lying mirror is
-        skipped by a pool). Only entries after the seen head are fetched (at least the head
-        entry); ``history`` walks the whole log with its path lists.
-
-        Raises:
-            RollbackError: shorter than the log seen before. LogForkError: history
-            rewritten, or this release's entry names other snapshot bytes.
-            MixAndMatchError: an entry newer than this snapshot. TamperedError: not a log,
-            or an entry missing or altered. OversizeError; TransportError.
-        """
-        release = self.release()
-        head_path = by_hash_path(LOG_JSON, sha256_hex(head_bytes))
-        where = self.origins.get(head_path, f"{self.fetcher.name}: {LOG_JSON}")
-        head = parse_head(head_bytes, where)
-        self.fetched[head_path] = head_bytes
-        floor = self.seen.log_head
-        if floor is not None and head.index < floor[0]:
-            raise RollbackError(
-                f"expected a publication log of at least {floor[0] + 1} entries (seen on this "
-                f"machine), found {head.index + 1}",
-                where=where,
-            )
-        first = 0 if history or floor is None else floor[0] + 1
-        if floor is None and not history:
-            first = head.index
-        chain = fetch_chain(
-            head,
-            self._log_file,
-            first=first,
-            where=where,
-            with_lists=history,
-            limits=limits,
-            source=self.fetcher.name,
-        )
-        if floor is not None:
-            check_extends(chain, floor[0], floor[1], where)
-        if chain.entries:
-            check_head_entry(chain.entries[-1], release, where)
-        return chain
-
-    def _log_file(self, by_hash: str, cap: int) -> bytes:
-        expected = by_hash.rsplit("/", 1)[-1].split(".", 1)[0]
-        kept = self.copy.object(by_hash)
-        if kept is not None and len(kept) <= cap and sha256_hex(kept) == expected:
-            return kept
-
-        def check(data: bytes, where: str) -> bytes:
-            check_chain_file(data, expected, where)
-            return data
-
-        try:
-            data = self.fetcher.fetch_checked(by_hash, cap, check)
-        except MissingFileError:
-            raise TamperedError(
-                "expected this publication-log file, found none",
-                where=f"{self.fetcher.name}: {by_hash}",
-            ) from None
-        self.fetched[by_hash] = data
-        return data
+        """Step 10: the publication log (see :func:`~tamizdat.trust.verify.publication.
+        check_log`, which raises)."""
+        return check_log(self, head_bytes, history=history, limits=limits)
 
 
 def _at(where: str, location: str) -> str:
