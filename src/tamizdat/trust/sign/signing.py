@@ -23,19 +23,13 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from tuf.api.metadata import (
-    DelegatedRole,
-    Delegations,
-    Key,
     Metadata,
     MetaFile,
     Snapshot,
-    TargetFile,
-    Targets,
     Timestamp,
 )
 
@@ -52,7 +46,8 @@ from tamizdat.trust.sign.keys import open_store, root_chain
 from tamizdat.trust.sign.keystore import KeyStore, atomic_write
 from tamizdat.trust.sign.log_writer import append_entry, log_files
 from tamizdat.trust.sign.metadata import expiry_after, sign_metadata, to_wire, utc_now
-from tamizdat.trust.sign.roles import RoleLayout, RoleSpec, plan_layout
+from tamizdat.trust.sign.role_plan import RolePlan, Target, plan_versions, role_metadata
+from tamizdat.trust.sign.roles import plan_layout
 
 __all__ = ["SignReport", "sign_release"]
 
@@ -84,113 +79,10 @@ class SignReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
-    length: int
-    sha256: str
-    source: str | None
-    data: bytes | None
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def _same_targets(old: Mapping[str, Any], spec: RoleSpec, targets: Mapping[str, _Target]) -> bool:
-    """Whether the role's previous ``targets`` are exactly these paths, lengths and hashes
-    (compared in place: building 100,000 dicts to compare them was a second per release)."""
-    if len(old) != len(spec.targets):
-        return False
-    for path in spec.targets:
-        entry, target = old.get(path), targets[path]
-        if (
-            entry is None
-            or entry.get("length") != target.length
-            or entry.get("hashes") != {"sha256": target.sha256}
-        ):
-            return False
-    return True
-
-
-def _delegations(spec: RoleSpec, layout: RoleLayout, store: KeyStore) -> Delegations | None:
-    children = layout.children(spec.name)
-    if not children:
-        return None
-    keys: dict[str, Key] = {}
-    roles = {}
-    for child in children:
-        active = store.active_keys(child.key_role)
-        if not active:
-            raise KeyStoreError(
-                f"expected a key for role {child.key_role!r}, found none",
-                where=str(store.directory),
-                hint=f"run 'tamizdat keys add-desk {child.key_role.removeprefix('desk-')}'",
-            )
-        for key in active:
-            keys[key.keyid] = key.public
-        roles[child.name] = DelegatedRole(
-            child.name,
-            [k.keyid for k in active],
-            1,
-            True,  # terminating: the first matching role decides (TUF §5.6.7.2.3)
-            list(child.paths) if child.paths is not None else None,
-            list(child.hash_prefixes) if child.hash_prefixes is not None else None,
-        )
-    return Delegations(keys=keys, roles=roles)
-
-
-@dataclass
-class _Plan:
-    """One role's new content and whether it needs signing."""
-
-    spec: RoleSpec
-    version: int
-    delegations: Delegations | None
-    changed: bool
-
-
-def _plan_versions(
-    layout: RoleLayout,
-    targets: Mapping[str, _Target],
-    previous: rel.ReleaseState | None,
-    store: KeyStore,
-    config: Config,
-    now: datetime,
-    forced: str,
-) -> dict[str, _Plan]:
-    plans: dict[str, _Plan] = {}
-    for name, spec in layout.roles.items():
-        delegations = _delegations(spec, layout, store)
-        old = previous.roles.get(name) if previous else None
-        keyids = frozenset(k.keyid for k in store.active_keys(spec.key_role))
-        days = config.signing.expiry_days[spec.expiry_role]
-        changed = (
-            old is None
-            or name == forced
-            or old.keyids != keyids
-            or _parse_time(old.expires) < now + timedelta(days=days / 2)
-            or not _same_targets(old.targets, spec, targets)
-            or old.delegations != (delegations.to_dict() if delegations else None)
-        )
-        version = (old.version + 1 if changed else old.version) if old else 1
-        plans[name] = _Plan(spec, version, delegations, changed)
-    return plans
-
-
-def _role_metadata(
-    plan: _Plan, targets: Mapping[str, _Target], expires: datetime
-) -> Metadata[Targets]:
-    files = {
-        path: TargetFile(targets[path].length, {"sha256": targets[path].sha256}, path)
-        for path in plan.spec.targets
-    }
-    return Metadata(Targets(plan.version, None, expires, files, plan.delegations))
-
-
-@dataclass(frozen=True, slots=True)
 class _Scan:
     """What :func:`_collect_targets` found: every target, and how many files were read."""
 
-    targets: dict[str, _Target]
+    targets: dict[str, Target]
     files: dict[str, HashedFile]  # the files of public/ (the rest are extra files)
     hashed: int
 
@@ -199,9 +91,9 @@ def _collect_targets(
     public_dir: Path, cache: StatCache, extra_files: Mapping[str, bytes], progress: Progress | None
 ) -> _Scan:
     hashed = hash_tree(public_dir, cache, progress=progress)
-    targets = {p: _Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
+    targets = {p: Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
     for path, data in extra_files.items():
-        targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
+        targets[path] = Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
     return _Scan(targets, hashed.files, hashed.hashed)
 
 
@@ -214,7 +106,7 @@ class _Changes:
     removed: list[str]
 
 
-def _diff(targets: Mapping[str, _Target], before: Mapping[str, tuple[int, str]]) -> _Changes:
+def _diff(targets: Mapping[str, Target], before: Mapping[str, tuple[int, str]]) -> _Changes:
     added, changed = [], []
     for path, t in targets.items():
         old = before.get(path)
@@ -320,24 +212,24 @@ def _previous_log(release_dir: Path, previous: rel.ReleaseState | None) -> Publi
 
 
 def _keep_log_files(
-    targets: dict[str, _Target], before: Mapping[str, tuple[int, str]], release_dir: Path
+    targets: dict[str, Target], before: Mapping[str, tuple[int, str]], release_dir: Path
 ) -> None:
     """Earlier log entries stay targets as they are (immutable); the head is rewritten."""
     for path, (length, sha) in before.items():
         if is_log_path(path) and path != LOG_JSON:
-            targets[path] = _Target(length, sha, str(release_dir / path), None)
+            targets[path] = Target(length, sha, str(release_dir / path), None)
 
 
 def _plan_roles(
     config: Config,
     store: KeyStore,
-    targets: Mapping[str, _Target],
+    targets: Mapping[str, Target],
     previous: rel.ReleaseState | None,
     log: PublicationLog,
     changes: _Changes,
     version: int,
     now: datetime,
-) -> dict[str, _Plan]:
+) -> dict[str, RolePlan]:
     """The layout for every path, this release's log files included, and which roles need
     signing. The new head and entry are placeholder-hashed until the snapshot is signed:
     their roles are re-signed anyway (the head's is forced, a new path changes its role),
@@ -346,8 +238,8 @@ def _plan_roles(
     new_log = list(log_files(draft, after=log.head[0]))
     layout = plan_layout([*targets, *new_log], config.site.desk_names)
     placeholder = dict(targets)
-    placeholder.update((p, _Target(0, "0" * 64, None, b"")) for p in new_log)
-    return _plan_versions(
+    placeholder.update((p, Target(0, "0" * 64, None, b"")) for p in new_log)
+    return plan_versions(
         layout, placeholder, previous, store, config, now, layout.role_of[LOG_JSON]
     )
 
@@ -367,7 +259,7 @@ def _append(
 
 
 def _sign_snapshot(
-    config: Config, store: KeyStore, plans: Mapping[str, _Plan], version: int, now: datetime
+    config: Config, store: KeyStore, plans: Mapping[str, RolePlan], version: int, now: datetime
 ) -> bytes:
     """Snapshot lists role versions only (no hashes): the log can then name its bytes."""
     snapshot = Metadata(
@@ -383,7 +275,7 @@ def _sign_snapshot(
 
 
 def _add_log_files(
-    targets: dict[str, _Target],
+    targets: dict[str, Target],
     log: PublicationLog,
     changes: _Changes,
     version: int,
@@ -393,14 +285,14 @@ def _add_log_files(
     """The new log entry (naming the signed snapshot's bytes) and head become targets."""
     log = _append(log, changes, version, now, hashlib.sha256(snapshot_bytes).hexdigest())
     for path, data in log_files(log, after=log.head[0] - 1).items():
-        targets[path] = _Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
+        targets[path] = Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
 
 
 def _sign_roles(
     config: Config,
     store: KeyStore,
-    plans: Mapping[str, _Plan],
-    targets: Mapping[str, _Target],
+    plans: Mapping[str, RolePlan],
+    targets: Mapping[str, Target],
     now: datetime,
     progress: Progress | None,
 ) -> tuple[dict[str, bytes], list[str]]:
@@ -411,7 +303,7 @@ def _sign_roles(
         if not plan.changed:
             continue
         expires = expiry_after(now, config.signing.expiry_days[plan.spec.expiry_role])
-        metadata = _role_metadata(plan, targets, expires)
+        metadata = role_metadata(plan, targets, expires)
         sign_metadata(metadata, store.signers(plan.spec.key_role))
         written[metadata_path(name, plan.version)] = to_wire(metadata)
         signed_roles.append(name)
@@ -462,7 +354,7 @@ def _save_hash_cache(
 
 def _current_metadata_bytes(
     release_dir: Path,
-    plans: Mapping[str, _Plan],
+    plans: Mapping[str, RolePlan],
     roots: list[tuple[int, bytes]],
     snap: int,
     ts: int,
@@ -474,7 +366,7 @@ def _current_metadata_bytes(
 
 
 def _placements(
-    fresh: list[tuple[str, _Target]], natural: bool, inodes: Mapping[str, int]
+    fresh: list[tuple[str, Target]], natural: bool, inodes: Mapping[str, int]
 ) -> list[rel.Placement]:
     if natural:
         return [rel.Placement(p, t.source, t.data, inodes.get(p, 0)) for p, t in fresh]
@@ -483,7 +375,7 @@ def _placements(
 
 def _write_release(
     release_dir: Path,
-    targets: Mapping[str, _Target],
+    targets: Mapping[str, Target],
     roots: list[tuple[int, bytes]],
     written: Mapping[str, bytes],
     timestamp_bytes: bytes,
