@@ -35,10 +35,11 @@ release because snapshot metadata lists role *versions* only (see ``trust.sign``
 Invariants kept here: entry *i* has ``index == i``; its ``previous`` is the hash of entry
 *i-1*; versions strictly increase; serialisation is deterministic. A verifier that saw head
 ``(index, hash)`` accepts a new chain only if it holds that entry or links to it
-(:func:`check_extends`); anything else is a rewritten history (``LogForkError``).
-This module is the log's model and format, shared by the publisher and every verifier; it
-does no I/O (callers pass a ``fetch`` or ``read`` function). The publisher's side — appending
-an entry and producing the files of a release — is :mod:`tamizdat.trust.sign.log_writer`.
+(:func:`tamizdat.trust.log_chain.check_extends`); anything else is a rewritten history
+(``LogForkError``). This module is the log's model and format, shared by the publisher and
+every verifier, and does no I/O. Walking the chain by hash is :mod:`tamizdat.trust.log_chain`;
+the publisher's side — appending an entry and producing the files of a release — is
+:mod:`tamizdat.trust.sign.log_writer`.
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tamizdat.errors import InternalError, LogForkError, OversizeError, TamperedError
-from tamizdat.layout import LOG_DIR, LOG_JSON, by_hash_path, log_entry_path, log_paths_path
+from tamizdat.layout import LOG_DIR, LOG_JSON, log_entry_path
 
 __all__ = [
     "INLINE_PATHS_MAX",
@@ -67,14 +68,13 @@ __all__ = [
     "PathsRef",
     "PublicationLog",
     "canonical_json",
-    "check_chain_file",
-    "check_extends",
-    "fetch_chain",
+    "entry_from_dict",
     "format_time",
     "is_log_path",
+    "lists_from_dict",
     "parse_head",
+    "parse_json",
     "path_history",
-    "read_log",
 ]
 
 LOG_FORMAT = "tamizdat-log"
@@ -86,7 +86,6 @@ _ENTRY_KEYS = frozenset({"index", "version", "time", "snapshot_sha256", "previou
 _LIST_KEYS = ("added", "changed", "removed")
 
 # A fetch function: (layout path, maximum bytes) -> bytes. Raises what the source raises.
-Fetch = Callable[[str, int], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +287,7 @@ def parse_head(data: bytes, where: str, *, limits: LogLimits | None = None) -> L
         raise OversizeError(
             f"expected a log head of at most {cap} bytes, found {len(data)}", where=where
         )
-    document = _json(data, where, "a JSON publication log head")
+    document = parse_json(data, where, "a JSON publication log head")
     if not isinstance(document, dict) or document.get("format") != LOG_FORMAT:
         raise TamperedError(f"expected a document with format {LOG_FORMAT!r}", where=where)
     if document.get("spec_version") != LOG_SPEC_VERSION:
@@ -310,107 +309,6 @@ def parse_head(data: bytes, where: str, *, limits: LogLimits | None = None) -> L
     if head["path"] != ("" if empty else log_entry_path(index)):
         raise TamperedError(f"expected the head path of entry {index}", where=where)
     return LogHead(index, entry_hash)
-
-
-def fetch_chain(
-    head: LogHead,
-    fetch: Fetch,
-    *,
-    first: int,
-    where: str,
-    with_lists: bool = False,
-    limits: LogLimits | None = None,
-    source: str = "",
-) -> PublicationLog:
-    """Entries ``first`` … ``head.index``, fetched by hash from the head backwards.
-
-    ``fetch`` gets each file's by-hash path; every entry must hash to what its successor
-    (or the head) names. With ``with_lists``, externalised path lists are fetched too.
-    ``where`` names the head in errors, ``source`` prefixes the file paths named in errors.
-
-    Raises:
-        TamperedError: a file differs from the hash the chain names, or is malformed.
-        LogForkError: an entry sits at the wrong index, versions do not increase, or entry
-            0 names a predecessor. OversizeError: more than the limits allow.
-    """
-    limits = limits or LogLimits()
-    if head.index < 0:
-        return PublicationLog()
-    first = max(0, min(first, head.index))
-    if head.index - first + 1 > limits.max_entries:
-        raise OversizeError(
-            f"expected at most {limits.max_entries} log entries to check, found "
-            f"{head.index - first + 1}",
-            where=where,
-        )
-    entries: list[LogEntry] = []
-    expected = head.hash
-    for index in range(head.index, first - 1, -1):
-        entry = _fetch_entry(fetch, index, expected, limits.entry_max_bytes, source)
-        if entries and entry.version >= entries[-1].version:
-            raise LogForkError(
-                f"expected a version below {entries[-1].version}, found {entry.version}",
-                where=f"{where}: {entry.path}",
-            )
-        if with_lists and entry.ref is not None:
-            entry = _with_lists(entry, fetch, limits.paths_max_bytes, source)
-        entries.append(entry)
-        expected = entry.previous
-    if first == 0 and expected != "":
-        raise LogForkError(
-            f"expected entry 0 to have no predecessor, found previous = {expected}",
-            where=f"{where}: {log_entry_path(0)}",
-            hint="the log's hash chain is broken: history was rewritten",
-        )
-    return PublicationLog(tuple(reversed(entries)))
-
-
-def read_log(read: Callable[[str], bytes], where: str) -> PublicationLog:
-    """The whole log, lists included, from a trusted place (the publisher's release).
-
-    ``read`` maps a natural path (``log.json``, ``log/<i>.json``) to bytes and raises
-    ``FileNotFoundError`` when absent. Every link is still checked.
-
-    Raises:
-        TamperedError, LogForkError: the files are damaged (as :func:`fetch_chain`).
-    """
-    head = parse_head(read(LOG_JSON), f"{where}: {LOG_JSON}")
-
-    def by_natural(path: str, _cap: int) -> bytes:
-        natural = f"{LOG_DIR}/{path.rsplit('/', 1)[-1].split('.', 1)[1]}"
-        return read(natural)
-
-    return fetch_chain(
-        head,
-        by_natural,
-        first=0,
-        where=where,
-        with_lists=True,
-        limits=LogLimits(entry_max_bytes=1 << 62, paths_max_bytes=1 << 62, max_entries=1 << 62),
-    )
-
-
-def check_extends(chain: PublicationLog, index: int, entry_hash: str, where: str) -> None:
-    """Raise unless ``chain`` extends the head ``(index, entry_hash)`` seen before.
-
-    Raises:
-        LogForkError: the entry at ``index`` is missing (the log shrank) or differs.
-    """
-    if chain.extends(index, entry_hash):
-        return
-    if not chain.entries or index > chain.entries[-1].index:
-        found = f"a log of {chain.head[0] + 1} entries"
-    elif index == chain.entries[0].index - 1:
-        found = f"entry {index + 1} naming previous = {chain.entries[0].previous}"
-    elif index < chain.entries[0].index:
-        found = f"a chain checked only from entry {chain.entries[0].index}"
-    else:
-        found = f"entry {index} with hash {chain.entries[index - chain.entries[0].index].hash}"
-    raise LogForkError(
-        f"expected the log to extend entry {index} with hash {entry_hash}, found {found}",
-        where=where,
-        hint="this copy rewrites the publisher's history; do not trust it",
-    )
 
 
 def path_history(log: PublicationLog, path: str) -> list[PathEvent]:
@@ -439,66 +337,11 @@ def _contains(sorted_paths: Sequence[str], path: str) -> bool:
     return position < len(sorted_paths) and sorted_paths[position] == path
 
 
-def _json(data: bytes, where: str, what: str) -> Any:
+def parse_json(data: bytes, where: str, what: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise TamperedError(f"expected {what}, found: {exc}", where=where) from None
-
-
-def check_chain_file(data: bytes, sha256: str, where: str) -> bytes:
-    """``data`` is the log file the chain names by ``sha256``.
-
-    Raises:
-        TamperedError: other bytes (this copy altered the publication log).
-    """
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise TamperedError(
-            f"expected the bytes the log chain names (sha256 {sha256}), found sha256 {digest}",
-            where=where,
-            hint="this copy altered the publication log",
-        )
-    return data
-
-
-def _named(source: str, path: str) -> str:
-    return f"{source}: {path}" if source else path
-
-
-def _fetch_entry(fetch: Fetch, index: int, entry_hash: str, cap: int, source: str) -> LogEntry:
-    path = by_hash_path(log_entry_path(index), entry_hash)
-    location = _named(source, path)
-    data = check_chain_file(fetch(path, cap), entry_hash, location)
-    entry = _entry_from_dict(_json(data, location, "a JSON log entry"), location)
-    if entry.index != index:
-        raise LogForkError(f"expected index {index}, found {entry.index}", where=location)
-    return entry
-
-
-def _with_lists(entry: LogEntry, fetch: Fetch, cap: int, source: str) -> LogEntry:
-    ref = entry.ref
-    assert ref is not None
-    path = by_hash_path(log_paths_path(entry.index), ref.sha256)
-    location = _named(source, path)
-    if ref.length > cap:
-        raise OversizeError(
-            f"expected path lists of at most {cap} bytes, found {ref.length}", where=location
-        )
-    data = check_chain_file(fetch(path, ref.length), ref.sha256, location)
-    lists = _lists_from_dict(_json(data, location, "JSON path lists"), location)
-    found = (len(lists.added), len(lists.changed), len(lists.removed))
-    if found != ref.counts or len(data) != ref.length:
-        raise TamperedError(f"expected counts {ref.counts}, found {found}", where=location)
-    return LogEntry(
-        entry.index,
-        entry.version,
-        entry.time,
-        entry.snapshot_sha256,
-        entry.previous,
-        lists,
-        ref,
-    )
 
 
 def _paths(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -510,7 +353,7 @@ def _paths(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _lists_from_dict(raw: Any, where: str) -> PathLists:
+def lists_from_dict(raw: Any, where: str) -> PathLists:
     if not isinstance(raw, dict) or set(raw) != set(_LIST_KEYS):
         raise TamperedError(f"expected path lists with keys {list(_LIST_KEYS)}", where=where)
     return PathLists(*(_paths(raw, key, where) for key in _LIST_KEYS))
@@ -531,7 +374,7 @@ def _ref_from_dict(raw: dict[str, Any], where: str) -> PathsRef:
     return PathsRef(sha, length, (counts[0], counts[1], counts[2]))
 
 
-def _entry_from_dict(raw: Any, where: str) -> LogEntry:
+def entry_from_dict(raw: Any, where: str) -> LogEntry:
     if not isinstance(raw, dict) or set(raw) != _ENTRY_KEYS:
         found = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
         raise TamperedError(
@@ -560,7 +403,7 @@ def _entry_from_dict(raw: Any, where: str) -> LogEntry:
     if isinstance(paths, dict) and set(paths) == {"counts", "length", "sha256"}:
         lists, ref = None, _ref_from_dict(paths, where)
     else:
-        lists, ref = _lists_from_dict(paths, where), None
+        lists, ref = lists_from_dict(paths, where), None
     return LogEntry(
         raw["index"], raw["version"], raw["time"], raw["snapshot_sha256"], previous, lists, ref
     )

@@ -15,12 +15,10 @@ from tamizdat.trust.log import (
     LogHead,
     LogLimits,
     PublicationLog,
-    check_extends,
-    fetch_chain,
     parse_head,
     path_history,
-    read_log,
 )
+from tamizdat.trust.log_chain import check_extends, fetch_chain, read_log
 from tamizdat.trust.sign.log_writer import append_entry, log_files
 
 SNAP = "ab" * 32

@@ -19,7 +19,7 @@ from tamizdat.config import load_config
 from tamizdat.errors import KeyStoreError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, METADATA_DIR, by_hash_path, log_entry_path
-from tamizdat.trust.log import read_log
+from tamizdat.trust.log_chain import read_log
 from tamizdat.trust.sign import release_dir as rel
 from tamizdat.trust.sign.signing import sign_release
 

@@ -16,7 +16,8 @@ from tuf.api.metadata import DelegatedRole
 
 from tamizdat.errors import UserError
 from tamizdat.layout import LOG_JSON, METADATA_DIR
-from tamizdat.trust.log import path_history, read_log
+from tamizdat.trust.log import path_history
+from tamizdat.trust.log_chain import read_log
 
 __all__ = ["HistoryEvent", "read_history"]
 

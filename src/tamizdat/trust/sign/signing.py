@@ -39,7 +39,8 @@ from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.progress import Progress, report
 from tamizdat.stat_cache import StatCache, file_stamp
-from tamizdat.trust.log import PublicationLog, is_log_path, read_log
+from tamizdat.trust.log import PublicationLog, is_log_path
+from tamizdat.trust.log_chain import read_log
 from tamizdat.trust.sign import release_dir as rel
 from tamizdat.trust.sign.hashing import HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.sign.keys import open_store, root_chain

@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING
 from tamizdat.errors import LogForkError, MixAndMatchError, RollbackError, TamperedError
 from tamizdat.layout import LOG_JSON, by_hash_path
 from tamizdat.transport.sources import MissingFileError
-from tamizdat.trust.log import (
-    LogEntry,
-    LogLimits,
-    PublicationLog,
-    check_chain_file,
-    check_extends,
-    fetch_chain,
-    parse_head,
-)
+from tamizdat.trust.log import LogEntry, LogLimits, PublicationLog, parse_head
+from tamizdat.trust.log_chain import check_chain_file, check_extends, fetch_chain
 from tamizdat.trust.verify.checks import sha256_hex
 
 if TYPE_CHECKING:

@@ -46,10 +46,7 @@ from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import by_hash_path, metadata_path
 from tamizdat.transport.fetch import Check, Fetcher
 from tamizdat.transport.sources import MissingFileError
-from tamizdat.trust.log import (
-    LogLimits,
-    PublicationLog,
-)
+from tamizdat.trust.log import LogLimits, PublicationLog
 from tamizdat.trust.verify.checks import sha256_hex
 from tamizdat.trust.verify.kept import NoCopy, TrustedCopy
 from tamizdat.trust.verify.policy import Limits, SeenVersions, TrustPolicy
