@@ -74,6 +74,7 @@ class DistributionConfig:
     channels: tuple[str, ...] = ("email", "telegram")
     groups: int = 4  # per channel: a bucket is (channel, group)
     answer_size: int = 3
+    pool_size: int = 6  # mirrors of one bucket handed out in one period, to everyone
     period: timedelta = timedelta(hours=24)
     rate_window: timedelta = timedelta(hours=24)
     rate_limit: int = 3  # answers per requester per window
@@ -84,6 +85,7 @@ class DistributionConfig:
         for name, value in (
             ("groups", self.groups),
             ("answer_size", self.answer_size),
+            ("pool_size", self.pool_size),
             ("rate_limit", self.rate_limit),
         ):
             if value < 1:
@@ -208,6 +210,8 @@ class Distributor:
     key: bytes = field(repr=False)
     fingerprint: str
     config: DistributionConfig = DistributionConfig()
+    # name → bucket: a pure function of the key and config, so memoising it is safe.
+    _buckets: dict[str, Bucket] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.key) < MIN_KEY_BYTES:
@@ -228,7 +232,11 @@ class Distributor:
 
     def bucket_of(self, mirror: str) -> Bucket:
         """The one bucket ``mirror`` belongs to (rendezvous hashing over all buckets)."""
-        return max(self.buckets, key=lambda b: (self._weight("bucket", str(b), mirror), b))
+        found = self._buckets.get(mirror)
+        if found is None:
+            found = max(self.buckets, key=lambda b: (self._weight("bucket", str(b), mirror), b))
+            self._buckets[mirror] = found
+        return found
 
     def assign_buckets(self, mirrors: Iterable[str]) -> dict[str, Bucket]:
         """``mirror → bucket`` for every mirror: each in exactly one, independent of the others."""
@@ -295,8 +303,16 @@ class Distributor:
                 where="--channel",
                 hint="run 'tamizdat mirrors check', then add mirrors if too few work",
             )
-        picks = sorted(
+        # Today's pool of the bucket first (the same for every requester of the group), then
+        # the requester's share of it: however many accounts a censor opens, one period
+        # shows it at most ``pool_size`` mirrors per bucket.
+        pool = sorted(
             by_bucket[served],
+            key=lambda n: self._weight("pool", str(served), str(index), n),
+            reverse=True,
+        )[: self.config.pool_size]
+        picks = sorted(
+            pool,
             key=lambda n: self._weight("pick", channel, who, str(index), n),
             reverse=True,
         )[: self.config.answer_size]

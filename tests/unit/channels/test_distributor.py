@@ -112,8 +112,8 @@ def test_harvesting_is_bounded_by_the_buckets_the_requesters_reach(requesters: i
         answer = dist.answer(who, "email", NOON, MIRRORS)
         reached.add(answer.served_from)
         learned.update(m.name for m in answer.mirrors)
-    bound = sum(1 for n in MIRRORS if buckets[n] in reached)
-    assert len(learned) <= bound
+    sizes = [sum(1 for n in MIRRORS if buckets[n] == b) for b in reached]
+    assert len(learned) <= sum(min(size, dist.config.pool_size) for size in sizes)
     assert len(reached) <= min(requesters, dist.config.groups)
     # the other channel's mirrors are never learned through this one
     email_mirrors = {n for n, b in buckets.items() if b.channel == "email"}
@@ -121,6 +121,20 @@ def test_harvesting_is_bounded_by_the_buckets_the_requesters_reach(requesters: i
     assert len(learned) < len(MIRRORS)
     if requesters == 1:
         assert len(learned) <= 3
+
+
+@pytest.mark.parametrize("days", [1, 3])
+def test_a_thousand_accounts_learn_at_most_the_daily_pools(days: int) -> None:
+    dist = _distributor()
+    many = {f"x{i:03d}": f"https://x{i:03d}.example.net/" for i in range(200)}
+    learned: set[str] = set()
+    for day in range(days):
+        for who in _random_emails(1000, seed=day):
+            answer = dist.answer(who, "email", NOON + timedelta(days=day), many)
+            learned.update(m.name for m in answer.mirrors)
+    email = sum(1 for n in many if dist.bucket_of(n).channel == "email")
+    bound = dist.config.groups * dist.config.pool_size * days
+    assert len(learned) <= bound < email
 
 
 def test_an_answer_never_leaves_the_home_bucket_while_it_has_a_working_mirror() -> None:
