@@ -335,6 +335,8 @@ class BlockingSummary:
     mirror_buckets: Mapping[str, Bucket]
     per_bucket: Mapping[str, tuple[int, float]]  # bucket → (blocked, median seconds)
     per_channel: Mapping[str, tuple[int, float]]
+    # blocked mirror → other buckets that received it by fallback (other leak paths)
+    fallback_buckets: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         def rows(table: Mapping[str, tuple[int, float]]) -> dict[str, object]:
@@ -347,14 +349,21 @@ class BlockingSummary:
             "mirror_buckets": {k: str(v) for k, v in sorted(self.mirror_buckets.items())},
             "per_bucket": rows(self.per_bucket),
             "per_channel": rows(self.per_channel),
+            "fallback_buckets": {k: sorted(v) for k, v in sorted(self.fallback_buckets.items())},
         }
 
 
 def summarize_blocking(
-    distributor: Distributor, mirrors: Sequence[str], time_to_block: Mapping[str, float]
+    distributor: Distributor,
+    mirrors: Sequence[str],
+    time_to_block: Mapping[str, float],
+    fallbacks: Mapping[str, frozenset[str]] | None = None,
 ) -> BlockingSummary:
     """Buckets of ``mirrors`` and, for the blocked ones (``time_to_block``: mirror → seconds
-    from creation to its first failure), the median time-to-block per bucket and channel."""
+    from creation to its first failure), the median time-to-block per bucket and channel,
+    and the other buckets a fallback handed them to (``fallbacks``, from the request store).
+    A blocked mirror counts for its own bucket only: the fallback paths are listed, not
+    guessed at."""
     buckets = distributor.assign_buckets(mirrors)
     per_bucket: dict[str, list[float]] = {}
     per_channel: dict[str, list[float]] = {}
@@ -366,7 +375,8 @@ def summarize_blocking(
     def medians(table: Mapping[str, list[float]]) -> dict[str, tuple[int, float]]:
         return {k: (len(v), float(statistics.median(v))) for k, v in table.items()}
 
-    return BlockingSummary(buckets, medians(per_bucket), medians(per_channel))
+    leaks = {n: frozenset(b) for n, b in (fallbacks or {}).items() if n in time_to_block and b}
+    return BlockingSummary(buckets, medians(per_bucket), medians(per_channel), leaks)
 
 
 def working_mirrors(signed_list: bytes, states: Mapping[str, str], where: str) -> dict[str, str]:

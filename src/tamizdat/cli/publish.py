@@ -299,8 +299,11 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
         if blocking:
             for m in report.mirrors:
                 if m.time_to_block_seconds is not None:
+                    extra = sorted(blocking.fallback_buckets.get(m.name, ()))
+                    also = f" (also given by fallback to {', '.join(extra)})" if extra else ""
                     out.say(
-                        f"{m.name}: blocked, leaked by bucket {blocking.mirror_buckets[m.name]}"
+                        f"{m.name}: blocked, leaked by bucket "
+                        f"{blocking.mirror_buckets[m.name]}{also}"
                     )
             for label, table in (
                 ("bucket", blocking.per_bucket),
@@ -320,7 +323,7 @@ def _summarize_blocking(config: Any, fingerprint: str, report: Any) -> Any:
     """Which bucket leaked each blocked mirror, or None without a distribution key (then no
     mirror was handed out by the distributor, and there is nothing to attribute)."""
     from tamizdat.channels.distributor import Distributor, summarize_blocking
-    from tamizdat.channels.requests import load_distribution_key
+    from tamizdat.channels.requests import SqliteRequestStore, load_distribution_key
     from tamizdat.errors import KeyStoreError
 
     try:
@@ -333,7 +336,14 @@ def _summarize_blocking(config: Any, fingerprint: str, report: Any) -> Any:
         if m.time_to_block_seconds is not None
     }
     names = [m.name for m in report.mirrors]
-    return summarize_blocking(Distributor(key, fingerprint), names, blocked)
+    store = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
+    return summarize_blocking(
+        Distributor(key, fingerprint), names, blocked, store.fallback_buckets()
+    )
+
+
+# Beside the site, in the cache folder: never in public/ or release/.
+_REQUEST_STORE = "distribution-requests.sqlite"
 
 
 def _register_give(msub: Any) -> None:
@@ -382,7 +392,7 @@ def run_give(args: argparse.Namespace, out: Output) -> int:
     )
     answer = give_answer(
         distributor,
-        SqliteRequestStore(config.build.cache_dir / "distribution-requests.sqlite"),
+        SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE),
         requester=args.requester,
         channel=args.channel,
         now=datetime.now(UTC),

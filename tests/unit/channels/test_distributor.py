@@ -410,3 +410,32 @@ def test_blocking_summary_medians_per_bucket_and_channel() -> None:
     assert sum(n for n, _ in summary.per_bucket.values()) == 5
     data = summary.to_json()
     assert data["per_channel"] == {"email": {"blocked": 5, "median_time_to_block_seconds": 30.0}}
+
+
+def test_a_fallback_answer_is_recorded_as_a_leak_path(store: RequestStore) -> None:
+    dist = _distributor()
+    home = dist.group_ranking("email", "alice@example.org")[0]
+    without_home = {n: u for n, u in MIRRORS.items() if dist.bucket_of(n) != home}
+    assert store.fallback_buckets() == {}
+    give_answer(
+        dist, store, requester="bob@example.org", channel="email", now=NOON, working=MIRRORS
+    )
+    if dist.group_ranking("email", "bob@example.org")[0] != home:
+        assert store.fallback_buckets() == {}  # an answer from the home bucket leaks nothing new
+    answer = give_answer(
+        dist, store, requester="alice@example.org", channel="email", now=NOON, working=without_home
+    )
+    assert answer.fallback
+    recorded = store.fallback_buckets()
+    assert recorded == {m.name: frozenset({str(home)}) for m in answer.mirrors}
+    summary = summarize_blocking(
+        dist, list(MIRRORS), {answer.mirrors[0].name: 60.0, "m00": 30.0}, recorded
+    )
+    assert summary.fallback_buckets == {answer.mirrors[0].name: frozenset({str(home)})}
+    assert summary.to_json()["fallback_buckets"] == {answer.mirrors[0].name: [str(home)]}
+
+
+def test_reading_leak_paths_of_a_missing_store_creates_nothing(tmp_path: Path) -> None:
+    file = tmp_path / "never" / "requests.sqlite"
+    assert SqliteRequestStore(file).fallback_buckets() == {}
+    assert not file.parent.exists()

@@ -190,6 +190,27 @@ def test_check_reports_the_bucket_and_median_time_to_block(
     assert "median time-to-block" in text
 
 
+def test_check_names_the_fallback_leak_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = Distributor(KEY, hashlib.sha256(ROOT).hexdigest())
+    home = dist.group_ranking("email", "carol@example.org")[0]
+    site = _site(tmp_path, working=[n for n in NAMES if dist.bucket_of(n) != home])
+    assert (
+        main([*_give(site, "--json"), "--channel", "email", "--requester", "carol@example.org"])
+        == 0
+    )
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["fallback"] is True
+    assert answer["bucket"] == str(home)
+    given = [m["name"] for m in answer["mirrors"]]
+    assert main(["-C", str(site), "--json", "mirrors", "check", "--timeout", "2"]) == 7
+    report = json.loads(capsys.readouterr().out)["distribution"]
+    assert report["fallback_buckets"] == {n: [str(home)] for n in given}
+    assert main(["-C", str(site), "mirrors", "check", "--timeout", "2"]) == 7
+    assert f"(also given by fallback to {home})" in capsys.readouterr().out
+
+
 def test_check_without_a_key_reports_no_buckets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
