@@ -65,6 +65,7 @@ MIN_KEY_BYTES = 32
 _DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9.-]{1,253}$")
 _TELEGRAM_ID = re.compile(r"^[0-9]{1,20}$")
+_MAX_REQUESTER = 320  # the longest valid e-mail address (RFC 3696 errata: 64 + 1 + 255)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,11 @@ def normalize_requester(channel: str, requester: str) -> str:
     Raises:
         UserError: the requester is not a plausible identity for the channel.
     """
+    if len(requester) > _MAX_REQUESTER:  # before any work: the text may come from a stranger
+        raise UserError(
+            f"expected at most {_MAX_REQUESTER} characters, found {len(requester)}",
+            where="--requester",
+        )
     text = unicodedata.normalize("NFKC", requester).strip()
     if channel == "email":
         address = text.lower().rstrip(".")

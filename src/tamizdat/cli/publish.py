@@ -1,15 +1,20 @@
-"""``tamizdat publish`` and ``tamizdat mirrors add|retire|list|check``."""
+"""``tamizdat publish`` and ``tamizdat mirrors add|retire|list|check|give``."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tamizdat.cli._output import Output
 from tamizdat.errors import ExitCode, UserError
 from tamizdat.files import write_atomic
+
+if TYPE_CHECKING:
+    from tamizdat.channels.distributor import BlockingSummary
+    from tamizdat.config import Config
+    from tamizdat.publish.check import CheckReport
 
 _PUBLISH_EPILOG = """\
 examples:
@@ -282,7 +287,7 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
     )
     if args.html:
         write_atomic(Path(args.html), render_status_html(report).encode("utf-8"))
-    blocking = _summarize_blocking(config, fingerprint, report)
+    blocking = _summarize_blocking(config, fingerprint, report, out)
     data = report.to_json()
     data["distribution"] = blocking.to_json() if blocking else None
 
@@ -319,7 +324,9 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
     return int(report.exit_code)
 
 
-def _summarize_blocking(config: Any, fingerprint: str, report: Any) -> Any:
+def _summarize_blocking(
+    config: Config, fingerprint: str, report: CheckReport, out: Output
+) -> BlockingSummary | None:
     """Which bucket leaked each blocked mirror, or None without a distribution key (then no
     mirror was handed out by the distributor, and there is nothing to attribute)."""
     from tamizdat.channels.distributor import Distributor, summarize_blocking
@@ -335,11 +342,14 @@ def _summarize_blocking(config: Any, fingerprint: str, report: Any) -> Any:
         for m in report.mirrors
         if m.time_to_block_seconds is not None
     }
-    names = [m.name for m in report.mirrors]
     store = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
-    return summarize_blocking(
-        Distributor(key, fingerprint), names, blocked, store.fallback_buckets()
-    )
+    try:
+        fallbacks = store.fallback_buckets()
+    except UserError as exc:  # the health report matters more than the leak paths
+        out.warn(f"{exc}; fallback leak paths not reported")
+        fallbacks = {}
+    names = [m.name for m in report.mirrors]
+    return summarize_blocking(Distributor(key, fingerprint), names, blocked, fallbacks)
 
 
 # Beside the site, in the cache folder: never in public/ or release/.

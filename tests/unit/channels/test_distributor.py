@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,8 @@ def test_dots_are_kept_where_the_provider_honours_them() -> None:
         ("telegram", "0"),
         ("telegram", "-5"),
         ("telegram", "1" * 21),
+        ("email", "a@" + "b" * 10_000 + ".org"),
+        ("telegram", "1" * 100_000),
     ],
 )
 def test_implausible_requesters_are_refused(channel: str, requester: str) -> None:
@@ -439,3 +442,21 @@ def test_reading_leak_paths_of_a_missing_store_creates_nothing(tmp_path: Path) -
     file = tmp_path / "never" / "requests.sqlite"
     assert SqliteRequestStore(file).fallback_buckets() == {}
     assert not file.parent.exists()
+
+
+def test_concurrent_requests_cannot_slip_past_the_limit(tmp_path: Path) -> None:
+    file = tmp_path / "requests.sqlite"
+    admitted: list[bool] = []
+    lock = threading.Lock()
+
+    def ask() -> None:
+        ok = SqliteRequestStore(file).admit("same", 1000.0, 3600.0, 3)
+        with lock:
+            admitted.append(ok)
+
+    threads = [threading.Thread(target=ask) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(admitted) == [False] * 9 + [True] * 3

@@ -211,6 +211,20 @@ def test_check_names_the_fallback_leak_path(
     assert f"(also given by fallback to {home})" in capsys.readouterr().out
 
 
+def test_check_with_a_corrupt_request_store_still_reports_and_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = _site(tmp_path, working=NAMES)
+    store = site / ".tamizdat" / "distribution-requests.sqlite"
+    store.write_bytes(b"not a database" * 200)
+    assert main(["-C", str(site), "--json", "mirrors", "check", "--timeout", "2"]) == 7
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["distribution"]["fallback_buckets"] == {}
+    assert "warning:" in captured.err
+    assert str(store) in captured.err
+    assert store.read_bytes() == b"not a database" * 200
+
+
 def test_check_without_a_key_reports_no_buckets(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
