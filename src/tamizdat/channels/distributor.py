@@ -35,8 +35,9 @@ import statistics
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from tamizdat.config.distribution import DistributionConfig
 from tamizdat.errors import UserError
 from tamizdat.fingerprint import format_fingerprint, normalize_fingerprint
 
@@ -66,36 +67,6 @@ _DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[a-z0-9.-]{1,253}$")
 _TELEGRAM_ID = re.compile(r"^[0-9]{1,20}$")
 _MAX_REQUESTER = 320  # the longest valid e-mail address (RFC 3696 errata: 64 + 1 + 255)
-
-
-@dataclass(frozen=True, slots=True)
-class DistributionConfig:
-    """Limits of the distributor (reference points: rdsys gives 2–3 bridges a day)."""
-
-    channels: tuple[str, ...] = ("email", "telegram")
-    groups: int = 4  # per channel: a bucket is (channel, group)
-    answer_size: int = 3
-    pool_size: int = 6  # mirrors of one bucket handed out in one period, to everyone
-    period: timedelta = timedelta(hours=24)
-    rate_window: timedelta = timedelta(hours=24)
-    rate_limit: int = 3  # answers per requester per window
-
-    def __post_init__(self) -> None:
-        if not self.channels or len(set(self.channels)) != len(self.channels):
-            raise UserError("expected distinct channel names", where="distribution.channels")
-        for name, value in (
-            ("groups", self.groups),
-            ("answer_size", self.answer_size),
-            ("pool_size", self.pool_size),
-            ("rate_limit", self.rate_limit),
-        ):
-            if value < 1:
-                raise UserError(f"expected at least 1, found {value}", where=f"distribution.{name}")
-        for name, span in (("period", self.period), ("rate_window", self.rate_window)):
-            if span.total_seconds() < 60:
-                raise UserError(
-                    f"expected at least a minute, found {span}", where=f"distribution.{name}"
-                )
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -215,7 +186,7 @@ class Distributor:
 
     key: bytes = field(repr=False)
     fingerprint: str
-    config: DistributionConfig = DistributionConfig()
+    config: DistributionConfig = field(default_factory=DistributionConfig)
     # name → bucket: a pure function of the key and config, so memoising it is safe.
     _buckets: dict[str, Bucket] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -349,7 +349,8 @@ def _summarize_blocking(
         out.warn(f"{exc}; fallback leak paths not reported")
         fallbacks = {}
     names = [m.name for m in report.mirrors]
-    return summarize_blocking(Distributor(key, fingerprint), names, blocked, fallbacks)
+    distributor = Distributor(key, fingerprint, config.distribution)
+    return summarize_blocking(distributor, names, blocked, fallbacks)
 
 
 # Beside the site, in the cache folder: never in public/ or release/.
@@ -398,7 +399,9 @@ def run_give(args: argparse.Namespace, out: Output) -> int:
     )
     states = {name: e.state for name, e in read_latest_entries(history).items()}
     distributor = Distributor(
-        load_distribution_key(config.signing.keys_dir), root_fingerprint(first_root.read_bytes())
+        load_distribution_key(config.signing.keys_dir),
+        root_fingerprint(first_root.read_bytes()),
+        config.distribution,
     )
     answer = give_answer(
         distributor,

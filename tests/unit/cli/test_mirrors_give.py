@@ -26,7 +26,7 @@ ROOT = b'{"signed": {"_type": "root"}}'
 KEY = b"K" * 32
 
 
-def _site(tmp_path: Path, *, working: list[str], key: bool = True) -> Path:
+def _site(tmp_path: Path, *, working: list[str], key: bool = True, extra: str = "") -> Path:
     site = tmp_path / "site"
     keys = tmp_path / "keys"
     lines = [
@@ -46,7 +46,7 @@ def _site(tmp_path: Path, *, working: list[str], key: bool = True) -> Path:
             'created = "2026-01-01"',
         ]
     site.mkdir()
-    (site / "tamizdat.toml").write_text("\n".join(lines) + "\n")
+    (site / "tamizdat.toml").write_text("\n".join(lines) + "\n" + extra)
     release = site / "release"
     (release / metadata_path("root", 1)).parent.mkdir(parents=True)
     (release / metadata_path("root", 1)).write_bytes(ROOT)
@@ -102,6 +102,21 @@ def test_give_answers_from_working_signed_mirrors_and_repeats_itself(
     # the store beside the site holds no address
     store = site / ".tamizdat" / "distribution-requests.sqlite"
     assert b"alice" not in store.read_bytes().lower()
+
+
+def test_give_follows_the_distribution_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = '[distribution]\nchannels = ["signal"]\nanswer_size = 1\nrate_limit = 1\n'
+    site = _site(tmp_path, working=NAMES, extra=extra)
+    args = [*_give(site, "--json"), "--channel", "signal", "--requester", "Someone"]
+    assert main(args) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert len(answer["mirrors"]) == 1
+    assert answer["bucket"].startswith("signal/")
+    assert main(args) == ExitCode.USER  # rate_limit = 1
+    assert main([*args[:-3], "email", "--requester", "a@example.org"]) == ExitCode.USER
+    assert "unknown channel 'email'" in capsys.readouterr().err
 
 
 def test_give_human_output_is_the_message(
