@@ -9,7 +9,8 @@
     │   ├── PrivacyError                a page would load a third-party resource: file and URL
     │   ├── KeyStoreError               a key is missing, locked, or the passphrase is wrong
     │   ├── BundleError                 a bundle file is malformed or hostile
-    │   └── UnsafeFileError             a link, FIFO, device or socket where a file was expected
+    │   ├── UnsafeFileError             a link, FIFO, device or socket where a file was expected
+    │   └── RateLimitedError            a requester asked for mirrors too often in the window
     ├── UntrustedContentError           what a mirror, bundle or channel delivered is not authentic
     │   ├── BadSignatureError           signatures below threshold, or by a key not authorised
     │   ├── RollbackError               older than a version this machine saw before
@@ -53,6 +54,7 @@ __all__ = [
     "NotThisPublisherError",
     "OversizeError",
     "PrivacyError",
+    "RateLimitedError",
     "RollbackError",
     "TamizdatError",
     "TamperedError",
@@ -150,6 +152,11 @@ class UnsafeFileError(UserError):
     Refused so that nothing outside a tree (a signing key, ``/dev/zero``) is read through it,
     and no read blocks on a FIFO. See :mod:`tamizdat.files`.
     """
+
+
+class RateLimitedError(UserError):
+    """A requester (an e-mail address, a Telegram user) asked for mirrors too often; the
+    refusal names the channel and the window, never the requester."""
 
 
 class UntrustedContentError(TamizdatError):

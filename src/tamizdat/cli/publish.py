@@ -1,15 +1,20 @@
-"""``tamizdat publish`` and ``tamizdat mirrors add|retire|list|check``."""
+"""``tamizdat publish`` and ``tamizdat mirrors add|retire|list|check|give``."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tamizdat.cli._output import Output
 from tamizdat.errors import ExitCode, UserError
 from tamizdat.files import write_atomic
+
+if TYPE_CHECKING:
+    from tamizdat.channels.distributor import BlockingSummary
+    from tamizdat.config import Config
+    from tamizdat.publish.check import CheckReport
 
 _PUBLISH_EPILOG = """\
 examples:
@@ -30,6 +35,7 @@ examples:
   tamizdat mirrors retire s3-eu
   tamizdat mirrors list --json
   tamizdat mirrors check --html status.html
+  tamizdat mirrors give --channel email --requester alice@example.org
 """
 
 
@@ -47,6 +53,7 @@ def register(sub: Any) -> None:
     _register_retire(msub)
     _register_list(msub)
     _register_check(msub)
+    _register_give(msub)
 
 
 def _register_publish(sub: Any) -> None:
@@ -280,6 +287,9 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
     )
     if args.html:
         write_atomic(Path(args.html), render_status_html(report).encode("utf-8"))
+    blocking = _summarize_blocking(config, fingerprint, report, out)
+    data = report.to_json()
+    data["distribution"] = blocking.to_json() if blocking else None
 
     def human() -> None:
         for m in report.mirrors:
@@ -291,6 +301,115 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
                 f"{m.name:<16} {m.state}{lag} release {m.version} {m.latency_ms} ms"
                 f"{note}{where}{since}"
             )
+        if blocking:
+            for m in report.mirrors:
+                if m.time_to_block_seconds is not None:
+                    extra = sorted(blocking.fallback_buckets.get(m.name, ()))
+                    also = f" (also given by fallback to {', '.join(extra)})" if extra else ""
+                    out.say(
+                        f"{m.name}: blocked, leaked by bucket "
+                        f"{blocking.mirror_buckets[m.name]}{also}"
+                    )
+            for label, table in (
+                ("bucket", blocking.per_bucket),
+                ("channel", blocking.per_channel),
+            ):
+                for name, (count, median) in sorted(table.items()):
+                    out.say(
+                        f"{label} {name}: {count} blocked, median time-to-block "
+                        f"{median / 86400:.1f} days"
+                    )
 
-    out.result(report.to_json(), human)
+    out.result(data, human)
     return int(report.exit_code)
+
+
+def _summarize_blocking(
+    config: Config, fingerprint: str, report: CheckReport, out: Output
+) -> BlockingSummary | None:
+    """Which bucket leaked each blocked mirror, or None without a distribution key (then no
+    mirror was handed out by the distributor, and there is nothing to attribute)."""
+    from tamizdat.channels.distributor import Distributor, summarize_blocking
+    from tamizdat.channels.requests import SqliteRequestStore, load_distribution_key
+    from tamizdat.errors import KeyStoreError
+
+    try:
+        key = load_distribution_key(config.signing.keys_dir)
+    except KeyStoreError:
+        return None
+    blocked = {
+        m.name: m.time_to_block_seconds
+        for m in report.mirrors
+        if m.time_to_block_seconds is not None
+    }
+    store = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
+    try:
+        fallbacks = store.fallback_buckets()
+    except UserError as exc:  # the health report matters more than the leak paths
+        out.warn(f"{exc}; fallback leak paths not reported")
+        fallbacks = {}
+    names = [m.name for m in report.mirrors]
+    distributor = Distributor(key, fingerprint, config.distribution)
+    return summarize_blocking(distributor, names, blocked, fallbacks)
+
+
+# Beside the site, in the cache folder: never in public/ or release/.
+_REQUEST_STORE = "distribution-requests.sqlite"
+
+
+def _register_give(msub: Any) -> None:
+    parser = msub.add_parser(
+        "give",
+        help="answer one requester with a few working mirrors (harvest-resistant)",
+        description="Pick the requester's small, stable subset of the mirrors the last "
+        "'mirrors check' saw working: the same answer all period (24 h), at most 3 answers "
+        "per requester per day. The secret key is read from $TAMIZDAT_DISTRIBUTION_KEY_FILE "
+        "or KEYS_DIR/distribution.key.",
+        epilog="examples:\n  tamizdat mirrors give --channel email --requester alice@example.org\n"
+        "  tamizdat --json mirrors give --channel telegram --requester 123456789\n\n"
+        "exit codes: 0 answered, 2 rate-limited, bad requester, no key or no working mirror",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--channel", required=True, help="email or telegram")
+    parser.add_argument(
+        "--requester", required=True, help="e-mail address or numeric Telegram user id"
+    )
+    parser.add_argument("--history", metavar="FILE", help="history file (default: cache dir)")
+    parser.set_defaults(handler=run_give)
+
+
+def run_give(args: argparse.Namespace, out: Output) -> int:
+    from datetime import UTC, datetime
+
+    from tamizdat.channels.distributor import Distributor, working_mirrors
+    from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
+    from tamizdat.config import load_config
+    from tamizdat.fingerprint import root_fingerprint
+    from tamizdat.layout import MIRRORS_JSON, metadata_path
+    from tamizdat.publish.history import read_latest_entries
+
+    config = load_config(Path(args.site))
+    release_dir = config.signing.release_dir
+    first_root, listed = release_dir / metadata_path("root", 1), release_dir / MIRRORS_JSON
+    for file in (first_root, listed):
+        if not file.is_file():
+            raise UserError("no signed release here", where=str(file), hint="run 'tamizdat sign'")
+    history = (
+        Path(args.history) if args.history else config.build.cache_dir / "mirrors-history.jsonl"
+    )
+    states = {name: e.state for name, e in read_latest_entries(history).items()}
+    distributor = Distributor(
+        load_distribution_key(config.signing.keys_dir),
+        root_fingerprint(first_root.read_bytes()),
+        config.distribution,
+    )
+    answer = give_answer(
+        distributor,
+        SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE),
+        requester=args.requester,
+        channel=args.channel,
+        now=datetime.now(UTC),
+        working=working_mirrors(listed.read_bytes(), states, str(listed)),
+    )
+    out.result(answer.to_json(), lambda: out.say(answer.text.rstrip("\n")))
+    return 0

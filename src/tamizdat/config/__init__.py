@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tamizdat.config._table import Table, suggest
+from tamizdat.config.distribution import DistributionConfig, read_distribution
 from tamizdat.config.media import MediaSettings, read_media
 from tamizdat.config.mirrors import MirrorSettings, read_mirrors
 from tamizdat.config.signing import SigningSettings, read_signing
@@ -27,6 +28,7 @@ __all__ = [
     "Config",
     "CorrectionsMode",
     "DeskSettings",
+    "DistributionConfig",
     "LanguageSettings",
     "MediaSettings",
     "MirrorSettings",
@@ -37,7 +39,16 @@ __all__ = [
 ]
 
 CONFIG_NAME = "tamizdat.toml"
-_SECTIONS = ("site", "languages", "build", "desks", "signing", "mirrors", "media")
+_SECTIONS = (
+    "site",
+    "languages",
+    "build",
+    "desks",
+    "signing",
+    "mirrors",
+    "media",
+    "distribution",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,7 @@ class Config:
     signing: SigningSettings
     mirrors: tuple[MirrorSettings, ...]
     media: MediaSettings = field(default_factory=MediaSettings)
+    distribution: DistributionConfig = field(default_factory=DistributionConfig)
     # Deprecated keys still honoured, one sentence each; the build reports them.
     warnings: tuple[str, ...] = ()
 
@@ -99,6 +111,7 @@ def load_config(site_dir: Path | str = ".") -> Config:
         signing=signing,
         mirrors=read_mirrors(top),
         media=read_media(top),
+        distribution=read_distribution(top),
         warnings=warnings,
     )
 

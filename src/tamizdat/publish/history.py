@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FAILING_STATES", "HistoryEntry", "MirrorTimeline", "append_history", "read_timelines"]
+__all__ = [
+    "FAILING_STATES",
+    "HistoryEntry",
+    "MirrorTimeline",
+    "append_history",
+    "read_latest_entries",
+    "read_timelines",
+]
 
 FAILING_STATES = frozenset({"unreachable", "tampered", "not-this-publisher"})
 
@@ -72,12 +79,22 @@ def _parse(line: str) -> HistoryEntry | None:
         return None
 
 
-def read_timelines(file: Path) -> dict[str, MirrorTimeline]:
-    """Per mirror: first seen, last OK, and the start of its current failing streak."""
+def _read_entries(file: Path) -> list[HistoryEntry]:
     if not file.is_file():
-        return {}
+        return []
     entries = [e for e in map(_parse, file.read_text("utf-8", errors="replace").splitlines()) if e]
     entries.sort(key=lambda e: e.time)
+    return entries
+
+
+def read_latest_entries(file: Path) -> dict[str, HistoryEntry]:
+    """Per mirror, its result in the latest check that included it (what works now)."""
+    return {entry.mirror: entry for entry in _read_entries(file)}
+
+
+def read_timelines(file: Path) -> dict[str, MirrorTimeline]:
+    """Per mirror: first seen, last OK, and the start of its current failing streak."""
+    entries = _read_entries(file)
     timelines: dict[str, MirrorTimeline] = {}
     for entry in entries:
         old = timelines.get(entry.mirror)
