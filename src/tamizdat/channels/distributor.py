@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tamizdat.config.distribution import DistributionConfig
+from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import UserError
 from tamizdat.fingerprint import format_fingerprint, normalize_fingerprint
 
@@ -52,6 +53,7 @@ __all__ = [
     "GivenMirror",
     "normalize_requester",
     "summarize_blocking",
+    "unlisted_working",
     "working_mirrors",
 ]
 
@@ -370,3 +372,20 @@ def working_mirrors(signed_list: bytes, states: Mapping[str, str], where: str) -
     except (ValueError, KeyError, TypeError):
         raise UserError("expected a tamizdat mirror list (mirrors.json)", where=where) from None
     return {name: url for name, url in entries if states.get(name) in WORKING_STATES}
+
+
+def unlisted_working(
+    mirrors: Sequence[MirrorSettings], states: Mapping[str, str]
+) -> dict[str, str]:
+    """``name → public URL`` of the configured *unlisted* mirrors (``listed = false``: in no
+    signed list, so the distributor is the only way readers learn them) that are enabled,
+    not retired and whose latest checked state is working."""
+    return {
+        m.name: m.public_url
+        for m in mirrors
+        if not m.listed
+        and m.enabled
+        and not m.retired
+        and m.public_url
+        and states.get(m.name) in WORKING_STATES
+    }

@@ -142,6 +142,11 @@ def _register_add(msub: Any) -> None:
     parser.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="store option"
     )
+    parser.add_argument(
+        "--unlisted", action="store_true",
+        help="keep it out of the signed mirror lists (every mirror carries them, so a censor "
+        "reading one learns them all); hand it out with 'tamizdat mirrors give' only",
+    )  # fmt: skip
     parser.set_defaults(handler=run_add)
 
 
@@ -161,9 +166,15 @@ def run_add(args: argparse.Namespace, out: Output) -> int:
         public_url=args.public_url,
         tags=args.tag,
         options=options,
+        listed=not args.unlisted,
     )
     out.result(
-        {"added": mirror.name, "url": mirror.url, "public_url": mirror.public_url},
+        {
+            "added": mirror.name,
+            "url": mirror.url,
+            "public_url": mirror.public_url,
+            "listed": mirror.listed,
+        },
         lambda: out.say(f"added mirror {mirror.name} ({mirror.public_url})"),
     )
     return 0
@@ -216,6 +227,7 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
             "enabled": m.enabled,
             "retired": m.retired,
             "created": m.created,
+            "listed": m.listed,
         }
         for m in config.mirrors
     ]
@@ -227,6 +239,8 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
                 if row["retired"]
                 else ("enabled" if row["enabled"] else "disabled")
             )
+            if not row["listed"]:
+                status += ", unlisted"
             tags = ",".join(row["tags"]) or "-"
             out.say(
                 f"{row['name']:<16} {row['type']:<6} {status:<18} {tags:<16} {row['public_url']}"
@@ -381,7 +395,7 @@ def _register_give(msub: Any) -> None:
 def run_give(args: argparse.Namespace, out: Output) -> int:
     from datetime import UTC, datetime
 
-    from tamizdat.channels.distributor import Distributor, working_mirrors
+    from tamizdat.channels.distributor import Distributor, unlisted_working, working_mirrors
     from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
     from tamizdat.config import load_config
     from tamizdat.fingerprint import root_fingerprint
@@ -409,7 +423,10 @@ def run_give(args: argparse.Namespace, out: Output) -> int:
         requester=args.requester,
         channel=args.channel,
         now=datetime.now(UTC),
-        working=working_mirrors(listed.read_bytes(), states, str(listed)),
+        working={
+            **working_mirrors(listed.read_bytes(), states, str(listed)),
+            **unlisted_working(config.mirrors, states),
+        },
     )
     out.result(answer.to_json(), lambda: out.say(answer.text.rstrip("\n")))
     return 0

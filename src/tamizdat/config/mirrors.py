@@ -45,6 +45,9 @@ class MirrorSettings:
     created: str | None
     options: dict[str, str] = field(default_factory=dict)
     updated: str | None = None
+    # False: kept out of every signed mirror list (a censor reads those from any mirror);
+    # handed out only a few at a time by 'tamizdat mirrors give' (tamizdat.channels.distributor).
+    listed: bool = True
 
 
 def _date(table: Table, key: str) -> str | None:
@@ -69,6 +72,7 @@ def read_mirrors(top: Table) -> tuple[MirrorSettings, ...]:
                 "created",
                 "updated",
                 "options",
+                "listed",
             }
         )
         name = table.string("name", "")
@@ -115,6 +119,7 @@ def read_mirrors(top: Table) -> tuple[MirrorSettings, ...]:
                 created=_date(table, "created"),
                 options=options,
                 updated=_date(table, "updated"),
+                listed=table.boolean("listed", True),
             )
         )
     return tuple(mirrors)
@@ -142,6 +147,7 @@ def append_mirror_block(
     tags: tuple[str, ...] = (),
     created: str,
     options: dict[str, str] | None = None,
+    listed: bool = True,
 ) -> str:
     """``text`` with a new ``[[mirrors]]`` block appended (nothing else changes)."""
     lines = [
@@ -152,6 +158,8 @@ def append_mirror_block(
         f"tags = [{', '.join(_toml_string(t) for t in tags)}]",
         f"created = {_toml_string(created)}",
     ]
+    if not listed:
+        lines.append("listed = false  # handed out by 'tamizdat mirrors give' only")
     if options:
         lines.append("")
         lines.append("[mirrors.options]")

@@ -53,6 +53,7 @@ def add_mirror(
     tags: Sequence[str] = (),
     options: dict[str, str] | None = None,
     created: str | None = None,
+    listed: bool = True,
 ) -> MirrorSettings:
     """Append a ``[[mirrors]]`` block to tamizdat.toml and return the new mirror.
 
@@ -70,6 +71,7 @@ def add_mirror(
         tags=tuple(tags),
         created=created or _today(),
         options=options,
+        listed=listed,
     )
     updated = _replace_validated(config.root, new_text)
     return next(m for m in updated.mirrors if m.name == name)

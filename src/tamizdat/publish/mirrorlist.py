@@ -89,8 +89,10 @@ def build_mirror_lists(site_url: str, mirrors: Sequence[MirrorSettings]) -> dict
     """Every mirror-list file of a release: the full list, the Bypass v2 list, one per tag.
 
     Tags that are not safe file names are skipped (config validation keeps them simple).
+    Unlisted mirrors (``listed = false``) are in none of them: every mirror carries these
+    files, so a censor who reads one list from any mirror would learn them all.
     """
-    active = active_mirrors(mirrors)
+    active = [m for m in active_mirrors(mirrors) if m.listed]
     files = {
         MIRRORS_JSON: _dump({"version": 1, "mirrors": [_entry(m) for m in active]}),
         BYPASS_MIRRORS_JSON: _dump(_bypass_v2(site_url, active)),

@@ -17,8 +17,10 @@ import pytest
 from tamizdat.channels.distributor import Distributor
 from tamizdat.channels.requests import KEY_FILE_ENV
 from tamizdat.cli import main
+from tamizdat.config import load_config
 from tamizdat.errors import ExitCode
 from tamizdat.layout import MIRRORS_JSON, metadata_path
+from tamizdat.publish.mirrorlist import build_mirror_lists
 
 NAMES = [f"m{i:02d}" for i in range(12)]
 DEAD = "http://127.0.0.1:9/"
@@ -26,7 +28,14 @@ ROOT = b'{"signed": {"_type": "root"}}'
 KEY = b"K" * 32
 
 
-def _site(tmp_path: Path, *, working: list[str], key: bool = True, extra: str = "") -> Path:
+def _site(
+    tmp_path: Path,
+    *,
+    working: list[str],
+    key: bool = True,
+    extra: str = "",
+    unlisted: tuple[str, ...] = (),
+) -> Path:
     site = tmp_path / "site"
     keys = tmp_path / "keys"
     lines = [
@@ -44,6 +53,7 @@ def _site(tmp_path: Path, *, working: list[str], key: bool = True, extra: str = 
             f'url = "file://{tmp_path / name}"',
             f'public_url = "{DEAD}{name}/"',
             'created = "2026-01-01"',
+            *(["listed = false"] if name in unlisted else []),
         ]
     site.mkdir()
     (site / "tamizdat.toml").write_text("\n".join(lines) + "\n" + extra)
@@ -52,7 +62,7 @@ def _site(tmp_path: Path, *, working: list[str], key: bool = True, extra: str = 
     (release / metadata_path("root", 1)).write_bytes(ROOT)
     timestamp = {"signed": {"meta": {"snapshot.json": {"version": 4}}}}
     (release / metadata_path("timestamp", None)).write_text(json.dumps(timestamp))
-    listed = [{"name": n, "public_url": f"{DEAD}{n}/"} for n in NAMES]
+    listed = [{"name": n, "public_url": f"{DEAD}{n}/"} for n in NAMES if n not in unlisted]
     (release / MIRRORS_JSON).write_text(json.dumps({"version": 1, "mirrors": listed}))
     history = site / ".tamizdat" / "mirrors-history.jsonl"
     history.parent.mkdir()
@@ -246,3 +256,46 @@ def test_check_without_a_key_reports_no_buckets(
     site = _site(tmp_path, working=NAMES, key=False)
     assert main(["-C", str(site), "--json", "mirrors", "check", "--timeout", "2"]) == 7
     assert json.loads(capsys.readouterr().out)["distribution"] is None
+
+
+def test_unlisted_mirrors_are_handed_out_though_no_signed_list_names_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hidden = tuple(NAMES)  # every mirror unlisted: only the distributor knows them
+    site = _site(tmp_path, working=NAMES, unlisted=hidden)
+    args = [*_give(site, "--json"), "--channel", "email", "--requester", "bob@example.org"]
+    assert main(args) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["mirrors"]
+    assert {m["name"] for m in answer["mirrors"]} <= set(hidden)
+
+
+def test_unlisted_mirrors_stay_out_of_every_signed_list(tmp_path: Path) -> None:
+    site = _site(tmp_path, working=NAMES, unlisted=("m01", "m02"))
+    config = load_config(site)
+    files = build_mirror_lists(config.site.base_url, config.mirrors)
+    for path, data in files.items():
+        assert b"m01" not in data, path
+        assert b"m02" not in data, path
+    assert b"m03" in files[MIRRORS_JSON]
+
+
+def test_mirrors_add_unlisted_writes_listed_false(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = _site(tmp_path, working=NAMES)
+    args = ["-C", str(site), "--json", "mirrors", "add", "hidden", f"file://{tmp_path / 'h'}",
+            "--public-url", "https://hidden.example/", "--unlisted"]  # fmt: skip
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["listed"] is False
+    assert "listed = false" in (site / "tamizdat.toml").read_text()
+
+
+def test_listed_must_be_a_boolean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = _site(tmp_path, working=NAMES, extra="")
+    text = (
+        (site / "tamizdat.toml").read_text().replace('name = "m00"', 'name = "m00"\nlisted = "no"')
+    )
+    (site / "tamizdat.toml").write_text(text)
+    assert main(["-C", str(site), "mirrors", "list"]) == ExitCode.USER
+    assert "listed" in capsys.readouterr().err
