@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,7 +29,6 @@ __all__ = [
     "add_subscription",
     "export_bundle",
     "import_bundle",
-    "lan_address",
     "list_subscriptions",
     "sync_subscription",
 ]
@@ -204,15 +202,3 @@ def list_subscriptions(store_dir: Path | str | None = None) -> list[Store]:
     if not home.is_dir():
         return []
     return [Store(p) for p in sorted(home.iterdir()) if (p / "subscription.json").is_file()]
-
-
-def lan_address() -> str:
-    """This machine's address on the local network, for the share QR code (no packet sent)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 1))  # UDP connect only picks a route
-        return str(probe.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
-    finally:
-        probe.close()
