@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from support.attack_corpus import CASES, FORGED_PAGE, MONTH_PAGE, AttackCase, Built, stolen_desk_key
+from support.attack_releases import FixtureCase, stateless_cases
 from support.loopback import QuietDirectoryHandler, serving
 from support.tuf_release import write_file
 from tamizdat.channels.bundle import open_bundle, write_bundle
@@ -197,3 +198,31 @@ def test_conformance_client_processes_repeated_targets_in_order(tmp_path: Path) 
     assert sorted(p.read_bytes() for p in downloaded) == sorted(
         [built.files["index.html"], built.files[MONTH_PAGE]]
     )
+
+
+STATELESS = tuple(stateless_cases())
+
+
+@pytest.mark.parametrize("case", STATELESS, ids=[c.name for c in STATELESS])
+def test_every_door_agrees_on_the_other_attack_releases(case: FixtureCase, tmp_path: Path) -> None:
+    """The releases of tests/attacks/ that need no earlier state (freeze and mix, endless
+    data, key attacks, …): every door reaches the verdict ``verify DIR`` reaches.
+
+    ``verify --page`` answers a narrower question — is this one page's content signed — so
+    an attack on *another* object of the copy (an endless by-hash file) is outside it; it is
+    held to one verdict on every metadata attack by the corpus test above."""
+    page = next(
+        (p for p in sorted(case.files) if p.endswith(".html") and not p.startswith(".well-known")),
+        "index.html",
+    )
+    built = Built(dict(case.files), case.fingerprint, page)
+    verdicts: dict[str, str] = {}
+    for name, door in DOORS.items():
+        if name == "verify-page":
+            continue
+        with _served(built, tmp_path / name) as (release, url):
+            verdicts[name] = door(built, release, url)
+    reference = verdicts["verify-dir"]
+    reached = {name: v for name, v in verdicts.items() if v != "n/a"}
+    assert {"verify-http", "reader-sync"} <= reached.keys()
+    assert set(reached.values()) == {reference}, str(verdicts)

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from js_fixtures import export_fixtures
 
 import tamizdat
+from support.attack_releases import export_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"

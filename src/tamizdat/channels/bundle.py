@@ -55,7 +55,7 @@ from tamizdat.channels.base import ChannelReport, ChannelRequest, ChannelStage
 from tamizdat.channels.zipform import BundleLimits, ZipEntry
 from tamizdat.channels.zipread import read_entry, refuse, validate_entries
 from tamizdat.channels.zipwrite import CanonicalZipWriter
-from tamizdat.errors import BundleError, OversizeError, UnsafeFileError
+from tamizdat.errors import BundleError, OversizeError, UnsafeFileError, UserError
 from tamizdat.files import open_regular
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, WELL_KNOWN
 from tamizdat.release.listing import DirLayout, Layout, natural_path_of, read_listing
@@ -147,7 +147,7 @@ def write_bundle(
                 data = (
                     json.dumps(info, sort_keys=True).encode()
                     if name == BUNDLE_JSON
-                    else layout.read(sources[name])
+                    else _read_listed(layout, sources[name])
                 )
                 writer.add(name, data, deflate=_STORED.search(name) is None)
             writer.finish()
@@ -161,6 +161,22 @@ def write_bundle(
         "bytes": out_path.stat().st_size,
         "release": version,
     }
+
+
+def _read_listed(layout: Layout, path: str) -> bytes:
+    """A file the release's metadata names.
+
+    Raises:
+        UserError: it is not there (the release is damaged: sign again, or restore it).
+    """
+    try:
+        return layout.read(path)
+    except FileNotFoundError:
+        raise UserError(
+            "the release's metadata names this file, but it is missing",
+            where=path,
+            hint="run 'tamizdat sign' again, or restore the release from a mirror",
+        ) from None
 
 
 def _layout_problem(name: str) -> str | None:

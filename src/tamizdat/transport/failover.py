@@ -153,6 +153,9 @@ class MirrorPool:
     ) -> None:
         self.sources = list(sources)
         self.notes: list[MirrorNote] = []
+        # The last refusal per path among gathered answers (endless data): when no mirror
+        # answers acceptably, that is the verdict, as it is for one source.
+        self.refusals: dict[str, UntrustedContentError] = {}
         self.fetched_files = 0
         self.fetched_bytes = 0
         self.limits = limits or NetworkLimits()
@@ -329,6 +332,8 @@ class MirrorPool:
             self.note(source, path, "error", exc.message, skip=False)
         elif isinstance(exc, UntrustedContentError):  # endless data
             self.note(source, path, "tampered", exc.message, skip=True)
+            with self._lock:
+                self.refusals[path] = exc
         elif isinstance(exc, TransportError):
             self.note(source, path, "unreachable", exc.message, skip=True)
         else:
@@ -354,6 +359,8 @@ class PoolFetcher:
 
     def gather(self, path: str, max_length: int, count: int) -> list[tuple[str, bytes]]:
         answers = self.pool.gather(path, max_length, count)
+        if not answers and path in self.pool.refusals:
+            raise self.pool.refusals[path]  # every answer was refused: tampered, not unreachable
         if not answers:
             asked = ", ".join(sorted({n.mirror for n in self.pool.notes})) or "none configured"
             raise MirrorUnreachableError(

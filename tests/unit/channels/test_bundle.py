@@ -21,7 +21,7 @@ from tamizdat.channels.bundle import (
     read_bundle_safely,
     write_bundle,
 )
-from tamizdat.errors import BundleError, MirrorResponseError, OversizeError
+from tamizdat.errors import BundleError, MirrorResponseError, OversizeError, UserError
 from tamizdat.layout import METADATA_DIR, TARGETS_DIR, by_hash_path, metadata_path
 
 
@@ -202,3 +202,17 @@ def test_bundle_json_must_be_an_object(tmp_path: Path) -> None:
     bundle = _zip(tmp_path / "bad.zip", [(BUNDLE_JSON, b"[1,2]")])
     with pytest.raises(BundleError, match="JSON object"):
         read_bundle_safely(bundle)
+
+
+def test_a_release_missing_a_listed_file_is_named_not_a_crash(
+    release: Path, tmp_path: Path
+) -> None:
+    corrected = hashlib.sha256(b"<html><body>corrected</body></html>").hexdigest()
+    (release / by_hash_path("articles/a1/index.html", corrected)).unlink()
+    out = tmp_path / "b.zip"
+    with pytest.raises(
+        UserError, match="the release's metadata names this file, but it is missing"
+    ):
+        write_bundle(release, out)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".b.zip.*"))  # no temporary file left behind

@@ -1,4 +1,6 @@
-"""Export the attack releases as fixture folders for the JavaScript verifier, with Python's verdict.
+"""The attack releases of tests/attacks/ as data: judged by every Python door
+(tests/attacks/test_one_verdict.py) and exported as fixture folders for the JavaScript
+verifier, with Python's verdict (tests/web/test_js_differential.py).
 
 Every case is a release (its files, the pinned fingerprint, what this machine saw before,
 the time and limits of the check) judged here by the Python verifier exactly as ``tamizdat
@@ -46,7 +48,7 @@ from tamizdat.trust.verify.policy import Limits
 from tamizdat.trust.verify.seen import SeenStore, seen_from_json, seen_to_json
 from tamizdat.trust.verify.whole import outcome_of, verify_release
 
-__all__ = ["FixtureCase", "export_fixtures"]
+__all__ = ["FixtureCase", "export_fixtures", "stateless_cases"]
 
 
 @dataclasses.dataclass
@@ -352,6 +354,14 @@ def _cases(tmp: Path) -> Iterator[FixtureCase]:
     yield from _times()
     yield from _keys()
     yield from _nonterminating()
+
+
+def stateless_cases() -> Iterator[FixtureCase]:
+    """The releases judged from a blank state, now, with the default limits (beyond the
+    corpus): the ones every door can be handed as they are."""
+    for case in (*_freeze_and_mix(), *_endless(), *_times(), *_keys(), *_nonterminating()):
+        if case.seen is None and case.when is None and case.check == "all" and not case.limits:
+            yield case
 
 
 def export_fixtures(root: Path) -> list[str]:
