@@ -4,6 +4,7 @@ not a regular file."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_no_site_anywhere_names_the_start(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HOME", str(tmp_path))
     start = tmp_path / "a" / "b"
     start.mkdir(parents=True)
-    with pytest.raises(ConfigError, match="no tamizdat.toml here") as caught:
+    with pytest.raises(ConfigError, match=r"no tamizdat\.toml here") as caught:
         find_site(start)
     assert caught.value.where == str(start)
     assert caught.value.message.endswith(f"up to {tmp_path}")  # stopped at $HOME
@@ -50,7 +51,7 @@ def test_never_walks_above_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     home = tmp_path / "home"
     (home / "work").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
-    with pytest.raises(ConfigError, match=f"up to {home}$"):
+    with pytest.raises(ConfigError, match=f"up to {re.escape(str(home))}$"):
         find_site(home / "work")
 
 
@@ -60,7 +61,7 @@ def test_stops_at_a_mount_point(monkeypatch: pytest.MonkeyPatch) -> None:
     top = Path(tempfile.mkdtemp(dir="/dev/shm"))
     try:
         (top / "a").mkdir()
-        with pytest.raises(ConfigError, match="up to /dev/shm$"):
+        with pytest.raises(ConfigError, match=r"up to /dev/shm$"):
             find_site(top / "a")
     finally:
         shutil.rmtree(top)
