@@ -37,6 +37,10 @@ step "0. a fresh copy of the sample site in demo/site (keys kept outside it, in 
 rm -rf "$work"
 mkdir -p "$work"
 cp -r sample "$work/site"
+# The mirrors are local, but the pages print base_url as the site's address, and sign and
+# publish refuse a preview (loopback) address there: give the copy a reserved example name.
+sed -i.orig 's|^base_url = .*|base_url = "https://far-shore.example/"|' "$work/site/tamizdat.toml"
+rm "$work/site/tamizdat.toml.orig"
 cat >> "$work/site/tamizdat.toml" <<'TOML'
 
 [signing]

@@ -81,7 +81,12 @@ def signed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A built and signed site (demo keys inside it) and its root fingerprint."""
     root = tmp_path_factory.mktemp("planted") / "site"
     assert main(["-q", "init", str(root), "--title", "Planted"]) == 0
-    with (root / "tamizdat.toml").open("a") as toml:
+    toml_path = root / "tamizdat.toml"  # sign refuses the scaffold's preview base_url
+    toml_path.write_text(
+        toml_path.read_text("utf-8").replace("http://127.0.0.1:8000/", "https://planted.example/"),
+        "utf-8",
+    )
+    with toml_path.open("a") as toml:
         toml.write('\n[signing]\nkeys_dir = "keys"\n')
     for folder in ("static", "theme/static", "shared"):
         (root / folder).mkdir(parents=True, exist_ok=True)

@@ -12,10 +12,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tamizdat import __version__
 from tamizdat.cli import build, channels, publish, reader, trust, verify
 from tamizdat.cli._output import Output, internal_error, report_error
+from tamizdat.config import find_site
 from tamizdat.errors import ExitCode, TamizdatError
 
 __all__ = ["main", "run"]
@@ -47,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-C",
         "--site",
-        default=".",
         metavar="DIR",
-        help="site folder holding tamizdat.toml (default: .)",
+        help="site folder holding tamizdat.toml, used as given (default: the nearest "
+        "folder up from here that holds one)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document instead of text"
@@ -65,6 +67,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _locate_site(args: argparse.Namespace, out: Output) -> None:
+    """Set ``args.site`` for the command; the one place the site folder is chosen.
+
+    ``-C DIR`` is used as given. Otherwise a command that works on a site (its parser sets
+    ``needs_site``) walks up from the current folder as git does (``config.find_site``)
+    and says so when the site is above; other commands (``init``, ``reader``, ``verify``,
+    ``channels``) never walk and keep the current folder.
+
+    Raises:
+        ConfigError: no site found up from here, or the one found belongs to another user.
+    """
+    if args.site is not None:
+        return
+    if not getattr(args, "needs_site", False):
+        args.site = "."
+        return
+    here = Path.cwd()
+    root = find_site(here)
+    if root != here:
+        out.note(f"using the site in {root}")
+    args.site = str(root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code. Tests call this directly."""
     parser = build_parser()
@@ -76,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     out = Output(json_mode=args.json, quiet=args.quiet)
     try:
+        _locate_site(args, out)
         return int(args.handler(args, out))
     except TamizdatError as error:
         return report_error(out, error)

@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help='refuse silent article corrections (as [build] corrections = "fail")',
     )
-    build.set_defaults(handler=_build)
+    build.set_defaults(handler=_build, needs_site=True)
 
     serve = sub.add_parser(
         "serve",
@@ -98,7 +98,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     serve.add_argument("--no-watch", action="store_true", help="serve without rebuilding")
     serve.add_argument("--drafts", action="store_true", help="include articles marked draft")
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, needs_site=True)
 
 
 def _init_from_hugo(args: argparse.Namespace, out: Output) -> int:

@@ -32,12 +32,12 @@ def register(sub: Any) -> None:
     bundle.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
     bundle.add_argument("--since", type=int, metavar="VERSION",
                         help="only what changed since release VERSION (a small delta)")  # fmt: skip
-    bundle.set_defaults(handler=cmd_export, channel="bundle")
+    bundle.set_defaults(handler=cmd_export, channel="bundle", needs_site=True)
 
     zim = _add(sub, "zim", "export the site as a ZIM file for Kiwix (+ a detached signature)",
                "tamizdat zim -o news.zim")  # fmt: skip
     zim.add_argument("-o", "--output", required=True, type=Path, metavar="FILE")
-    zim.set_defaults(handler=cmd_export, channel="zim")
+    zim.set_defaults(handler=cmd_export, channel="zim", needs_site=True)
 
     listing = _add(sub, "channels", "list the channels a release can be carried by",
                    "tamizdat channels --json")  # fmt: skip

@@ -84,15 +84,16 @@ def _register_publish(sub: Any) -> None:
         action="store_true",
         help="push every mirror from threads of this process (default: a process per mirror)",
     )
-    parser.set_defaults(handler=run_publish)
+    parser.set_defaults(handler=run_publish, needs_site=True)
 
 
 def run_publish(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.config import load_config
+    from tamizdat.config import load_config, require_public_base_url
     from tamizdat.publish.push import publish_release, select_mirrors
     from tamizdat.publish.stores import open_store
 
     config = load_config(Path(args.site))
+    require_public_base_url(config)
     mirrors = select_mirrors(config.mirrors, args.mirror)
     report = publish_release(
         Path(args.release) if args.release else config.signing.release_dir,
@@ -147,7 +148,7 @@ def _register_add(msub: Any) -> None:
         help="keep it out of the signed mirror lists (every mirror carries them, so a censor "
         "reading one learns them all); hand it out with 'tamizdat mirrors give' only",
     )  # fmt: skip
-    parser.set_defaults(handler=run_add)
+    parser.set_defaults(handler=run_add, needs_site=True)
 
 
 def run_add(args: argparse.Namespace, out: Output) -> int:
@@ -188,7 +189,7 @@ def _register_retire(msub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("name", help="the mirror's name")
-    parser.set_defaults(handler=run_retire)
+    parser.set_defaults(handler=run_retire, needs_site=True)
 
 
 def run_retire(args: argparse.Namespace, out: Output) -> int:
@@ -209,7 +210,7 @@ def _register_list(msub: Any) -> None:
         epilog="example:\n  tamizdat mirrors list --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=run_list)
+    parser.set_defaults(handler=run_list, needs_site=True)
 
 
 def run_list(args: argparse.Namespace, out: Output) -> int:
@@ -267,7 +268,7 @@ def _register_check(msub: Any) -> None:
     parser.add_argument("--ca-file", metavar="FILE", help="CA certificates for https mirrors")
     parser.add_argument("--html", metavar="FILE", help="also write a status page")
     parser.add_argument("--history", metavar="FILE", help="history file (default: cache dir)")
-    parser.set_defaults(handler=run_check)
+    parser.set_defaults(handler=run_check, needs_site=True)
 
 
 def run_check(args: argparse.Namespace, out: Output) -> int:
@@ -389,7 +390,7 @@ def _register_give(msub: Any) -> None:
         "--requester", required=True, help="e-mail address or numeric Telegram user id"
     )
     parser.add_argument("--history", metavar="FILE", help="history file (default: cache dir)")
-    parser.set_defaults(handler=run_give)
+    parser.set_defaults(handler=run_give, needs_site=True)
 
 
 def run_give(args: argparse.Namespace, out: Output) -> int:

@@ -285,7 +285,7 @@ def register(sub: Any) -> None:
     )
     init.add_argument("--holders", type=int, help="number of root keys (default: config)")
     init.add_argument("--threshold", type=int, help="root signatures required (default: config)")
-    init.set_defaults(handler=_keys_init)
+    init.set_defaults(handler=_keys_init, needs_site=True)
 
     desk = ksub.add_parser(
         "add-desk",
@@ -295,7 +295,7 @@ def register(sub: Any) -> None:
     )
     desk.add_argument("name", help="desk name, as in [desks.NAME]")
     desk.add_argument("--demo", action="store_true", help="unencrypted demo key")
-    desk.set_defaults(handler=_keys_add_desk)
+    desk.set_defaults(handler=_keys_add_desk, needs_site=True)
 
     listing = ksub.add_parser(
         "list",
@@ -303,7 +303,7 @@ def register(sub: Any) -> None:
         epilog="example:\n  tamizdat keys list --json",
         formatter_class=_RAW,
     )
-    listing.set_defaults(handler=_keys_list)
+    listing.set_defaults(handler=_keys_list, needs_site=True)
 
     fp = ksub.add_parser(
         "fingerprint",
@@ -313,7 +313,7 @@ def register(sub: Any) -> None:
     )
     fp.add_argument("--svg", metavar="FILE", help="also write the QR code as SVG")
     fp.add_argument("--no-qr", action="store_true", help="do not draw the QR code in the terminal")
-    fp.set_defaults(handler=_keys_fingerprint)
+    fp.set_defaults(handler=_keys_fingerprint, needs_site=True)
 
     rotate = ksub.add_parser(
         "rotate",
@@ -323,7 +323,7 @@ def register(sub: Any) -> None:
     )
     rotate.add_argument("role", help="root, targets, snapshot, timestamp or desk-NAME")
     rotate.add_argument("--demo", action="store_true", help="make the new key a demo key")
-    rotate.set_defaults(handler=_keys_rotate)
+    rotate.set_defaults(handler=_keys_rotate, needs_site=True)
 
     revoke = ksub.add_parser(
         "revoke",
@@ -332,7 +332,7 @@ def register(sub: Any) -> None:
         formatter_class=_RAW,
     )
     revoke.add_argument("keyid", help="the key id or a unique prefix (8+ digits)")
-    revoke.set_defaults(handler=_keys_revoke)
+    revoke.set_defaults(handler=_keys_revoke, needs_site=True)
 
     sign = sub.add_parser(
         "sign",
@@ -346,7 +346,7 @@ def register(sub: Any) -> None:
     # Kept only to refuse it with a pointer to the build (see _sign).
     sign.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)
     sign.add_argument("--demo", action="store_true", help=f"allow demo keys (or {DEMO_ENV}=1)")
-    sign.set_defaults(handler=_sign)
+    sign.set_defaults(handler=_sign, needs_site=True)
 
     stamp = sub.add_parser(
         "timestamp",
@@ -355,7 +355,7 @@ def register(sub: Any) -> None:
         formatter_class=_RAW,
     )
     stamp.add_argument("--demo", action="store_true", help=f"allow demo keys (or {DEMO_ENV}=1)")
-    stamp.set_defaults(handler=_timestamp)
+    stamp.set_defaults(handler=_timestamp, needs_site=True)
 
     history = sub.add_parser(
         "history",
@@ -364,4 +364,4 @@ def register(sub: Any) -> None:
         formatter_class=_RAW,
     )
     history.add_argument("path", help="natural path of the page (a trailing / means index.html)")
-    history.set_defaults(handler=_history)
+    history.set_defaults(handler=_history, needs_site=True)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from tamizdat.config._table import Table, suggest
 from tamizdat.config.distribution import DistributionConfig, read_distribution
+from tamizdat.config.locate import find_site
 from tamizdat.config.media import MediaSettings, read_media
 from tamizdat.config.mirrors import MirrorSettings, read_mirrors
+from tamizdat.config.public_url import require_public_base_url
 from tamizdat.config.signing import SigningSettings, read_signing
 from tamizdat.config.site import (
     BuildSettings,
@@ -20,7 +22,8 @@ from tamizdat.config.site import (
     SiteSettings,
     read_site,
 )
-from tamizdat.errors import ConfigError
+from tamizdat.errors import ConfigError, UnsafeFileError
+from tamizdat.files import read_regular
 
 __all__ = [
     "CONFIG_NAME",
@@ -34,7 +37,9 @@ __all__ = [
     "MirrorSettings",
     "SigningSettings",
     "SiteSettings",
+    "find_site",
     "load_config",
+    "require_public_base_url",
     "suggest",
 ]
 
@@ -79,20 +84,32 @@ def _site_id(title: str, base_url: str) -> str:
 def load_config(site_dir: Path | str = ".") -> Config:
     """Read ``tamizdat.toml`` in ``site_dir``.
 
+    The file must be a regular file: like every file tamizdat reads, a link (or a FIFO,
+    a device) is refused rather than followed to wherever it points.
+
     Raises:
-        ConfigError: the file is missing, is not valid TOML (names the line), or a key is
-            unknown or has a wrong value (names the key, suggests the closest known one).
+        ConfigError: the file is missing, a link or not a regular file, unreadable, not
+            valid TOML (names the line), or a key is unknown or has a wrong value (names
+            the key, suggests the closest known one).
     """
     root = Path(site_dir).resolve()
     file = root / CONFIG_NAME
     try:
-        text = file.read_bytes().decode("utf-8")
+        text = read_regular(file).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             "no tamizdat.toml here",
             where=str(root),
             hint="run 'tamizdat init DIR' to create a site",
         ) from None
+    except UnsafeFileError as exc:
+        raise ConfigError(
+            exc.message, where=str(file), hint="replace it with the file itself"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder, expected a file", where=str(file)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror}", where=str(file)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not valid UTF-8 (byte {exc.start})", where=str(file)) from None
     try:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tamizdat.config import Config
+from tamizdat.config.public_url import preview_base_url_warning
 from tamizdat.config.site import BudgetMode, CorrectionsMode
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError
@@ -342,6 +343,7 @@ def build_from_site(
         images_cached=media.cached,
         warnings=(
             config.warnings
+            + preview_base_url_warning(config)
             + site.warnings
             + media.warnings
             + tuple(c.message() for c in found)

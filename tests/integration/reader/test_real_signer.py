@@ -26,7 +26,7 @@ def test_signed_site_travels_by_bundle_and_mirror(
     site = tmp_path / "site"
     (site / "public" / "articles" / "a1").mkdir(parents=True)
     (site / "tamizdat.toml").write_text(
-        '[site]\ntitle = "E2E News"\n[signing]\nkeys_dir = "keys"\n'
+        '[site]\ntitle = "E2E News"\nbase_url = "https://e2e.example/"\n[signing]\nkeys_dir = "keys"\n'
     )
     (site / "public" / "index.html").write_text('<html lang="en"><body>home</body></html>')
     page = site / "public" / "articles" / "a1" / "index.html"

@@ -151,6 +151,11 @@ def test_a_template_change_is_not_a_correction_of_every_article(
 
 
 def test_sign_reads_only_public(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = site / "tamizdat.toml"  # sign refuses the scaffold's preview base_url
+    toml.write_text(
+        toml.read_text("utf-8").replace("http://127.0.0.1:8000/", "https://example.org/"),
+        "utf-8",
+    )
     write_story(site, "Text 2, quietly changed.")
     assert run_build(site, capsys)[0] == 0
     shutil.rmtree(site / "content")  # the signer must not need the site's content

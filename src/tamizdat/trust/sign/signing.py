@@ -33,7 +33,7 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
-from tamizdat.config import Config
+from tamizdat.config import Config, require_public_base_url
 from tamizdat.errors import KeyStoreError, UserError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
@@ -140,7 +140,9 @@ def sign_release(
         UserError: ``public_dir`` is missing, a path cannot be delegated, or the previous
             release is damaged.
         UnsafeFileError: a link, FIFO, socket or device file in ``public_dir``.
+        ConfigError: ``[site] base_url`` is a preview address (loopback, ``localhost``).
     """
+    require_public_base_url(config)
     now = (now or utc_now()).replace(microsecond=0)
     store, roots = _open_signing(config, public_dir, allow_demo=allow_demo)
     cache_file = config.build.cache_dir / "trust" / "hashes.json"
