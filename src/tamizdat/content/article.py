@@ -97,6 +97,7 @@ class ParsedFile(PickleByArguments):
     warnings: tuple[str, ...]
     slug_line: int  # the line that decides the URL: ``slug``, else ``title``
     key_line: int  # the line of ``translationKey`` (1 when derived from the path)
+    page_refs: tuple[tuple[str, int], ...] = ()  # Hugo ``ref`` targets (see shortcodes)
 
 
 def _missing_title(source: str, fm: FrontMatter) -> ContentError:
@@ -356,4 +357,5 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
         warnings=tuple(warnings),
         slug_line=fm.line("slug" if "slug" in fm.data else "title"),
         key_line=fm.line("translationKey"),
+        page_refs=shortcodes.page_refs,
     )

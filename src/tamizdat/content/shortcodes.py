@@ -4,7 +4,8 @@ Invariant: no shortcode reaches the renderer as text without the author being to
 ``{{< name … >}}`` / ``{{% name … %}}`` outside code is either translated (``figure`` → a
 ``<figure>`` whose ``<img>`` goes through the ordinary body-image path, so it is re-encoded
 and stripped like any other; ``highlight`` → a fenced code block; video and social embeds →
-a plain link, with a warning, because an embed loads a third party) or refused with
+a plain link, with a warning, because an embed loads a third party; ``ref``/``relref`` →
+a placeholder the loader replaces with the page's relative URL) or refused with
 ``FILE:LINE`` and its name (a warning instead under ``unknown = "warn"``). ``{{</* … */>}}``
 prints ``{{< … >}}`` literally, as Hugo does, also inside code. Other shortcodes inside code
 spans and fenced blocks are left as written: in a migrated site they are examples of
@@ -25,7 +26,13 @@ from urllib.parse import quote
 from tamizdat.content.body import _mask_code
 from tamizdat.errors import ContentError, quoted
 
-__all__ = ["EMBEDS", "ShortcodeResult", "UnknownPolicy", "translate_shortcodes"]
+__all__ = [
+    "EMBEDS",
+    "ShortcodeResult",
+    "UnknownPolicy",
+    "page_ref_token",
+    "translate_shortcodes",
+]
 
 UnknownPolicy = Literal["fail", "warn"]
 
@@ -66,6 +73,18 @@ class ShortcodeResult:
 
     body: str
     warnings: tuple[str, ...]
+    # ``ref``/``relref`` targets as written, with their lines; the body holds
+    # :func:`page_ref_token` ``(i)`` where the i-th one's URL goes (the loader knows URLs).
+    page_refs: tuple[tuple[str, int], ...] = ()
+
+
+def page_ref_token(index: int) -> str:
+    """The placeholder for the ``index``-th page reference of a translated body.
+
+    It holds NUL, which :func:`translate_shortcodes` replaces in the author's text (as
+    CommonMark does), so an author cannot write one.
+    """
+    return f"\x00ref{index}\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +211,8 @@ def translate_shortcodes(
     """
     if "{{<" not in body and "{{%" not in body:
         return ShortcodeResult(body, ())
+    body = body.replace("\x00", "\ufffd")
+    refs: list[tuple[str, int]] = []
     masked = _mask_code(body) if "`" in body or "~~~" in body else body
     warnings: list[str] = []
     out: list[str] = []
@@ -234,11 +255,11 @@ def translate_shortcodes(
             text = _highlight(call, _unescape(body[end : close.start()]))
             end = close.end()
         elif name in ("ref", "relref"):
-            raise ContentError(
-                f"shortcode {quoted(name)} is not translated",
-                where=where,
-                hint="replace it with a relative link to the article's page",
-            )
+            target = _param(call, "path", 0)
+            if not target:
+                raise ContentError(f"shortcode {quoted(name)} names no page", where=where)
+            text = page_ref_token(len(refs))
+            refs.append((target, body_line + body.count("\n", 0, match.start())))
         elif unknown == "warn":
             warnings.append(
                 f"{where}: Hugo shortcode {quoted(name)} has no tamizdat equivalent and is "
@@ -259,4 +280,4 @@ def translate_shortcodes(
         out.append(text + "\n" * max(lost, 0))
         pos = end
     out.append(_unescape(body[pos:]))
-    return ShortcodeResult("".join(out), tuple(warnings))
+    return ShortcodeResult("".join(out), tuple(warnings), tuple(refs))
