@@ -41,9 +41,9 @@ _ESCAPED = re.compile(r"\{\{([<%])/\*(.*?)\*/([>%])\}\}", re.DOTALL)
 # A quoted value may hold ``>}}``; backquotes are Hugo's raw strings.
 _ARGS = r'(?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?'
 _SHORTCODE = re.compile(
-    r"\{\{(?:(?P<angle><)|%)-?\s*(?P<close>/?)\s*(?P<name>\w[\w./-]*)(?P<args>"
+    r"\{\{(?:(?P<angle><)|%)\s*(?P<close>/?)\s*(?P<name>\w[\w./-]*)(?P<args>"
     + _ARGS
-    + r")\s*-?(?(angle)>|%)\}\}",
+    + r")\s*(?(angle)>|%)\}\}",
     re.DOTALL,
 )
 _PARAM = re.compile(
@@ -232,7 +232,9 @@ def translate_shortcodes(
             raise ContentError(
                 f"closing shortcode {quoted(name)} without an opening one", where=where
             )
-        named, positional = _parse_params(match.group("args"), name, where)
+        # From the text, not the mask: a backquoted (raw) value looks like a code span.
+        args = body[match.start("args") : match.end() - 3].rstrip()
+        named, positional = _parse_params(args, name, where)
         call = _Call(name, named, positional, where)
         if name == "figure":
             text = _figure(call)
@@ -244,7 +246,7 @@ def translate_shortcodes(
                 "third party"
             )
         elif name in _PAIRED:
-            closing = re.compile(r"\{\{[<%]-?\s*/\s*" + re.escape(name) + r"\s*-?[>%]\}\}")
+            closing = re.compile(r"\{\{[<%]\s*/\s*" + re.escape(name) + r"\s*[>%]\}\}")
             close = closing.search(masked, end)
             if close is None:
                 raise ContentError(
