@@ -174,6 +174,7 @@ def _settings(config: Config) -> ParseSettings:
         default_desk=config.build.default_desk,
         content_dir=site_relative(config.root, config.build.content_dir),
         limits=ContentLimits(max_article_bytes=config.build.max_article_bytes),
+        unknown_shortcodes=config.build.unknown_shortcodes,
     )
 
 

@@ -300,3 +300,22 @@ def test_page_refs_to_missing_or_draft_articles_fail_with_file_line(
         load_site(config)
     assert info.value.where == "content/posts/a.md:6"
     assert repr(target) in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("mode", "fails"),
+    [("", True), ('unknown_shortcodes = "fail"\n', True), ('unknown_shortcodes = "warn"\n', False)],
+)
+def test_build_setting_chooses_fail_or_warn(tmp_path: Path, mode: str, fails: bool) -> None:
+    config = make_site(
+        tmp_path,
+        {"content/posts/a.md": article(body="{{< notice >}}")},
+        toml=BASE_WITH_STATIC + mode,
+    )
+    if fails:
+        with pytest.raises(ContentError, match="'notice'"):
+            load_site(config)
+        return
+    site = load_site(config)
+    assert any("content/posts/a.md:5" in w and "'notice'" in w for w in site.warnings)
+    assert site.articles[0].body == "{{< notice >}}\n"
