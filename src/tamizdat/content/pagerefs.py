@@ -16,6 +16,7 @@ language links to that translation, as Hugo does.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -24,6 +25,8 @@ from tamizdat.content.shortcodes import page_ref_token
 from tamizdat.errors import ContentError, quoted
 
 __all__ = ["PageIndex"]
+
+_TOKEN = re.compile(page_ref_token(0).replace("0", "([0-9]+)"))
 
 
 def _stem(source: str) -> str:
@@ -75,9 +78,9 @@ class PageIndex:
         Raises:
             ContentError: a reference names no built article; ``where`` is ``FILE:LINE``.
         """
-        body = article.body
         up = "../" * article.url_path.count("/")
-        for index, (target, line) in enumerate(refs):
+        urls = []
+        for target, line in refs:
             found = self._lookup(target, article.source)
             if not found:
                 raise ContentError(
@@ -90,6 +93,6 @@ class PageIndex:
             page = same[0] if same else found[0]
             page = self.by_key.get((page.translation_key, article.lang), page)
             fragment = "#" + quote(target.split("#", 1)[1], safe="-_.~") if "#" in target else ""
-            url = up + page.url_path + "index.html" + fragment
-            body = body.replace(page_ref_token(index), url)
-        return body
+            urls.append(up + page.url_path + "index.html" + fragment)
+        # One pass over the body, however many references it holds.
+        return _TOKEN.sub(lambda m: urls[int(m.group(1))], article.body)

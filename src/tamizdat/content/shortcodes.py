@@ -28,6 +28,7 @@ from tamizdat.errors import ContentError, quoted
 
 __all__ = [
     "EMBEDS",
+    "MAX_SHORTCODE_CHARS",
     "ShortcodeResult",
     "UnknownPolicy",
     "page_ref_token",
@@ -36,10 +37,18 @@ __all__ = [
 
 UnknownPolicy = Literal["fail", "warn"]
 
+# The longest shortcode read: bounds the work an unclosed ``{{<`` can cause.
+MAX_SHORTCODE_CHARS = 4096
+_UP_TO = "{0," + str(MAX_SHORTCODE_CHARS) + "}"
+_OPENER = re.compile(r"\{\{[<%]")
 # ``{{</* figure src="x" */>}}`` → ``{{< figure src="x" >}}`` (Hugo's escape).
-_ESCAPED = re.compile(r"\{\{([<%])/\*(.*?)\*/([>%])\}\}", re.DOTALL)
+# No ``{{`` inside: a run of unclosed escapes costs one short scan each, not one each to the end.
+_ESCAPED = re.compile(
+    r"\{\{([<%])/\*((?:(?!\{\{).)" + _UP_TO + r"?)\*/([>%])\}\}",
+    re.DOTALL,
+)
 # A quoted value may hold ``>}}``; backquotes are Hugo's raw strings.
-_ARGS = r'(?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?'
+_ARGS = r'(?:"(?:[^"\\]|\\.)' + _UP_TO + r'"|`[^`]' + _UP_TO + r'`|[^"`])' + _UP_TO + "?"
 _SHORTCODE = re.compile(
     r"\{\{(?:(?P<angle><)|%)\s*(?P<close>/?)\s*(?P<name>\w[\w./-]*)(?P<args>"
     + _ARGS
@@ -196,6 +205,75 @@ def _unescape(text: str) -> str:
     return _ESCAPED.sub(lambda m: "{{" + m.group(1) + m.group(2) + m.group(3) + "}}", text)
 
 
+class _Lines:
+    """File lines of body offsets, counted forward only (offsets are asked in order)."""
+
+    def __init__(self, body: str, first: int) -> None:
+        self.body = body
+        self.offset = 0
+        self.line = first
+
+    def at(self, offset: int) -> int:
+        self.line += self.body.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+@dataclass(slots=True)
+class _Pass:
+    """One body's translation in progress."""
+
+    body: str
+    masked: str
+    source: str
+    unknown: UnknownPolicy
+    lines: _Lines
+    warnings: list[str]
+    refs: list[tuple[str, int]]
+
+    def translate(self, match: re.Match[str], call: _Call, line: int) -> tuple[str | None, int]:
+        """The replacement of the shortcode ``match`` (None: keep it) and where it ends."""
+        name, end = call.name, match.end()
+        if name == "figure":
+            return _figure(call), end
+        if name in EMBEDS:
+            text = _embed(call)
+            self.warnings.append(
+                f"{call.where}: shortcode {quoted(name)} became a link to {text[1:-1]}, not "
+                "an embedded player: an embed would make every reader's browser contact a "
+                "third party"
+            )
+            return text, end
+        if name in _PAIRED:
+            closing = re.compile(r"\{\{[<%]\s*/\s*" + re.escape(name) + r"\s*[>%]\}\}")
+            close = closing.search(self.masked, end)
+            if close is None:
+                raise ContentError(
+                    f"shortcode {quoted(name)} is not closed",
+                    where=call.where,
+                    hint=f"end it with {{{{< /{name} >}}}}",
+                )
+            return _highlight(call, _unescape(self.body[end : close.start()])), close.end()
+        if name in ("ref", "relref"):
+            target = _param(call, "path", 0)
+            if not target:
+                raise ContentError(f"shortcode {quoted(name)} names no page", where=call.where)
+            self.refs.append((target, line))
+            return page_ref_token(len(self.refs) - 1), end
+        if self.unknown == "warn":
+            self.warnings.append(
+                f"{call.where}: Hugo shortcode {quoted(name)} has no tamizdat equivalent and "
+                "is printed as written"
+            )
+            return None, end
+        raise ContentError(
+            f"Hugo shortcode {quoted(name)} has no tamizdat equivalent",
+            where=call.where,
+            hint="replace it with Markdown or HTML (see docs/migrating-from-hugo.md), "
+            'or set [build] unknown_shortcodes = "warn" to print it as written',
+        )
+
+
 def translate_shortcodes(
     body: str, source: str, body_line: int, unknown: UnknownPolicy = "fail"
 ) -> ShortcodeResult:
@@ -203,31 +281,39 @@ def translate_shortcodes(
 
     ``body_line`` is the file line the body starts on. A translation keeps the number of
     lines it replaces (padded with newlines), so later errors still point at the right line.
+    Work is linear in the body: an opener that does not start a complete shortcode within
+    :data:`MAX_SHORTCODE_CHARS` is an error (Hugo refuses it too), never a rescan.
 
     Raises:
-        ContentError: an unknown shortcode (under ``unknown="fail"``), a closing tag without
-            its opening or an opening without its closing, bad or missing parameters;
-            ``where`` is ``FILE:LINE`` and the message names the shortcode.
+        ContentError: an unknown shortcode (under ``unknown="fail"``), an opener that starts
+            no complete shortcode, a closing tag without its opening or an opening without
+            its closing, bad or missing parameters; ``where`` is ``FILE:LINE`` and the
+            message names the shortcode.
     """
     if "{{<" not in body and "{{%" not in body:
         return ShortcodeResult(body, ())
     body = body.replace("\x00", "\ufffd")
-    refs: list[tuple[str, int]] = []
     masked = _mask_code(body) if "`" in body or "~~~" in body else body
-    warnings: list[str] = []
+    run = _Pass(body, masked, source, unknown, _Lines(body, body_line), [], [])
     out: list[str] = []
-    pos = 0
-
-    def where_of(offset: int) -> str:
-        return f"{source}:{body_line + body.count(chr(10), 0, offset)}"
-
-    while True:
-        match = _SHORTCODE.search(masked, pos)
+    pos = scan = 0
+    while (opener := _OPENER.search(masked, scan)) is not None:
+        start = opener.start()
+        escaped = _ESCAPED.match(masked, start)
+        if escaped is not None:  # printed literally by _unescape below
+            scan = escaped.end()
+            continue
+        line = run.lines.at(start)
+        where = f"{source}:{line}"
+        match = _SHORTCODE.match(masked, start)
         if match is None:
-            break
+            raise ContentError(
+                f"{quoted(masked[start : start + 40])} starts no complete Hugo shortcode",
+                where=where,
+                hint="a shortcode is {{< name params >}} on at most "
+                f"{MAX_SHORTCODE_CHARS} characters; to show the braces, write {{{{</* … */>}}}}",
+            )
         name = match.group("name")
-        where = where_of(match.start())
-        end = match.end()
         if match.group("close"):
             raise ContentError(
                 f"closing shortcode {quoted(name)} without an opening one", where=where
@@ -235,51 +321,12 @@ def translate_shortcodes(
         # From the text, not the mask: a backquoted (raw) value looks like a code span.
         args = body[match.start("args") : match.end() - 3].rstrip()
         named, positional = _parse_params(args, name, where)
-        call = _Call(name, named, positional, where)
-        if name == "figure":
-            text = _figure(call)
-        elif name in EMBEDS:
-            text = _embed(call)
-            warnings.append(
-                f"{where}: shortcode {quoted(name)} became a link to {text[1:-1]}, not an "
-                "embedded player: an embed would make every reader's browser contact a "
-                "third party"
-            )
-        elif name in _PAIRED:
-            closing = re.compile(r"\{\{[<%]\s*/\s*" + re.escape(name) + r"\s*[>%]\}\}")
-            close = closing.search(masked, end)
-            if close is None:
-                raise ContentError(
-                    f"shortcode {quoted(name)} is not closed",
-                    where=where,
-                    hint=f"end it with {{{{< /{name} >}}}}",
-                )
-            text = _highlight(call, _unescape(body[end : close.start()]))
-            end = close.end()
-        elif name in ("ref", "relref"):
-            target = _param(call, "path", 0)
-            if not target:
-                raise ContentError(f"shortcode {quoted(name)} names no page", where=where)
-            text = page_ref_token(len(refs))
-            refs.append((target, body_line + body.count("\n", 0, match.start())))
-        elif unknown == "warn":
-            warnings.append(
-                f"{where}: Hugo shortcode {quoted(name)} has no tamizdat equivalent and is "
-                "printed as written"
-            )
-            out.append(_unescape(body[pos:end]))
+        text, end = run.translate(match, _Call(name, named, positional, where), line)
+        if text is not None:
+            lost = body.count("\n", start, end) - text.count("\n")
+            out.append(_unescape(body[pos:start]))
+            out.append(text + "\n" * max(lost, 0))
             pos = end
-            continue
-        else:
-            raise ContentError(
-                f"Hugo shortcode {quoted(name)} has no tamizdat equivalent",
-                where=where,
-                hint="replace it with Markdown or HTML (see docs/migrating-from-hugo.md), "
-                'or set [build] unknown_shortcodes = "warn" to print it as written',
-            )
-        lost = body.count("\n", match.start(), end) - text.count("\n")
-        out.append(_unescape(body[pos : match.start()]))
-        out.append(text + "\n" * max(lost, 0))
-        pos = end
+        scan = end
     out.append(_unescape(body[pos:]))
-    return ShortcodeResult("".join(out), tuple(warnings), tuple(refs))
+    return ShortcodeResult("".join(out), tuple(run.warnings), tuple(run.refs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -319,3 +321,37 @@ def test_build_setting_chooses_fail_or_warn(tmp_path: Path, mode: str, fails: bo
     site = load_site(config)
     assert any("content/posts/a.md:5" in w and "'notice'" in w for w in site.warnings)
     assert site.articles[0].body == "{{< notice >}}\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Go templates use {{< like this",
+        "{{% a b",
+        "{{< >}}",
+        "{{</* never closed",
+        "{{<!-- x -->}}",
+    ],
+)
+def test_an_opener_without_a_complete_shortcode_is_named(body: str) -> None:
+    error = error_of("Line one.\n" + body)
+    assert error.where == f"{SRC}:6"
+    assert "starts no complete Hugo shortcode" in error.message
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "{{</* ",  # unclosed escapes (printed by the escape pass)
+        '{{< youtube "',  # an unclosed quote
+        "```\n{{</* x\n",  # escapes inside code
+        "{{< youtube abc >}}\n",  # many complete ones: lines counted forward, not from 0
+        '[a]({{< ref "b.md" >}})\n',
+    ],
+)
+def test_hostile_bodies_take_linear_time(unit: str) -> None:
+    body = unit * (400_000 // len(unit))
+    started = time.perf_counter()
+    with contextlib.suppress(ContentError):
+        translate_shortcodes(body, SRC, 1, "warn")
+    assert time.perf_counter() - started < 5
