@@ -74,6 +74,9 @@ EMBEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "x": ("https://x.com/{user}/status/{id}", ("user", "id")),
     "gist": ("https://gist.github.com/{user}/{id}", ("user", "id")),
 }
+# Every name translated; the end of any other paired shortcode is kept under "warn".
+# Every name translated; the end of any other paired shortcode is kept under "warn".
+_KNOWN = frozenset({"figure", "ref", "relref", *_PAIRED, *EMBEDS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,9 @@ def translate_shortcodes(
                 f"{MAX_SHORTCODE_CHARS} characters; to show the braces, write {{{{</* … */>}}}}",
             )
         name = match.group("name")
+        if match.group("close") and unknown == "warn" and name not in _KNOWN:
+            scan = match.end()  # the end of a paired shortcode kept as written (warned)
+            continue
         if match.group("close"):
             raise ContentError(
                 f"closing shortcode {quoted(name)} without an opening one", where=where

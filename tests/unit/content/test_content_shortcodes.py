@@ -174,6 +174,16 @@ def test_unknown_shortcodes_warn_when_asked_and_stay_visible() -> None:
     assert "'notice'" in warning
 
 
+def test_paired_unknown_shortcodes_warn_once_and_translate_inside() -> None:
+    body = "{{% notice %}}\n{{< youtube abc >}}\n{{% /notice %}}\n"
+    result = translate_shortcodes(body, SRC, 5, "warn")
+    assert result.body == "{{% notice %}}\n<https://www.youtube.com/watch?v=abc>\n{{% /notice %}}\n"
+    assert len(result.warnings) == 2
+    assert "closing" in error_of("{{< /highlight >}}").message
+    with pytest.raises(ContentError, match="without an opening"):
+        translate_shortcodes("{{< /highlight >}}", SRC, 5, "warn")
+
+
 def test_mixed_parameters_are_refused() -> None:
     assert "mixes" in error_of('{{< figure "a.jpg" alt="x" >}}').message
 
