@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from support.content_site import article, make_site
 from tamizdat.content import load_site
 from tamizdat.content.shortcodes import page_ref_token, translate_shortcodes
-from tamizdat.errors import ContentError
+from tamizdat.errors import ContentError, PrivacyError
+from tamizdat.render.markdown import render_body
 
 SRC = "content/posts/a.md"
 
@@ -365,3 +366,14 @@ def test_hostile_bodies_take_linear_time(unit: str) -> None:
     with contextlib.suppress(ContentError):
         translate_shortcodes(body, SRC, 1, "warn")
     assert time.perf_counter() - started < 5
+
+
+def test_figure_with_an_external_picture_is_a_privacy_error_with_its_line(tmp_path: Path) -> None:
+    config = make_site(
+        tmp_path,
+        {"content/posts/a.md": article(body='Text.\n\n{{< figure src="https://cdn.example/x.jpg" >}}')},
+    )
+    (loaded,) = load_site(config).articles
+    with pytest.raises(PrivacyError, match=r"cdn\.example") as info:
+        render_body(loaded, {}, "")
+    assert info.value.where == "content/posts/a.md:7"
