@@ -371,7 +371,11 @@ def test_hostile_bodies_take_linear_time(unit: str) -> None:
 def test_figure_with_an_external_picture_is_a_privacy_error_with_its_line(tmp_path: Path) -> None:
     config = make_site(
         tmp_path,
-        {"content/posts/a.md": article(body='Text.\n\n{{< figure src="https://cdn.example/x.jpg" >}}')},
+        {
+            "content/posts/a.md": article(
+                body='Text.\n\n{{< figure src="https://cdn.example/x.jpg" >}}'
+            )
+        },
     )
     (loaded,) = load_site(config).articles
     with pytest.raises(PrivacyError, match=r"cdn\.example") as info:
