@@ -70,6 +70,9 @@ class BuildSettings:
     # An article whose own text changed while its 'updated' date did not move forward (a
     # silent correction, render/corrections.py): "warn" reports it, "fail" refuses the build.
     corrections: CorrectionsMode = "warn"
+    # A Hugo shortcode tamizdat does not translate (content/shortcodes.py): "fail" refuses
+    # the build naming FILE:LINE, "warn" prints it as written and says where.
+    unknown_shortcodes: Literal["fail", "warn"] = "fail"
     # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
     allow_scripts: tuple[tuple[str, str], ...] = ()
     # Opt-in ``[build] follow_links_inside_site``: the site root, into which symbolic links
@@ -152,6 +155,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "max_article_bytes",
         "budget",
         "corrections",
+        "unknown_shortcodes",
         "allow_scripts",
         "follow_links_inside_site",
     }
@@ -193,6 +197,9 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         corrections="fail"
         if table.choice("corrections", "warn", ("warn", "fail")) == "fail"
         else "warn",
+        unknown_shortcodes="warn"
+        if table.choice("unknown_shortcodes", "fail", ("warn", "fail")) == "warn"
+        else "fail",
         allow_scripts=_read_allow_scripts(table.table("allow_scripts")),
         links_inside=root if follow else None,
     )

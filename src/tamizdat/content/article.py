@@ -19,6 +19,7 @@ from tamizdat.content.body import body_image_refs, count_words
 from tamizdat.content.frontmatter import FrontMatter, decode_source, parse_front_matter
 from tamizdat.content.limits import DEFAULT_LIMITS, ContentLimits, format_size
 from tamizdat.content.model import Article, PickleByArguments
+from tamizdat.content.shortcodes import UnknownPolicy, translate_shortcodes
 from tamizdat.content.slugs import is_valid_slug, slugify
 from tamizdat.errors import ContentError, quoted
 
@@ -77,6 +78,7 @@ class ParseSettings(PickleByArguments):
     default_desk: str
     content_dir: str  # relative to the site root, POSIX
     limits: ContentLimits = DEFAULT_LIMITS
+    unknown_shortcodes: UnknownPolicy = "fail"  # a Hugo shortcode without a translation
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class ParsedFile(PickleByArguments):
     warnings: tuple[str, ...]
     slug_line: int  # the line that decides the URL: ``slug``, else ``title``
     key_line: int  # the line of ``translationKey`` (1 when derived from the path)
+    page_refs: tuple[tuple[str, int], ...] = ()  # Hugo ``ref`` targets (see shortcodes)
 
 
 def _missing_title(source: str, fm: FrontMatter) -> ContentError:
@@ -280,7 +283,8 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
         ContentError: the file is larger than ``settings.limits.max_article_bytes``;
             invalid UTF-8 or front matter (see :func:`parse_front_matter`); a missing
             title or date, a bad date, slug, language or desk, too many tags or authors,
-            or a value of the wrong type; ``where`` is ``FILE:LINE``.
+            or a value of the wrong type; a Hugo shortcode without a translation (see
+            :func:`translate_shortcodes`); ``where`` is ``FILE:LINE``.
     """
     limits = settings.limits
     if len(raw) > limits.max_article_bytes:
@@ -298,7 +302,9 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     content_path = posixpath.relpath(source, settings.content_dir)
     key_path, suffix = _split_name(content_path, settings)
     lang = _language(fm, source, suffix, settings)
-    warnings = [*fm.warnings, *_warn_unknown(fm, source)]
+    shortcodes = translate_shortcodes(fm.body, source, fm.body_line, settings.unknown_shortcodes)
+    body = shortcodes.body
+    warnings = [*fm.warnings, *_warn_unknown(fm, source), *shortcodes.warnings]
     if suffix and fm.data.get("lang") not in (None, suffix):
         warnings.append(
             f"{_where(source, fm, 'lang')}: 'lang: {fm.data['lang']}' ignored: "
@@ -334,12 +340,12 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
         tags=_names(fm, source, limits.max_names, "tags", "categories"),
         summary=_text(fm, source, "summary", "description"),
         lead=_text(fm, source, "lead"),
-        body=fm.body,
+        body=body,
         body_line=fm.body_line,
         draft=draft,
         translation_key=_text(fm, source, "translationKey") or key_path,
         image=None,
-        words=count_words(fm.body),
+        words=count_words(body),
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
     author_key = "authors" if "authors" in fm.lines and "author" not in fm.lines else "author"
@@ -347,8 +353,9 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
         article=article,
         author_line=fm.line(author_key),
         image_ref=_image(fm, source),
-        body_refs=tuple(body_image_refs(fm.body, fm.body_line)),
+        body_refs=tuple(body_image_refs(body, fm.body_line)),
         warnings=tuple(warnings),
         slug_line=fm.line("slug" if "slug" in fm.data else "title"),
         key_line=fm.line("translationKey"),
+        page_refs=shortcodes.page_refs,
     )

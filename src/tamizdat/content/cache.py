@@ -47,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "content.pickle"
-CACHE_FORMAT = 3  # 3: static-file hashes moved to a StatCache file of their own
+CACHE_FORMAT = 4  # 4: Hugo shortcodes translated at parse time; 3: StatCache of its own
 SHARDS = 32
 
 

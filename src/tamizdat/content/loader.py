@@ -40,6 +40,7 @@ from tamizdat.content.cache import (
 )
 from tamizdat.content.limits import ContentLimits
 from tamizdat.content.model import Article, Author, ImageRef, Site
+from tamizdat.content.pagerefs import PageIndex
 from tamizdat.content.slugs import MAX_SLUG_LENGTH, slugify
 from tamizdat.errors import ContentError, quoted
 from tamizdat.files import read_regular
@@ -106,8 +107,11 @@ class _Authors:
 class _Checker:
     """Checks a parsed file against the other files: authors and image files."""
 
-    def __init__(self, authors: _Authors, statics: tuple[str, ...], known: set[str]) -> None:
+    def __init__(
+        self, authors: _Authors, statics: tuple[str, ...], known: set[str], pages: PageIndex
+    ) -> None:
         self.authors = authors
+        self.pages = pages
         self.warnings: list[str] = []
         self.statics = statics
         self.known = known
@@ -144,18 +148,22 @@ class _Checker:
         for ref, line in parsed.body_refs:
             if ref not in body_images and not is_external(ref):
                 body_images[ref] = self._locate(ref, article.source, line)
-        checked = (authors, image, tuple(body_images.items()))
+        body = self.pages.resolve(article, parsed.page_refs) if parsed.page_refs else article.body
+        checked = (authors, image, tuple(body_images.items()), body)
         if (
             previous is not None
             and (
                 previous.authors,
                 previous.image,
                 previous.body_images,
+                previous.body,
             )
             == checked
         ):
             return previous
-        return dataclasses.replace(article, authors=authors, image=image, body_images=checked[2])
+        return dataclasses.replace(
+            article, authors=authors, image=image, body_images=checked[2], body=body
+        )
 
 
 def _settings(config: Config) -> ParseSettings:
@@ -166,6 +174,7 @@ def _settings(config: Config) -> ParseSettings:
         default_desk=config.build.default_desk,
         content_dir=site_relative(config.root, config.build.content_dir),
         limits=ContentLimits(max_article_bytes=config.build.max_article_bytes),
+        unknown_shortcodes=config.build.unknown_shortcodes,
     )
 
 
@@ -345,7 +354,15 @@ def load_site(
             for ref in entry.parsed.article.authors
         )
         known = {f.source for f in static_files} | bundle_files
-        checker = _Checker(_Authors(authors, refs), statics, known)
+        pages = PageIndex(
+            (
+                entry.parsed.article
+                for entry in new.articles.values()
+                if include_drafts or not entry.parsed.article.draft
+            ),
+            settings.content_dir,
+        )
+        checker = _Checker(_Authors(authors, refs), statics, known, pages)
         for source, entry in sorted(new.articles.items()):
             warnings.extend(entry.parsed.warnings)
             if entry.parsed.article.draft and not include_drafts:
