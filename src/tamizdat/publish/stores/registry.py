@@ -24,7 +24,7 @@ from urllib.parse import SplitResult, urlsplit
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import ConfigError
 from tamizdat.publish.stores.base import Store, StoreLimits
-from tamizdat.registry import BUILTINS, Extension
+from tamizdat.registry import BUILTINS, Extension, Registry
 
 __all__ = [
     "BUILTIN_STORES",
@@ -73,19 +73,23 @@ class StoreKind:
     example: str = ""
 
     def __post_init__(self) -> None:
-        module, _, attr = self.factory.partition(":")
-        if not self.schemes or not module or not attr:
-            raise ValueError(f"store kind {self.name!r}: expected schemes and 'module:function'")
+        self.declaration()  # checked as every declared extension is (ValueError)
+
+    def declaration(self) -> Extension:
+        """This kind as a :class:`tamizdat.registry.Extension` (validated, loadable).
+
+        Raises:
+            ValueError: no scheme, or ``factory`` is not ``"module:function"``.
+        """
+        return Extension("store", self.name, self.factory, self.extra, self.schemes)
 
     def load(self) -> StoreFactory:
-        """Import this kind's factory (as every declared extension is imported:
-        :meth:`tamizdat.registry.Extension.load`).
+        """Import this kind's factory (:meth:`tamizdat.registry.Extension.load`).
 
         Raises:
             UserError: a library the backend needs is not installed (names the extra).
         """
-        declared = Extension("store", self.name, self.factory, self.extra, self.schemes)
-        return cast(StoreFactory, declared.load())
+        return cast(StoreFactory, self.declaration().load())
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +99,8 @@ class StoreRegistry:
     kinds: tuple[StoreKind, ...] = ()
 
     def __post_init__(self) -> None:
-        seen: dict[str, str] = {}
-        for kind in self.kinds:
-            for scheme in kind.schemes:
-                if scheme in seen:
-                    raise ValueError(
-                        f"scheme {scheme!r} is claimed by store kinds {seen[scheme]!r} "
-                        f"and {kind.name!r}"
-                    )
-                seen[scheme] = kind.name
+        # Names and schemes are checked where every extension's are: one scheme, one kind.
+        Registry(tuple(kind.declaration() for kind in self.kinds))
 
     def register(self, kind: StoreKind) -> StoreRegistry:
         """A new registry with ``kind`` added. Raises ValueError if a scheme is taken."""
