@@ -40,6 +40,7 @@ import reprlib
 __all__ = [
     "BadSignatureError",
     "BundleError",
+    "ChannelError",
     "ConfigError",
     "ContentError",
     "DeadlineError",
@@ -224,6 +225,23 @@ class MirrorUnreachableError(TransportError):
 
 class MirrorResponseError(TransportError):
     """The mirror answered with an error status or a refused redirect, or a store failed."""
+
+
+class ChannelError(TransportError):
+    """An announcing channel (an SMTP server, the Telegram API) failed to deliver; ``where``
+    names the channel. The announcement stays pending in the journal and a re-run retries it.
+    ``permanent`` marks a refusal that retrying will not fix (a rejected address)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        permanent: bool = False,
+    ):
+        super().__init__(message, where=where, hint=hint)
+        self.permanent = permanent
 
 
 class DeadlineError(TransportError):
