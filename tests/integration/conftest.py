@@ -13,6 +13,8 @@ green with whole backends untested.
   key and user key (authorized for the current user), reached through fsspec/paramiko.
 - ``http_server``: a threaded ``http.server`` over a folder, sending
   ``Access-Control-Allow-Origin: *`` and ``Vary: Origin`` like a well-configured mirror.
+- ``browser``: Debian's Chromium, headless, driven by Playwright (``support.browser``);
+  ``serve_dir``: a plain HTTP server over a folder, one per call.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from support.browser import browser
+from support.fixtures import serve_dir
+
+__all__ = ["browser", "serve_dir"]
 
 _VENV_BIN = Path(sys.executable).parent
 
