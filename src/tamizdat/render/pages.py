@@ -39,6 +39,7 @@ from tamizdat.render.urls import (
     home_path,
     tag_path,
 )
+from tamizdat.web import page_script, worker_script
 
 # Theme images are design elements (logos, icons): re-encoded near-losslessly.
 THEME_IMAGE_QUALITY = 92
@@ -89,6 +90,8 @@ class Renderer:
             "jsonfeed": lambda lang: self._feed(feeds.json_feed, lang),
             "article": self._article,
             "asset": self._asset,
+            "web": page_script,
+            "worker": lambda: worker_script(self.fingerprint or "", settings.base_url),
         }
         self._output = ""
 
@@ -152,7 +155,7 @@ class Renderer:
         return data
 
     def _check(self, plan: PagePlan, data: bytes) -> None:
-        if plan.kind == "asset":
+        if plan.kind in ("asset", "web", "worker"):
             # The theme's own files: its scripts are part of the theme (static_check).
             violations = published_file_violations(plan.output, lambda: data, script_allowed=True)
         else:
@@ -160,7 +163,9 @@ class Renderer:
         if not violations:
             return
         first = violations[0]
-        if plan.kind == "asset":
+        if plan.kind in ("web", "worker"):
+            where = f"tamizdat/web/{plan.output}"
+        elif plan.kind == "asset":
             where = str(self.theme.assets[str(plan.args[0])])
         else:
             where = (first.url and self.theme.locate(first.url)) or self._template_hint(plan)

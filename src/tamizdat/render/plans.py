@@ -241,5 +241,27 @@ def plan_pages(
         PagePlan(ASSET_PREFIX + name, "asset", (name,), keys.key("asset", (name,), digest))
         for name, digest in sorted(assets.items())
     )
+    plans.extend(_web_plans(keys, fingerprint))
     plans.sort(key=lambda p: p.output)
     return plans
+
+
+def _web_plans(keys: _Keys, fingerprint: str | None) -> list[PagePlan]:
+    """The browser scripts every page loads and, once
+    the site has a publisher fingerprint to anchor it, the service worker at the root."""
+    from tamizdat.web import PAGE_SCRIPTS, WORKER_PATH
+
+    digest = _digest(*(_web_digest(name) for name in (WORKER_PATH, *PAGE_SCRIPTS.values())))
+    plans = [
+        PagePlan(ASSET_PREFIX + name, "web", (name,), keys.key("web", (name,), digest))
+        for name in sorted(PAGE_SCRIPTS)
+    ]
+    if fingerprint:
+        plans.append(PagePlan(WORKER_PATH, "worker", (), keys.key("worker", (), digest)))
+    return plans
+
+
+def _web_digest(name: str) -> str:
+    from importlib import resources
+
+    return hashlib.sha256((resources.files("tamizdat") / "web" / name).read_bytes()).hexdigest()
