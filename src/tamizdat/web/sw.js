@@ -1357,6 +1357,7 @@
     constructor(sources2, options) {
       this.sources = [...sources2];
       this.hedgeMs = options.hedgeMs;
+      this.quorum = options.quorum ?? 3;
       this.onRefused = options.onRefused ?? (() => {
       });
       this.name = sources2.map((s) => s.name).join(", ");
@@ -1389,7 +1390,7 @@
             clearTimeout(hedge);
             running--;
             if (done) return;
-            if (error instanceof UntrustedContentError) this.refused(source.name, path);
+            if (error instanceof UntrustedContentError) this.refused(source.name, path, error);
             else if (!(error instanceof TransportError)) return finish(() => reject(error));
             if (options.probe && error instanceof MissingFileError) return finish(() => reject(error));
             errors.push(error);
@@ -1401,7 +1402,8 @@
         start();
       });
     }
-    async gather(path, maxLength, count) {
+    async gather(path, maxLength, requested) {
+      const count = Math.max(requested, this.quorum);
       const answers = [];
       const first = this.fetchChecked(path, maxLength, (data, where) => {
         answers.push([where.slice(0, where.lastIndexOf(`: ${path}`)), data]);
@@ -1420,8 +1422,8 @@
       }
       return answers;
     }
-    refused(source, path) {
-      const refusal = { source, path };
+    refused(source, path, error) {
+      const refusal = { source, path, older: error instanceof RollbackError };
       this.refusals.push(refusal);
       this.onRefused(refusal);
       const at2 = this.sources.findIndex((s) => s.name === source);
@@ -1595,13 +1597,14 @@ ${problem}
     let path = decodeURIComponent(url.pathname.slice(1));
     if (path === "" || path.endsWith("/")) path += "index.html";
     const navigate = request.mode === "navigate";
+    const held = current;
     let state;
     try {
       state = await fresh();
     } catch (error) {
       return error instanceof TransportError ? offline(path, navigate) : refusedPage(error);
     }
-    const mark = refreshing ? 0 : state.pool.refusals.length;
+    const mark = state === held ? state.pool.refusals.length : 0;
     try {
       let data = await state.release.read(path);
       let status = 200;
@@ -1621,7 +1624,8 @@ ${problem}
       }
       const where = state.release.workflow.origins.get(location) ?? OWN;
       const shown = where.startsWith(KEPT.name) ? new URL(OWN).host : hostOf(where);
-      const refused = state.pool.refusals.slice(mark).map((r) => hostOf(r.source)).find((h) => h !== shown) ?? null;
+      const altered = state.pool.refusals.slice(mark).filter((r) => !r.older);
+      const refused = altered.map((r) => hostOf(r.source)).find((h) => h !== shown) ?? null;
       return page(path, data, status, { state: state.info.stale ? "stale" : "verified", release: state.info.version, published: state.info.published, since: null, refused, shown });
     } catch (error) {
       return error instanceof TransportError ? offline(path, navigate) : refusedPage(error);

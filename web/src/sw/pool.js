@@ -5,12 +5,14 @@
  * Invariant: an answer that fails the check never leaves the pool; its source is demoted
  * (asked last from then on) and the refusal is recorded for the reader's status line.
  */
-import { MissingFileError, TransportError, UntrustedContentError } from "../errors.js";
+import { MissingFileError, RollbackError, TransportError, UntrustedContentError } from "../errors.js";
 
 /**
  * @typedef {object} Refusal
  * @property {string} source the mirror whose copy was refused
  * @property {string} path
+ * @property {boolean} older the copy was authentic but older than one trusted already
+ *   (a mirror lagging behind, or replaying an old release): refused, but not altered
  */
 
 /**
@@ -23,11 +25,14 @@ const mostTelling = (errors) =>
 export class RacePool {
   /**
    * @param {import("../fetch.js").Source[]} sources in order of preference
-   * @param {{hedgeMs: number, onRefused?: (refusal: Refusal) => void}} options
+   * @param {{hedgeMs: number, quorum?: number, onRefused?: (refusal: Refusal) => void}} options
+   *   `quorum`: how many sources `gather` asks for the timestamp (default 3: the origin and
+   *   two mirrors), so that one source serving an old timestamp cannot hold readers back
    */
   constructor(sources, options) {
     this.sources = [...sources];
     this.hedgeMs = options.hedgeMs;
+    this.quorum = options.quorum ?? 3;
     this.onRefused = options.onRefused ?? (() => {});
     this.name = sources.map((s) => s.name).join(", ");
     /** @type {Refusal[]} */
@@ -74,7 +79,7 @@ export class RacePool {
             clearTimeout(hedge);
             running--;
             if (done) return;
-            if (error instanceof UntrustedContentError) this.refused(source.name, path);
+            if (error instanceof UntrustedContentError) this.refused(source.name, path, error);
             else if (!(error instanceof TransportError)) return finish(() => reject(error)); // a bug
             if (options.probe && error instanceof MissingFileError) return finish(() => reject(error));
             errors.push(error);
@@ -89,13 +94,16 @@ export class RacePool {
   }
 
   /**
-   * Up to `count` answers: the first one, and any other arriving within a hedge delay of it.
+   * Up to `count` (at least the pool's quorum) answers: the first one, and those of the next
+   * preferred sources arriving within a hedge delay of it. The workflow keeps the newest
+   * authentic one and refuses the others.
    * @param {string} path
    * @param {number} maxLength
-   * @param {number} count
+   * @param {number} requested
    * @returns {Promise<[string, Uint8Array][]>}
    */
-  async gather(path, maxLength, count) {
+  async gather(path, maxLength, requested) {
+    const count = Math.max(requested, this.quorum);
     /** @type {[string, Uint8Array][]} */
     const answers = [];
     const first = this.fetchChecked(path, maxLength, (data, where) => {
@@ -118,9 +126,9 @@ export class RacePool {
     return answers;
   }
 
-  /** @param {string} source @param {string} path */
-  refused(source, path) {
-    const refusal = { source, path };
+  /** @param {string} source @param {string} path @param {Error} error */
+  refused(source, path, error) {
+    const refusal = { source, path, older: error instanceof RollbackError };
     this.refusals.push(refusal);
     this.onRefused(refusal);
     const at = this.sources.findIndex((s) => s.name === source);

@@ -213,13 +213,15 @@ async function answer(request) {
   let path = decodeURIComponent(url.pathname.slice(1));
   if (path === "" || path.endsWith("/")) path += "index.html";
   const navigate = request.mode === "navigate";
+  const held = current;
   let state;
   try {
     state = await fresh();
   } catch (error) {
     return error instanceof TransportError ? offline(path, navigate) : refusedPage(error);
   }
-  const mark = refreshing ? 0 : state.pool.refusals.length;
+  // Copies refused while fetching this page (and the release, when this request renewed it).
+  const mark = state === held ? state.pool.refusals.length : 0;
   try {
     let data = await state.release.read(path);
     let status = 200;
@@ -239,7 +241,8 @@ async function answer(request) {
     }
     const where = state.release.workflow.origins.get(location) ?? OWN;
     const shown = where.startsWith(KEPT.name) ? new URL(OWN).host : hostOf(where);
-    const refused = state.pool.refusals.slice(mark).map((r) => hostOf(r.source)).find((h) => h !== shown) ?? null;
+    const altered = state.pool.refusals.slice(mark).filter((r) => !r.older);
+    const refused = altered.map((r) => hostOf(r.source)).find((h) => h !== shown) ?? null;
     return page(path, data, status, {
       state: state.info.stale ? "stale" : "verified", release: state.info.version, published: state.info.published,
       since: null, refused, shown,
