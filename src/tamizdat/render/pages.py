@@ -64,8 +64,10 @@ class Renderer:
         theme_dir: Path | None = None,
         cache_dir: Path | None = None,
         links_inside: Path | None = None,
+        mirrors: tuple[str, ...] = (),
     ) -> None:
         self.site = site
+        self.mirrors = mirrors
         self.settings = settings
         self.images = images
         self.fingerprint = fingerprint
@@ -84,6 +86,7 @@ class Renderer:
             "month": self._month,
             "search": self._search,
             "verify": self._verify,
+            "mirrors": self._mirrors,
             "search-index": lambda lang: search_index(lang, self.listing.by_lang[lang]),
             "atom": lambda lang: self._feed(feeds.atom_feed, lang),
             "rss": lambda lang: self._feed(feeds.rss_feed, lang),
@@ -136,6 +139,7 @@ class Renderer:
             self.theme.digest,
             assets,
             self.fingerprint,
+            mirrors=self.mirrors,
         )
 
     def render(self, plan: PagePlan) -> bytes:
@@ -322,6 +326,14 @@ class Renderer:
             site_url=self.settings.base_url,
         )
         return self._page(lang, "verify.html", context)
+
+    def _mirrors(self) -> bytes:
+        """``/mirrors/``: the addresses of the signed mirror list, readable without
+        JavaScript (where the service worker sends an offline reader it cannot serve)."""
+        lang = self.settings.default_language
+        context = self.contexts.common(lang, self._output, self._gettext(lang)("Mirrors"))
+        context["mirrors"] = self.mirrors
+        return self._page(lang, "mirrors.html", context)
 
     # --- the article -----------------------------------------------------------------
 

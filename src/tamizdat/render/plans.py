@@ -214,10 +214,13 @@ def plan_pages(
     theme_digest: str,
     assets: Mapping[str, str],
     fingerprint: str | None,
+    *,
+    mirrors: tuple[str, ...] = (),
 ) -> list[PagePlan]:
     """Every output the theme produces, sorted by output path.
 
-    ``assets`` maps an asset name to a digest of its bytes.
+    ``assets`` maps an asset name to a digest of its bytes; ``mirrors`` are the addresses of
+    the signed mirror list, shown on ``mirrors/index.html``.
     """
     base = _digest(theme_digest, _settings_digest(settings), fingerprint)
     keys = _Keys(site, listing, images, base, settings.build.feed_size)
@@ -225,6 +228,7 @@ def plan_pages(
         PagePlan("index.html", "chooser", (), keys.key("chooser", ())),
         PagePlan("404.html", "404", (), keys.key("404", ())),
         PagePlan("robots.txt", "robots", (), keys.key("robots", ())),
+        PagePlan("mirrors/index.html", "mirrors", (), keys.key("mirrors", (), mirrors)),
     ]
     sitemap_deps = tuple(
         (keys.cards[a.source], keys.cards_of(listing.translations[a.source]))
