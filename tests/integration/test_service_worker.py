@@ -293,3 +293,32 @@ def test_javascript_off_shows_the_static_marker_and_a_working_site(
         page.click("#next")
         assert "report two" in (page.text_content("#body") or "")
     assert not any(r.endswith("sw.js") for r in site.origin.requests)
+
+
+def test_the_verify_page_checks_the_release_against_a_typed_fingerprint(
+    browser: Any, site: SignedSite
+) -> None:
+    site.publish()
+    with browser_context(browser) as context:
+        page = context.new_page()
+        install(page, site.origin.url + "verify/")
+        page.reload()
+        result = "#tz-verify-result"
+        page.fill("#tz-fingerprint", "not a fingerprint")
+        page.click("#tz-verify button")
+        assert page.get_attribute(result, "data-tz-result") == "malformed"
+        spaced = " ".join(site.factory.fingerprint[i : i + 4] for i in range(0, 64, 4))
+        page.fill("#tz-fingerprint", spaced.upper())
+        page.click("#tz-verify button")
+        page.wait_for_function(
+            "() => document.querySelector('#tz-verify-result').dataset.tzResult === 'current'",
+            timeout=TIMEOUT_MS,
+        )
+        assert (page.text_content(result) or "").startswith("Authentic: release 1, published 20")
+        page.fill("#tz-fingerprint", ReleaseFactory.bare().fingerprint)
+        page.click("#tz-verify button")
+        page.wait_for_function(
+            "() => document.querySelector('#tz-verify-result').dataset.tzResult === 'other'",
+            timeout=TIMEOUT_MS,
+        )
+        assert page.text_content(result) == "Not signed by the key with this fingerprint."

@@ -142,15 +142,18 @@ class Origin:
             self._server = None
 
 
-def article_page(title: str, body: str, lang: str, root: str) -> bytes:
-    """A page with the theme's real status marker (in ``lang``) and register script."""
-    marker = Theme().render(
-        lang, "partials/verify-status.html", {"nav": {"verify": f"{root}verify/"}}
-    )
+def article_page(title: str, body: str, lang: str, root: str, extra: str = "") -> bytes:
+    """A page with the theme's real status marker (in ``lang``) and register script;
+    ``extra`` names another partial of the theme to render into the page."""
+    theme = Theme()
+    context = {"nav": {"verify": f"{root}verify/"}, "root": root}
+    marker = theme.render(lang, "partials/verify-status.html", context)
+    if extra:
+        body += theme.render(lang, extra, context)
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
         f'<link rel="stylesheet" href="{root}style.css"></head><body>{marker}'
-        f'<h1>{title}</h1><p id="body">{body}</p>'
+        f'<h1>{title}</h1><div id="body">{body}</div>'
         f'<p><a id="next" href="{root}a2/">next</a></p>'
         f'<script src="{root}assets/tz-register.js" defer></script></body></html>'
     ).encode()
@@ -194,6 +197,10 @@ class SignedSite:
             "mirrors/index.html": article_page(
                 "Mirrors", " ".join(m.url for m in self.mirrors), "en", "../"
             ),
+            "verify/index.html": article_page(
+                "Check", "", "en", "../", "partials/verify-in-browser.html"
+            ),
+            "assets/tz-verify.js": page_script("tz-verify.js"),
             "style.css": b"body{font-family:serif}",
             "assets/tz-register.js": page_script("tz-register.js"),
             "assets/tz-ed25519.js": page_script("tz-ed25519.js"),
