@@ -1362,6 +1362,7 @@
       });
       this.name = sources2.map((s) => s.name).join(", ");
       this.refusals = [];
+      this.slow = /* @__PURE__ */ new Set();
     }
     fetchChecked(path, maxLength, check, options = {}) {
       const sources2 = [...this.sources];
@@ -1380,10 +1381,11 @@
           if (done || next >= sources2.length) return;
           const source = sources2[next++];
           running++;
-          const hedge = setTimeout(start, this.hedgeMs);
+          const hedge = setTimeout(() => (this.slowed(source.name), start()), this.hedgeMs);
           const attempt = async () => check(await source.fetch(path, maxLength, stop.signal), `${source.name}: ${path}`);
           attempt().then((value) => {
             clearTimeout(hedge);
+            this.slow.delete(source.name);
             running--;
             if (!done) finish(() => resolve(value));
           }, (error) => {
@@ -1411,7 +1413,8 @@
       });
       await first;
       if (answers.length < count) {
-        const rest = this.sources.filter((s) => !answers.some(([name]) => name === s.name)).slice(0, count - answers.length);
+        const asked = (name) => answers.some(([answered]) => answered === name);
+        const rest = this.sources.filter((s) => !asked(s.name) && !this.slow.has(s.name)).slice(0, count - answers.length);
         const late = AbortSignal.timeout(this.hedgeMs);
         await Promise.all(rest.map(async (source) => {
           try {
@@ -1426,6 +1429,11 @@
       const refusal = { source, path, older: error instanceof RollbackError };
       this.refusals.push(refusal);
       this.onRefused(refusal);
+      const at2 = this.sources.findIndex((s) => s.name === source);
+      if (at2 >= 0) this.sources.push(...this.sources.splice(at2, 1));
+    }
+    slowed(source) {
+      this.slow.add(source);
       const at2 = this.sources.findIndex((s) => s.name === source);
       if (at2 >= 0) this.sources.push(...this.sources.splice(at2, 1));
     }

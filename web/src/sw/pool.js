@@ -37,6 +37,8 @@ export class RacePool {
     this.name = sources.map((s) => s.name).join(", ");
     /** @type {Refusal[]} */
     this.refusals = [];
+    /** @type {Set<string>} sources that let a hedge delay pass without answering */
+    this.slow = new Set();
   }
 
   /**
@@ -67,11 +69,14 @@ export class RacePool {
         if (done || next >= sources.length) return;
         const source = sources[next++];
         running++;
-        const hedge = setTimeout(start, this.hedgeMs);
+        // Not delivered within the hedge delay: ask the next one too, and ask this one last
+        // for the rest of this pool's life (a hanging origin costs one delay, not one per file).
+        const hedge = setTimeout(() => (this.slowed(source.name), start()), this.hedgeMs);
         const attempt = async () => check(await source.fetch(path, maxLength, stop.signal), `${source.name}: ${path}`);
         attempt().then(
           (value) => {
             clearTimeout(hedge);
+            this.slow.delete(source.name);
             running--;
             if (!done) finish(() => resolve(value));
           },
@@ -113,7 +118,8 @@ export class RacePool {
     await first;
     if (answers.length < count) {
       // The others were cancelled by the race; ask the next preferred one once more, briefly.
-      const rest = this.sources.filter((s) => !answers.some(([name]) => name === s.name)).slice(0, count - answers.length);
+      const asked = (/** @type {string} */ name) => answers.some(([answered]) => answered === name);
+      const rest = this.sources.filter((s) => !asked(s.name) && !this.slow.has(s.name)).slice(0, count - answers.length);
       const late = AbortSignal.timeout(this.hedgeMs);
       await Promise.all(rest.map(async (source) => {
         try {
@@ -131,6 +137,13 @@ export class RacePool {
     const refusal = { source, path, older: error instanceof RollbackError };
     this.refusals.push(refusal);
     this.onRefused(refusal);
+    const at = this.sources.findIndex((s) => s.name === source);
+    if (at >= 0) this.sources.push(...this.sources.splice(at, 1));
+  }
+
+  /** @param {string} source */
+  slowed(source) {
+    this.slow.add(source);
     const at = this.sources.findIndex((s) => s.name === source);
     if (at >= 0) this.sources.push(...this.sources.splice(at, 1));
   }
