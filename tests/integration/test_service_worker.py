@@ -20,7 +20,7 @@ import pytest
 
 from support.browser import browser_context
 from support.sw_site import FORGED, Origin, SignedSite
-from support.tuf_release import ReleaseFactory, now
+from support.tuf_release import ReleaseFactory, new_key, now
 
 TIMEOUT_MS = 30_000
 
@@ -84,7 +84,7 @@ def test_first_visit_is_unverified_then_verified_after_install(
         assert status(page).startswith("Verified · release 1 · published ")
 
 
-@pytest.mark.parametrize("failure", ["503", "hang", "killed"])
+@pytest.mark.parametrize("failure", ["503", "reset", "hang", "killed"])
 def test_a_failing_origin_is_replaced_by_a_mirror(
     browser: Any, site: SignedSite, failure: str
 ) -> None:
@@ -322,3 +322,44 @@ def test_the_verify_page_checks_the_release_against_a_typed_fingerprint(
             timeout=TIMEOUT_MS,
         )
         assert page.text_content(result) == "Not signed by the key with this fingerprint."
+
+
+def test_a_mirror_the_signed_list_adds_is_used(browser: Any, tmp_path: Path) -> None:
+    site = SignedSite(tmp_path, mirror_count=2)
+    try:
+        site.publish(1, listed=1)
+        with browser_context(browser) as context:
+            page = context.new_page()
+            install(page, site.origin.url + "a1/")
+            added = site.mirrors[1]
+            assert not added.requests  # release 1 does not name it: never asked
+            site.publish(2)  # release 2's signed list adds it
+            restart_workers(page)
+            page.goto(site.origin.url + "a2/")
+            assert status(page).startswith("Verified · release 2")
+            site.origin.kill()
+            site.mirrors[0].kill()
+            restart_workers(page)
+            page.goto(site.origin.url + "a3/")
+            assert state(page) == "verified"
+            assert "report three, edition 2" in (page.text_content("#body") or "")
+            assert any("a3" in r for r in added.requests)
+    finally:
+        site.close()
+
+
+def test_a_forged_root_rotation_is_refused(browser: Any, site: SignedSite) -> None:
+    site.publish()
+    with browser_context(browser) as context:
+        page = context.new_page()
+        install(page, site.origin.url + "a1/")
+        # The origin offers root 2 signed by a key root 1 never named.
+        forger = ReleaseFactory(desks=[], root_keys=[new_key()], root_threshold=1)
+        forger.root.version = 1
+        forged = forger.rotate_root(role="timestamp")
+        (site.origin.root / ".well-known/tamizdat/metadata/2.root.json").write_bytes(forged)
+        restart_workers(page)
+        page.goto(site.origin.url + "a2/")
+        assert state(page) == "verified refused"
+        assert f"the copy from {host(site.origin)} was altered and refused" in status(page)
+        assert "report two, edition 1" in (page.text_content("#body") or "")

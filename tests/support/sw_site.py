@@ -14,6 +14,8 @@ cross-origin) unless a test turns it off; nothing listens outside 127.0.0.1.
 from __future__ import annotations
 
 import shutil
+import socket
+import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +52,11 @@ class _Handler(SimpleHTTPRequestHandler):
         is_page = self.path.endswith((".html", "/"))
         if mode == "503":
             self.send_error(503)
+        elif mode == "reset":
+            # Abort the connection (RST), as a censor's middlebox does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
         elif mode == "hang":
             origin.stop.wait()
         elif mode == "freeze" and is_page:
@@ -104,6 +111,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     origin: Origin
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a reset or abandoned connection is what these servers are for
+
 
 @dataclass
 class Origin:
@@ -111,7 +121,7 @@ class Origin:
 
     root: Path
     cors: bool = True
-    mode: str = "honest"  # honest | 503 | hang | freeze | tamper
+    mode: str = "honest"  # honest | 503 | reset | hang | freeze | tamper
     requests: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     abandoned: threading.Event = field(default_factory=threading.Event)
@@ -182,8 +192,11 @@ class SignedSite:
     def servers(self) -> list[Origin]:
         return [self.origin, *self.mirrors]
 
-    def files(self, edition: int, anchor: str | None = None) -> dict[str, bytes]:
-        """Every file of the site (``anchor``: another fingerprint baked into sw.js)."""
+    def files(
+        self, edition: int, anchor: str | None = None, listed: int | None = None
+    ) -> dict[str, bytes]:
+        """Every file of the site (``anchor``: another fingerprint baked into sw.js;
+        ``listed``: only the first so many mirrors in the signed mirror list)."""
         files = {
             "index.html": article_page("Home", f"home, edition {edition}", "en", ""),
             "a1/index.html": article_page("Статья один", f"отчёт, выпуск {edition}", "ru", "../"),
@@ -206,7 +219,7 @@ class SignedSite:
             "assets/tz-ed25519.js": page_script("tz-ed25519.js"),
             "sw.js": worker_script(anchor or self.factory.fingerprint, self.origin.url),
         }
-        files.update(mirror_list([m.url for m in self.mirrors]))
+        files.update(mirror_list([m.url for m in self.mirrors[:listed]]))
         return files
 
     def publish(
@@ -216,10 +229,11 @@ class SignedSite:
         timestamp_expires: datetime | None = None,
         to: list[Origin] | None = None,
         anchor: str | None = None,
+        listed: int | None = None,
     ) -> Release:
         """Sign release ``edition`` and write it to ``to`` (default: every server)."""
         self.release = self.factory.publish(
-            self.files(edition, anchor), timestamp_expires=timestamp_expires
+            self.files(edition, anchor, listed), timestamp_expires=timestamp_expires
         )
         for server in to if to is not None else self.servers:
             self.place(self.release, server)
