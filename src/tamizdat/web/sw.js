@@ -1602,7 +1602,12 @@ ${problem}
   }
   async function answer(request) {
     const url = new URL(request.url);
-    let path = decodeURIComponent(url.pathname.slice(1));
+    let path;
+    try {
+      path = decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      return respond("404.txt", "not a file this publisher signed\n", 404);
+    }
     if (path === "" || path.endsWith("/")) path += "index.html";
     const navigate = request.mode === "navigate";
     const held = current;
@@ -1671,7 +1676,7 @@ ${problem}
     try {
       await checkAnchor();
     } catch (error) {
-      await tell("anchor-refused");
+      if (!(error instanceof TransportError)) await tell("anchor-refused");
       throw error;
     }
     const state = await refresh();

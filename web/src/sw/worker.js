@@ -210,7 +210,12 @@ function refusedPage(error) {
  */
 async function answer(request) {
   const url = new URL(request.url);
-  let path = decodeURIComponent(url.pathname.slice(1));
+  let path;
+  try {
+    path = decodeURIComponent(url.pathname.slice(1));
+  } catch {
+    return respond("404.txt", "not a file this publisher signed\n", 404); // malformed %-escape
+  }
   if (path === "" || path.endsWith("/")) path += "index.html";
   const navigate = request.mode === "navigate";
   const held = current;
@@ -296,7 +301,8 @@ async function install() {
   try {
     await checkAnchor();
   } catch (error) {
-    await tell("anchor-refused");
+    // Unreachable says nothing about the anchor: the browser tries installing again later.
+    if (!(error instanceof TransportError)) await tell("anchor-refused");
     throw error;
   }
   const state = await refresh();
