@@ -1545,9 +1545,10 @@
     if (last) seen.log_head = [last.index, last.hash];
     const list = await release.read(MIRRORS_JSON);
     let mirrors = [];
-    if (list) {
-      const parsed = JSON.parse(decodeUtf8(list));
+    try {
+      const parsed = list ? JSON.parse(decodeUtf8(list)) : null;
       mirrors = (Array.isArray(parsed?.mirrors) ? parsed.mirrors : []).map((m) => m?.public_url).filter(isHttp);
+    } catch {
     }
     const before = await load("release");
     const info = { version: policy.snapshot.version, published: entry?.time ?? null, verifiedAt: (/* @__PURE__ */ new Date()).toISOString(), stale: release.stale, paths: before?.paths ?? {} };

@@ -112,9 +112,11 @@ async function refresh() {
   const list = await release.read(MIRRORS_JSON);
   /** @type {string[]} */
   let mirrors = [];
-  if (list) {
-    const parsed = JSON.parse(decodeUtf8(list));
+  try {
+    const parsed = list ? JSON.parse(decodeUtf8(list)) : null;
     mirrors = (Array.isArray(parsed?.mirrors) ? parsed.mirrors : []).map((/** @type {any} */ m) => m?.public_url).filter(isHttp);
+  } catch {
+    // A signed list we cannot read names no mirror; the site itself stays readable.
   }
   /** @type {Release | undefined} */
   const before = await load("release");
