@@ -8,6 +8,7 @@ With ``TAMIZDAT_SCREENSHOTS=1`` the test also writes the reader's view of each s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from support.browser import browser_context
 from support.content_site import BASE_TOML, article, make_site
 from support.sw_site import FORGED, Origin
 from tamizdat.config import Config
+from tamizdat.layout import MIRRORS_JSON
 from tamizdat.publish.mirrorlist import mirror_list_files
 from tamizdat.render.build import build_site
 from tamizdat.trust.sign.keys import init_keys, read_fingerprint
@@ -51,7 +53,9 @@ def _signed_site(root: Path, origin: Origin, mirror: Origin) -> tuple[Config, Pa
     config = make_site(root, files, toml=toml)
     os.environ["TAMIZDAT_DEMO_KEYS"] = "1"
     init_keys(config, demo=True)
-    build_site(config, fingerprint=read_fingerprint(config))
+    listed = json.loads(mirror_list_files(config)[MIRRORS_JSON])["mirrors"]
+    mirrors = tuple(m["public_url"] for m in listed)
+    build_site(config, fingerprint=read_fingerprint(config), mirrors=mirrors)
     release = config.signing.release_dir
     sign_release(
         config,

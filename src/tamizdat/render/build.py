@@ -363,11 +363,13 @@ def build_site(
     workers: int | None = None,
     progress: Progress | None = None,
     corrections: CorrectionsMode | None = None,
+    mirrors: tuple[str, ...] = (),
 ) -> BuildReport:
     """Load the content and build ``public/`` with the default theme (or its overrides).
 
     ``fingerprint`` (the root fingerprint, when signing keys exist) is printed on pages;
-    ``corrections`` overrides ``[build] corrections``.
+    ``corrections`` overrides ``[build] corrections``; ``mirrors`` (the addresses of the
+    signed mirror list, which the publish stage writes) are listed on ``/mirrors/``.
 
     Raises:
         ConfigError, ContentError, PrivacyError: see :func:`build_from_site` and the loader;
@@ -389,23 +391,9 @@ def build_site(
             theme_dir=theme_dir,
             cache_dir=config.build.cache_dir,
             links_inside=config.build.links_inside,
-            mirrors=_listed_mirrors(config),
+            mirrors=mirrors,
         )
 
     return build_from_site(
         config, site, make_renderer, workers=workers, progress=progress, corrections=corrections
     )
-
-
-def _listed_mirrors(config: Config) -> tuple[str, ...]:
-    """The addresses the signed mirror list will name (the publish stage writes that list;
-    without it, none): what ``/mirrors/`` shows."""
-    import json
-
-    try:
-        from tamizdat.layout import MIRRORS_JSON
-        from tamizdat.publish.mirrorlist import mirror_list_files
-    except ImportError:
-        return ()
-    listed = json.loads(mirror_list_files(config)[MIRRORS_JSON])["mirrors"]
-    return tuple(str(m["public_url"]) for m in listed)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from support.content_site import BASE_TOML, article, make_site
+from tamizdat.cli import main
 from tamizdat.errors import ConfigError
 from tamizdat.render.build import build_site
 from tamizdat.site_policy import CSP
@@ -36,7 +37,7 @@ created = "2026-01-02"
 def _build(tmp_path: Path, fingerprint: str | None) -> Path:
     toml = BASE_TOML.replace("[site]\n", '[site]\nbase_url = "https://news.example/"\n') + MIRRORS
     config = make_site(tmp_path / "site", {"content/en/a.md": article("Alpha")}, toml=toml)
-    build_site(config, fingerprint=fingerprint)
+    build_site(config, fingerprint=fingerprint, mirrors=("https://cdn1.example/",))
     return config.build.output_dir
 
 
@@ -83,10 +84,13 @@ def test_the_russian_marker_carries_russian_status_templates(tmp_path: Path) -> 
     assert "assets/tz-verify.js" in html
 
 
-def test_the_mirrors_page_lists_the_signed_list_and_never_an_unlisted_mirror(
+def test_tamizdat_build_lists_the_signed_mirror_list_and_never_an_unlisted_mirror(
     tmp_path: Path,
 ) -> None:
-    html = (_build(tmp_path, FINGERPRINT) / "mirrors" / "index.html").read_text(encoding="utf-8")
+    toml = BASE_TOML.replace("[site]\n", '[site]\nbase_url = "https://news.example/"\n') + MIRRORS
+    config = make_site(tmp_path / "site", {"content/en/a.md": article("Alpha")}, toml=toml)
+    assert main(["-q", "-C", str(tmp_path / "site"), "build"]) == 0
+    html = (config.build.output_dir / "mirrors" / "index.html").read_text(encoding="utf-8")
     assert '<a href="https://cdn1.example/">https://cdn1.example/</a>' in html
     assert "hidden.example" not in html
 
