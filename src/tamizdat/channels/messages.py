@@ -1,0 +1,63 @@
+"""What channels say to readers, per language: the theme's catalog plus ``channels.po``.
+
+Announcements reuse the site's own strings ("Don't miss", "%(num)d min read") from the
+``tamizdat`` catalog; the few sentences only channels say (corrections, the bot's replies)
+live in ``locale/LANG/LC_MESSAGES/channels.po``, a catalog of their own so that editing one
+never touches the other. A language without a catalog speaks English.
+
+Invariant: every function here returns *plain text*; a sender escapes it for its format.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+import re
+from importlib import resources
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from tamizdat.render.i18n import translations_for
+
+__all__ = ["channel_translations", "reader_language", "site_translations"]
+
+_DOMAIN = "channels"
+_LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+
+
+def _po_path(lang: str) -> Path:
+    return Path(str(resources.files("tamizdat") / "locale")) / lang / "LC_MESSAGES" / "channels.po"
+
+
+def reader_language(code: object, default: str = "en") -> str:
+    """A language code a stranger sent (Telegram's ``language_code``), or ``default``."""
+    if isinstance(code, str) and len(code) <= 12 and _LANG.match(code.lower()):
+        return code.lower()
+    return default
+
+
+@functools.cache
+def channel_translations(lang: str) -> gettext.NullTranslations:
+    """The channels catalog for ``lang`` (``ru-RU`` → ``ru``), English when there is none."""
+    for candidate in (lang, lang.split("-")[0]):
+        if not _LANG.match(candidate):
+            break
+        path = _po_path(candidate)
+        if path.is_file():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=candidate.replace("-", "_"), domain=_DOMAIN)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog, use_fuzzy=False)
+            buffer.seek(0)
+            return gettext.GNUTranslations(buffer)
+    return gettext.NullTranslations()
+
+
+def site_translations(lang: str) -> gettext.NullTranslations:
+    """The site's own catalog (shared with the theme), English when there is none."""
+    if not _LANG.match(lang):
+        return gettext.NullTranslations()
+    return translations_for(lang)
