@@ -14,6 +14,7 @@ import functools
 import gettext
 import io
 import re
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
@@ -22,10 +23,15 @@ from babel.messages.pofile import read_po
 
 from tamizdat.render.i18n import translations_for
 
-__all__ = ["channel_translations", "reader_language", "site_translations"]
+__all__ = ["channel_translations", "clean_text", "reader_language", "site_translations"]
 
 _DOMAIN = "channels"
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
+# Explicit bidirectional embeddings, overrides and isolates: an article title must not
+# reorder the text around it (a "Trojan Source" title turning a link's label around).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+_DROPPED = frozenset({"Cc", "Cs", "Co", "Cn"})  # controls, surrogates, private, unassigned
+_SPACES = frozenset("\u2028\u2029\u0085\t\r\n\x0b\x0c")
 
 
 def _po_path(lang: str) -> Path:
@@ -61,3 +67,18 @@ def site_translations(lang: str) -> gettext.NullTranslations:
     if not _LANG.match(lang):
         return gettext.NullTranslations()
     return translations_for(lang)
+
+
+def clean_text(text: str, limit: int) -> str:
+    """``text`` as one safe line: no control, format-override or surrogate characters,
+    whitespace collapsed, at most ``limit`` characters (cut with "…")."""
+    out: list[str] = []
+    for char in text:
+        if char in _SPACES:
+            out.append(" ")
+        elif char not in _BIDI and unicodedata.category(char) not in _DROPPED:
+            out.append(char)
+    line = " ".join("".join(out).split())
+    if len(line) > limit:
+        line = line[: max(limit - 1, 1)].rstrip() + "…"
+    return line

@@ -36,7 +36,6 @@ import ipaddress
 import json
 import re
 import time
-import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -45,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tamizdat.channels.announce import Announcement, Receipt, Story
-from tamizdat.channels.messages import channel_translations, site_translations
+from tamizdat.channels.messages import channel_translations, clean_text, site_translations
 from tamizdat.errors import ChannelError, ConfigError
 from tamizdat.fingerprint import format_fingerprint
 
@@ -64,11 +63,6 @@ DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_TOKEN_ENV = "TAMIZDAT_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, not a secret)
 _TOKEN = re.compile(r"^[A-Za-z0-9_:-]{1,200}$")
 _CHAT = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?[0-9]{1,20})$")
-# Explicit bidirectional embeddings, overrides and isolates: an article title must not
-# reorder the text around it (a "Trojan Source" title turning a link's label around).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
-_DROPPED = frozenset({"Cc", "Cs", "Co", "Cn"})  # controls, surrogates, private, unassigned
-_SPACES = frozenset("\u2028\u2029\u0085\t\r\n\x0b\x0c")
 _MAX_BODY = 1 << 20  # the largest API answer read
 
 
@@ -87,21 +81,6 @@ class TelegramLimits:
 def utf16_length(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def clean_text(text: str, limit: int) -> str:
-    """``text`` as one safe line: no control, format-override or surrogate characters,
-    whitespace collapsed, at most ``limit`` characters (cut with "…")."""
-    out: list[str] = []
-    for char in text:
-        if char in _SPACES:
-            out.append(" ")
-        elif char not in _BIDI and unicodedata.category(char) not in _DROPPED:
-            out.append(char)
-    line = " ".join("".join(out).split())
-    if len(line) > limit:
-        line = line[: max(limit - 1, 1)].rstrip() + "…"
-    return line
 
 
 def _link(mirror: str, path: str) -> str:

@@ -64,6 +64,7 @@ def register(sub: Any) -> None:
 
 def run_announce(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.channels.announcer import announce_channels
+    from tamizdat.channels.messages import clean_text
     from tamizdat.config import load_config
 
     config = load_config(Path(args.site))
@@ -83,7 +84,8 @@ def run_announce(args: argparse.Namespace, out: Output) -> int:
             for row in rows:
                 for story in row["stories"]:
                     label = "correction" if story["correction"] else "new"
-                    out.say(f"{channel.channel}: {verb} [{row['lang']}] {label}: {story['title']}")
+                    title = clean_text(story["title"], 100)  # an article's title: no escapes
+                    out.say(f"{channel.channel}: {verb} [{row['lang']}] {label}: {title}")
             if channel.started_at:
                 out.say(
                     f"{channel.channel}: first run: {channel.started_at} older stories recorded "
