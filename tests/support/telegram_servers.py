@@ -100,6 +100,7 @@ def telegram_emulator() -> Iterator[TelegramEmulator]:
     )
     try:
         assert process.stdout is not None
+        assert process.stderr is not None
         line = process.stdout.readline()
         if not line.startswith("ready"):
             raise RuntimeError(f"the Telegram emulator did not start: {process.stderr.read()}")

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.channels.announce import Announcement, Receipt, Sender, Story
+from tamizdat.channels.base import is_sender_factory
 from tamizdat.channels.journal import Journal, JournalEntry, open_journal
 from tamizdat.config import Config
 from tamizdat.config._table import suggest
@@ -88,9 +89,7 @@ def resolve_sender_factory(
             hint=suggest(settings.kind, kinds),
         )
     made = found.load()
-    if not (
-        isinstance(made, type) and all(hasattr(made, a) for a in ("send", "was_sent", "close"))
-    ):
+    if not is_sender_factory(made):
         raise ConfigError(
             f"channel kind {settings.kind!r} does not announce (it writes a file: "
             f"'tamizdat {settings.kind}')",
