@@ -148,7 +148,9 @@ class Journal:
             doc = json.loads(raw)
             if doc.get("format") != _FORMAT or doc.get("channel") != self.channel:
                 raise ValueError("format")
-            stories = {str(k): str(v) for k, v in dict(doc["stories"]).items()}
+            if not isinstance(doc["stories"], dict) or not isinstance(doc["entries"], list):
+                raise ValueError("shape")
+            stories = {str(k): str(v) for k, v in doc["stories"].items()}
             entries = [JournalEntry.from_json(e) for e in doc["entries"]]
             last_digest = doc.get("last_digest")
         except (ValueError, KeyError, TypeError, AttributeError):
