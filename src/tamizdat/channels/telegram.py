@@ -25,6 +25,10 @@ Invariants:
   404 are permanent (``ChannelError(permanent=True)``: a rejected message, a wrong token, a
   bot removed from the channel); a server that is down or answers 5xx is a transient
   ``ChannelError``. A timeout is not retried: the message may have gone out.
+- *An announcement goes out whole or not at all*, as far as the API allows: when a later
+  part of a split announcement fails, the parts already posted are deleted
+  (``deleteMessage``) before the error is raised, so the re-run posts it once, whole; parts
+  that cannot be deleted are named in the error.
 - The Bot API cannot read a channel's history, so ``can_confirm`` is False: after a crash
   between a send and its journal entry, ``tamizdat announce`` reports the key for a human.
 """
@@ -333,22 +337,59 @@ class TelegramSender:
         Raises:
             ChannelError: the Bot API refused or could not be reached (names the channel).
         """
-        ids: list[str] = []
-        for text in format_announcement(announcement, self.limits):
-            payload: dict[str, Any] = {
-                "chat_id": self.chat_id,
-                "text": text,
-                "parse_mode": "HTML",
-                "disable_notification": self.silent,
-                "link_preview_options": {"is_disabled": True},
-            }
-            if self.link_preview and announcement.mirrors and announcement.stories:
-                first = _link(announcement.mirrors[0], announcement.stories[0].path)
-                payload["link_preview_options"] = {"url": first, "prefer_small_media": True}
-            result = self.api.call("sendMessage", payload)
-            message_id = result.get("message_id") if isinstance(result, dict) else None
-            ids.append(str(message_id))
-        return Receipt(ids=tuple(ids), counts={"messages": len(ids)})
+        ids: list[int] = []
+        parts = format_announcement(announcement, self.limits)
+        try:
+            for text in parts:
+                ids.append(self._post_part(announcement, text))
+        except ChannelError as exc:
+            if not ids:
+                raise
+            # Half an announcement is out: take it back, so the re-run posts it whole once.
+            left = self._delete(ids)
+            undone = (
+                "the parts already posted were deleted"
+                if not left
+                else f"messages {', '.join(map(str, left))} stay posted: delete them before "
+                "the re-run"
+            )
+            raise ChannelError(
+                f"{exc.message} (part {len(ids) + 1} of {len(parts)}; {undone})",
+                where=exc.where,
+                hint=exc.hint,
+                permanent=exc.permanent,
+            ) from None
+        return Receipt(ids=tuple(map(str, ids)), counts={"messages": len(ids)})
+
+    def _delete(self, ids: Sequence[int]) -> list[int]:
+        """Delete this bot's messages ``ids``; return those that could not be deleted."""
+        left = []
+        for message_id in ids:
+            try:
+                self.api.call("deleteMessage", {"chat_id": self.chat_id, "message_id": message_id})
+            except ChannelError:
+                left.append(message_id)
+        return left
+
+    def _post_part(self, announcement: Announcement, text: str) -> int:
+        payload: dict[str, Any] = {
+            "chat_id": self.chat_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "disable_notification": self.silent,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if self.link_preview and announcement.mirrors and announcement.stories:
+            first = _link(announcement.mirrors[0], announcement.stories[0].path)
+            payload["link_preview_options"] = {"url": first, "prefer_small_media": True}
+        result = self.api.call("sendMessage", payload)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise ChannelError(
+                "the Bot API accepted a message but returned no message id",
+                where=self.api.where,
+            )
+        return message_id
 
     def was_sent(self, announcement: Announcement) -> bool | None:
         """Always None: the Bot API cannot read a channel's history."""

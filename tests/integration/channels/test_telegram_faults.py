@@ -9,6 +9,7 @@ as Telegram documents: ``{"ok": false, "error_code": …, "description": …, "p
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ import pytest
 
 from support.announce_site import copy_site, signed_site, story
 from support.telegram_servers import ScriptedBotApi, free_port, scripted_bot_api
+from tamizdat.channels.announce import Announcement, Story
 from tamizdat.channels.journal import journal_file
+from tamizdat.channels.telegram import TelegramSender
 from tamizdat.cli import main
-from tamizdat.errors import ExitCode
+from tamizdat.errors import ChannelError, ExitCode
 
 TOKEN = "123456:secret-token-never-printed"
 ARTICLES = {
@@ -184,3 +187,47 @@ def test_an_unsafe_api_url_is_refused_before_sending(
     err = capsys.readouterr().err
     assert f"error: channel tg: options.api_url: {message}" in err
     assert not journal_file(site / ".tamizdat", "tg").exists()
+
+
+def long_announcement() -> Announcement:
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    stories = tuple(
+        Story(
+            path=f"/en/news/2026/03/s{i}/", lang="en", title=f"Story {i}", lead="word " * 150,
+            published=when, updated=None, desk="news", tags=(), reading_minutes=2,
+            revision=when.isoformat(),
+        )
+        for i in range(30)
+    )  # fmt: skip
+    return Announcement(
+        key="tg:en:r1:x", channel="tg", kind="release", lang="en", release=1, published=when,
+        stories=stories, mirrors=("https://m1.example.net/",), fingerprint="ab" * 32,
+        site_title="Exile News",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("delete", "says"),
+    [
+        ((200, {"ok": True, "result": True}), "the parts already posted were deleted"),
+        (refused(400, "Bad Request: message can't be deleted"), "messages 1 stay posted"),
+    ],
+)
+def test_a_split_announcement_failing_half_way_is_taken_back(
+    delete: tuple[int, Any], says: str
+) -> None:
+    script = [ok(1), refused(500, "Internal Server Error"), delete]
+    with scripted_bot_api(script) as api:
+        sender = TelegramSender(
+            "tg",
+            {"chat_id": "@exile_news", "api_url": api.api_url},
+            {"TAMIZDAT_TELEGRAM_TOKEN": TOKEN},
+        )
+        with pytest.raises(ChannelError) as caught:
+            sender.send(long_announcement())
+    assert caught.value.message.startswith("Telegram refused sendMessage: Internal Server Error")
+    assert "(part 2 of " in caught.value.message
+    assert says in caught.value.message
+    methods = [path.rsplit("/", 1)[1] for _, path, _ in api.requests]
+    assert methods == ["sendMessage", "sendMessage", "deleteMessage"]
+    assert api.requests[2][2] == {"chat_id": "@exile_news", "message_id": 1}
