@@ -69,7 +69,12 @@ class OutboxSender:
             "dont_miss": [s.path for s in announcement.dont_miss],
             "mirrors": list(announcement.mirrors),
             "fingerprint": announcement.fingerprint,
+            "attachment": announcement.attachment_name,
         }
+        if announcement.attachment is not None:
+            bundle = _file(self.folder, announcement.key).with_suffix(".zip")
+            bundle.write_bytes(announcement.attachment)
+            row["attachment_file"] = str(bundle)
         _file(self.folder, announcement.key).write_text(json.dumps(row))
         self.sent += 1
         return Receipt(ids=(str(n),), counts={"messages": 1})

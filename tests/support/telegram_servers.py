@@ -120,11 +120,12 @@ def telegram_emulator() -> Iterator[TelegramEmulator]:
 @dataclass
 class ScriptedBotApi:
     """See the module docstring. ``script``: (status, body) per request; the last repeats.
-    ``requests``: (monotonic time, path, JSON payload) of every request received."""
+    ``requests``: (monotonic time, path, JSON payload or None) of every request received."""
 
     api_url: str
     script: list[tuple[int, Any]]
     requests: list[tuple[float, str, Any]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # every request body as received
 
 
 @contextlib.contextmanager
@@ -137,8 +138,11 @@ def scripted_bot_api(script: Sequence[tuple[int, Any]]) -> Iterator[ScriptedBotA
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
+            is_json = self.headers.get("Content-Type", "").startswith("application/json")
             with lock:
-                state.requests.append((time.monotonic(), self.path, json.loads(raw or b"null")))
+                payload = json.loads(raw or b"null") if is_json else None
+                state.requests.append((time.monotonic(), self.path, payload))
+                state.raw.append(raw)
                 status, body = state.script.pop(0) if len(state.script) > 1 else state.script[0]
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)

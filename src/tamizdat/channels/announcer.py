@@ -28,12 +28,19 @@ Invariants:
   a pending key is never sent again unless the sender confirms it did not go out
   (``can_confirm``), or a human says so (``retry_pending``).
 - A dry run reads the journal but neither locks nor writes it and makes no sender.
+- With ``attach_bundle``, the first announcement of each language carries the signed delta
+  bundle since the channel's last announced release (the whole release the first time): a
+  reader verifies it offline with the fingerprint the message gives. A bundle over
+  ``attach_max_bytes`` stops the channel before anything is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -402,6 +409,7 @@ def _describe(announcement: Announcement, receipt: Receipt | None = None) -> dic
         ],
         "dont_miss": [s.path for s in announcement.dont_miss],
         "mirrors": list(announcement.mirrors),
+        "attachment": announcement.attachment_name,
     }
     if receipt is not None:
         data["ids"] = list(receipt.ids)
@@ -425,6 +433,60 @@ def _select(config: Config, names: Sequence[str]) -> list[ChannelSettings]:
                 hint=suggest(name, list(known)),
             )
     return [known[n] for n in dict.fromkeys(names)] if names else list(config.channels)
+
+
+def _attach_bundle(
+    config: Config, settings: ChannelSettings, journal: Journal, planned: list[_Planned]
+) -> list[_Planned]:
+    """``planned`` with the signed delta bundle on the first announcement of each language.
+
+    Raises:
+        UserError: the bundle is larger than ``attach_max_bytes`` (names the channel), or the
+            release cannot be bundled.
+    """
+    from tamizdat.channels.bundle import write_bundle
+
+    if not planned:
+        return planned
+    version = planned[0].announcement.release
+    since = journal.last_release if (journal.last_release or 0) < version else None
+    folder = config.build.cache_dir / "channels"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{settings.name}-bundle-", suffix=".zip", dir=folder)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        try:
+            write_bundle(config.signing.release_dir, temp, since_version=since)
+        except UserError:
+            if since is None:
+                raise
+            since = None  # the older release's metadata is gone: carry the whole release
+            write_bundle(config.signing.release_dir, temp, since_version=None)
+        size = temp.stat().st_size
+        if size > settings.attach_max_bytes:
+            raise UserError(
+                f"channel {settings.name!r}: the signed bundle is {size} bytes, over "
+                f"attach_max_bytes = {settings.attach_max_bytes}",
+                where=f"{settings.where}.attach_max_bytes",
+                hint="raise attach_max_bytes, or set attach_bundle = false",
+            )
+        data = temp.read_bytes()
+    finally:
+        temp.unlink(missing_ok=True)
+    label = f"r{version}" if since is None else f"r{since}-r{version}"
+    file_name = f"{settings.name}-{label}.zip"
+    seen: set[str] = set()
+    out = []
+    for item in planned:
+        if item.entry.lang not in seen:
+            seen.add(item.entry.lang)
+            item = _Planned(
+                dataclasses.replace(item.announcement, attachment=data, attachment_name=file_name),
+                item.entry,
+            )
+        out.append(item)
+    return out
 
 
 def _send_one(journal: Journal, sender: Sender, planned: _Planned, digest: bool) -> Receipt:
@@ -467,6 +529,8 @@ def _run_channel(
         try:
             _settle(journal, planner, sender, outcome, retry_pending, digest)
             planned, start = planner.plan(journal, now)
+            if settings.attach_bundle:
+                planned = _attach_bundle(config, settings, journal, planned)
             if start or not journal.started:
                 journal.record_start(start)
                 outcome.started_at = len(start)

@@ -40,6 +40,9 @@ __all__ = ["EntryState", "Journal", "JournalEntry", "journal_file", "open_journa
 EntryState = Literal["pending", "sent", "failed"]
 _FORMAT = 1
 _STATES = ("pending", "sent", "failed")
+# Sent entries kept for reading (the ``stories`` map is the record that matters): a channel
+# posting every story for years must not make each journal write slower.
+_KEEP_SENT = 2000
 
 
 def journal_file(cache_dir: Path, channel: str) -> Path:
@@ -133,6 +136,7 @@ class Journal:
         self.stories: dict[str, str] = {}
         self.entries: dict[str, JournalEntry] = {}
         self.last_digest: str | None = None
+        self.last_release: int | None = None  # the newest release announced on the channel
 
     # -- reading -------------------------------------------------------------------------
     def _load(self) -> None:
@@ -153,6 +157,11 @@ class Journal:
             stories = {str(k): str(v) for k, v in doc["stories"].items()}
             entries = [JournalEntry.from_json(e) for e in doc["entries"]]
             last_digest = doc.get("last_digest")
+            last_release = doc.get("last_release")
+            if last_release is not None and (
+                not isinstance(last_release, int) or isinstance(last_release, bool)
+            ):
+                raise ValueError("last_release")
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UserError(
                 f"expected the journal of channel {self.channel!r}, found a damaged file",
@@ -164,6 +173,7 @@ class Journal:
         self.stories = stories
         self.entries = {e.key: e for e in entries}
         self.last_digest = str(last_digest) if last_digest else None
+        self.last_release = last_release
 
     # -- writing -------------------------------------------------------------------------
     def save(self) -> None:
@@ -177,6 +187,7 @@ class Journal:
             "channel": self.channel,
             "stories": dict(sorted(self.stories.items())),
             "last_digest": self.last_digest,
+            "last_release": self.last_release,
             "entries": [e.to_json() for e in self.entries.values()],
         }
         data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
@@ -209,6 +220,10 @@ class Journal:
             self.stories[path] = revision
         if digest:
             self.last_digest = entry.at
+        self.last_release = max(self.last_release or 0, entry.release)
+        sent = [k for k, e in self.entries.items() if e.state == "sent"]
+        for old in sent[: max(len(sent) - _KEEP_SENT, 0)]:
+            del self.entries[old]
         self.save()
 
     def fail(self, key: str, error: str) -> None:

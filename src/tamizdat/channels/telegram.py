@@ -39,6 +39,7 @@ import html
 import ipaddress
 import json
 import re
+import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -67,6 +68,7 @@ DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_TOKEN_ENV = "TAMIZDAT_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, not a secret)
 _TOKEN = re.compile(r"^[A-Za-z0-9_:-]{1,200}$")
 _CHAT = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?[0-9]{1,20})$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 _MAX_BODY = 1 << 20  # the largest API answer read
 
 
@@ -77,6 +79,7 @@ class TelegramLimits:
     max_message: int = 4096  # UTF-16 units of a message's text (Bot API sendMessage)
     max_title: int = 300  # characters of a headline shown (longer ones are cut with "…")
     max_lead: int = 800
+    max_upload: int = 50 * 1024 * 1024  # the Bot API's limit for a file a bot sends
     max_retries: int = 5  # 429 answers honoured for one call
     max_retry_after: float = 300.0  # a longer wait is reported instead of slept through
     timeout: float = 30.0
@@ -191,9 +194,31 @@ class BotApi:
         self.limits = limits or TelegramLimits()
 
     def call(self, method: str, payload: Mapping[str, Any]) -> Any:
+        """``method`` with a JSON ``payload``; its ``result``."""
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return self._call(method, body, "application/json")
+
+    def upload(
+        self, method: str, fields: Mapping[str, str], file_field: str, file_name: str, data: bytes
+    ) -> Any:
+        """``method`` with ``fields`` and one file, as ``multipart/form-data``; its ``result``."""
+        if not _FILE_NAME.match(file_name):
+            raise ChannelError(f"unsafe attachment name {file_name[:60]!r}", where=self.where)
+        boundary = secrets.token_hex(16)
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+            for key, value in fields.items()
+        ]
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{file_name}"\r\nContent-Type: application/zip\r\n\r\n'
+        ).encode()
+        body = b"".join([*parts, head, data, f"\r\n--{boundary}--\r\n".encode()])
+        return self._call(method, body, f"multipart/form-data; boundary={boundary}")
+
+    def _call(self, method: str, body: bytes, content_type: str) -> Any:
         for _attempt in range(self.limits.max_retries + 1):
-            status, answer = self._post(method, body)
+            status, answer = self._post(method, body, content_type)
             if status == 200 and answer.get("ok") is True:
                 return answer.get("result")
             code = answer.get("error_code", status)
@@ -234,11 +259,11 @@ class BotApi:
             return 1.0
         return max(float(value), 0.0)
 
-    def _post(self, method: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    def _post(self, method: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked: http(s) only)
             self._base + method,
             data=body,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": content_type},
             method="POST",
         )
         try:
@@ -338,10 +363,24 @@ class TelegramSender:
             ChannelError: the Bot API refused or could not be reached (names the channel).
         """
         ids: list[int] = []
-        parts = format_announcement(announcement, self.limits)
+        parts: list[str | bytes] = [*format_announcement(announcement, self.limits)]
+        if announcement.attachment is not None:
+            size = len(announcement.attachment)
+            if size > self.limits.max_upload:
+                raise ChannelError(
+                    f"the attached bundle is {size} bytes, over the Bot API's "
+                    f"{self.limits.max_upload} for a bot's upload",
+                    where=self.api.where,
+                    hint="lower attach_max_bytes for this channel, or set attach_bundle = false",
+                    permanent=True,
+                )
+            parts.append(announcement.attachment)
         try:
-            for text in parts:
-                ids.append(self._post_part(announcement, text))
+            for part in parts:
+                if isinstance(part, bytes):
+                    ids.append(self._post_document(announcement, part))
+                else:
+                    ids.append(self._post_part(announcement, part))
         except ChannelError as exc:
             if not ids:
                 raise
@@ -371,6 +410,29 @@ class TelegramSender:
                 left.append(message_id)
         return left
 
+    def _post_document(self, announcement: Announcement, data: bytes) -> int:
+        caption = channel_translations(announcement.lang).gettext(
+            "The signed copy of release %(release)d, to read and check offline."
+        ) % {"release": announcement.release}
+        result = self.api.upload(
+            "sendDocument",
+            {"chat_id": self.chat_id, "caption": caption,
+             "disable_notification": "true" if self.silent else "false"},
+            "document",
+            announcement.attachment_name or f"release-{announcement.release}.zip",
+            data,
+        )  # fmt: skip
+        return self._message_id(result)
+
+    def _message_id(self, result: Any) -> int:
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise ChannelError(
+                "the Bot API accepted a message but returned no message id",
+                where=self.api.where,
+            )
+        return message_id
+
     def _post_part(self, announcement: Announcement, text: str) -> int:
         payload: dict[str, Any] = {
             "chat_id": self.chat_id,
@@ -382,14 +444,7 @@ class TelegramSender:
         if self.link_preview and announcement.mirrors and announcement.stories:
             first = _link(announcement.mirrors[0], announcement.stories[0].path)
             payload["link_preview_options"] = {"url": first, "prefer_small_media": True}
-        result = self.api.call("sendMessage", payload)
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        if not isinstance(message_id, int) or isinstance(message_id, bool):
-            raise ChannelError(
-                "the Bot API accepted a message but returned no message id",
-                where=self.api.where,
-            )
-        return message_id
+        return self._message_id(self.api.call("sendMessage", payload))
 
     def was_sent(self, announcement: Announcement) -> bool | None:
         """Always None: the Bot API cannot read a channel's history."""

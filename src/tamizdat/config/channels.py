@@ -9,6 +9,8 @@
     tags = ["politics"]             # only articles with one of these tags (default: all)
     mode = "release"                # or "digest": one announcement per period
     per_story = true                # one message per story (default: one per release)
+    attach_bundle = true            # the signed delta bundle, for offline verification
+    attach_max_bytes = 20000000     # above this the run stops with an error (default 20 MB)
     [channels.options]              # the kind's own settings, given to its sender as is
     chat_id = "@example_news"
     token_env = "TAMIZDAT_TELEGRAM_TOKEN"   # the secret itself lives in the environment
@@ -51,6 +53,8 @@ _KEYS = (
     "max_stories",
     "mirrors",
     "digest_hours",
+    "attach_bundle",
+    "attach_max_bytes",
     "options",
 )
 
@@ -70,6 +74,10 @@ class ChannelSettings:
     digest_hours: int  # a digest goes out at most once per this many hours
     options: Mapping[str, Any] = field(default_factory=dict)
     where: str = ""
+    # The signed delta bundle (since the channel's last announced release) rides along with
+    # the first announcement of each language, if at most this many bytes.
+    attach_bundle: bool = False
+    attach_max_bytes: int = 20_000_000
 
 
 def _options(table: Table) -> dict[str, Any]:
@@ -140,6 +148,8 @@ def read_channels(top: Table, languages: tuple[str, ...]) -> tuple[ChannelSettin
                 digest_hours=table.integer("digest_hours", 24, minimum=1),
                 options=_options(table.table("options")),
                 where=f"{table.file}: {table.prefix}",
+                attach_bundle=table.boolean("attach_bundle", False),
+                attach_max_bytes=table.integer("attach_max_bytes", 20_000_000, minimum=1),
             )
         )
     return tuple(channels)

@@ -1,4 +1,5 @@
-"""Telegram faults through ``tamizdat announce``: each is one ``error:`` line naming the
+"""Telegram faults through ``tamizdat announce`` (and the bundle upload, which the emulator
+does not implement): each is one ``error:`` line naming the
 channel, a non-zero exit, the journal consistent (the failed key not sent), the token never
 printed, and a re-run against a healthy API sends exactly what was missing.
 
@@ -8,6 +9,7 @@ as Telegram documents: ``{"ok": false, "error_code": …, "description": …, "p
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from support.announce_site import copy_site, signed_site, story
 from support.telegram_servers import ScriptedBotApi, free_port, scripted_bot_api
 from tamizdat.channels.announce import Announcement, Story
 from tamizdat.channels.journal import journal_file
-from tamizdat.channels.telegram import TelegramSender
+from tamizdat.channels.telegram import TelegramLimits, TelegramSender
 from tamizdat.cli import main
 from tamizdat.errors import ChannelError, ExitCode
 
@@ -231,3 +233,34 @@ def test_a_split_announcement_failing_half_way_is_taken_back(
     methods = [path.rsplit("/", 1)[1] for _, path, _ in api.requests]
     assert methods == ["sendMessage", "sendMessage", "deleteMessage"]
     assert api.requests[2][2] == {"chat_id": "@exile_news", "message_id": 1}
+
+
+def test_the_bundle_is_uploaded_after_the_text_within_the_bot_limit() -> None:
+    bundle = b"PK\x03\x04" + bytes(range(256)) * 40  # opaque bytes: carried, not read
+    announcement = dataclasses.replace(
+        long_announcement(), stories=long_announcement().stories[:2], attachment=bundle,
+        attachment_name="tg-r1-r2.zip", lang="ru",
+    )  # fmt: skip
+    with scripted_bot_api([ok(1), ok(2)]) as api:
+        sender = TelegramSender(
+            "tg",
+            {"chat_id": "@exile_news", "api_url": api.api_url},
+            {"TAMIZDAT_TELEGRAM_TOKEN": TOKEN},
+        )
+        receipt = sender.send(announcement)
+        assert receipt.ids == ("1", "2")
+        too_big = TelegramSender(
+            "tg",
+            {"chat_id": "@exile_news", "api_url": api.api_url},
+            {"TAMIZDAT_TELEGRAM_TOKEN": TOKEN},
+        )
+        too_big.limits = TelegramLimits(max_upload=len(bundle) - 1)
+        with pytest.raises(ChannelError, match="over the Bot API's") as caught:
+            too_big.send(announcement)
+        assert caught.value.permanent
+    methods = [path.rsplit("/", 1)[1] for _, path, _ in api.requests]
+    assert methods == ["sendMessage", "sendDocument"]  # nothing sent for the oversized one
+    raw = api.raw[1]
+    assert b'name="document"; filename="tg-r1-r2.zip"' in raw
+    assert bundle in raw
+    assert "Подписанная копия выпуска 1".encode() in raw

@@ -224,6 +224,38 @@ def test_killed_after_k_deliveries_then_rerun(site: Path, confirm: bool) -> None
         assert len(delivered(folder)) == 4  # the outbox keeps one file per key
 
 
+def test_the_signed_delta_bundle_rides_with_the_first_announcement_per_language(
+    site: Path,
+) -> None:
+    from tamizdat.channels.bundle import read_bundle_safely
+
+    folder = add_channel(site, per_story=True, attach_bundle=True)
+    announce(site)
+    rows = delivered(folder)
+    with_bundle = [r for r in rows if r["attachment"]]
+    assert sorted(r["lang"] for r in with_bundle) == ["en", "ru"]
+    first = read_bundle_safely(Path(with_bundle[0]["attachment_file"]))
+    assert (first.release, first.since) == (1, None)  # the whole release, the first time
+    write_article(site, "en/strike", story("Strike at the port", "2026-03-04"))
+    resign(site)
+    announce(site)
+    (last,) = delivered(folder)[len(rows) :]
+    delta = read_bundle_safely(Path(last["attachment_file"]))
+    assert (delta.release, delta.since) == (2, 1)  # only what changed since release 1
+    assert last["attachment"] == "out-r1-r2.zip"
+    assert len(delta.entries) < len(first.entries)
+
+
+def test_an_oversized_bundle_stops_the_channel_before_sending(site: Path) -> None:
+    folder = add_channel(site, attach_bundle=True, attach_max_bytes=1000)
+    (error,) = announce(site).errors
+    assert isinstance(error, UserError)
+    assert "over attach_max_bytes = 1000" in error.message
+    assert str(error.where).endswith("channels[0].attach_max_bytes")
+    assert delivered(folder) == []
+    assert not journal_file(site / ".tamizdat", "out").exists()
+
+
 def test_cli_dry_run_json_and_one_line_errors(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
