@@ -489,7 +489,9 @@ def _attach_bundle(
     return out
 
 
-def _send_one(journal: Journal, sender: Sender, planned: _Planned, digest: bool) -> Receipt:
+def _send_one(
+    journal: Journal, sender: Sender, planned: _Planned, digest_at: datetime | None
+) -> Receipt:
     key = planned.entry.key
     journal.begin(planned.entry)
     try:
@@ -497,7 +499,7 @@ def _send_one(journal: Journal, sender: Sender, planned: _Planned, digest: bool)
     except ChannelError as exc:
         journal.fail(key, str(exc))
         raise
-    journal.finish(key, receipt, digest=digest)
+    journal.finish(key, receipt, digest_at=digest_at)
     return receipt
 
 
@@ -516,7 +518,7 @@ def _run_channel(
     progress: Progress | None,
 ) -> None:
     planner = _Planner(config, site, release, settings)
-    digest = settings.mode == "digest"
+    digest_at = now if settings.mode == "digest" else None
     with open_journal(config.build.cache_dir, settings.name, lock=not dry_run) as journal:
         if dry_run:
             resolve_sender_factory(settings, registry)  # an unknown kind fails a dry run too
@@ -527,7 +529,7 @@ def _run_channel(
             return
         sender = load_sender(settings, environ, registry)
         try:
-            _settle(journal, planner, sender, outcome, retry_pending, digest)
+            _settle(journal, planner, sender, outcome, retry_pending, digest_at)
             planned, start = planner.plan(journal, now)
             if settings.attach_bundle:
                 planned = _attach_bundle(config, settings, journal, planned)
@@ -538,7 +540,7 @@ def _run_channel(
             for done, item in enumerate(planned):
                 if progress:
                     progress(f"announce {settings.name}", done, total, item.entry.lang)
-                receipt = _send_one(journal, sender, item, digest)
+                receipt = _send_one(journal, sender, item, digest_at)
                 outcome.sent.append(_describe(item.announcement, receipt))
             if progress and total:
                 progress(f"announce {settings.name}", total, total, "")
@@ -552,7 +554,7 @@ def _settle(
     sender: Sender,
     outcome: ChannelOutcome,
     retry_pending: bool,
-    digest: bool,
+    digest_at: datetime | None,
 ) -> None:
     """Resolve what an earlier run left unsent (see the module docstring)."""
     for entry in journal.unsettled():
@@ -568,11 +570,11 @@ def _settle(
             journal.finish(
                 entry.key,
                 Receipt(ids=(), notes=("confirmed sent after an interrupted run",)),
-                digest=digest,
+                digest_at=digest_at,
             )
             outcome.confirmed.append(entry.key)
         elif verdict is False or retry_pending:
-            receipt = _send_one(journal, sender, _Planned(announcement, entry), digest)
+            receipt = _send_one(journal, sender, _Planned(announcement, entry), digest_at)
             outcome.sent.append(_describe(announcement, receipt))
         else:
             outcome.unresolved.append(entry.key)

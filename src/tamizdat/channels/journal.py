@@ -211,15 +211,16 @@ class Journal:
         self.entries[entry.key] = entry
         self.save()
 
-    def finish(self, key: str, receipt: Receipt, *, digest: bool = False) -> None:
-        """Record the pending ``key`` as sent with ``receipt`` (after its send)."""
+    def finish(self, key: str, receipt: Receipt, *, digest_at: datetime | None = None) -> None:
+        """Record the pending ``key`` as sent with ``receipt`` (after its send); ``digest_at``:
+        it was the digest of the period containing that moment."""
         entry = self.entries[key]
         entry.state, entry.at = "sent", _now()
         entry.ids, entry.counts, entry.notes = receipt.ids, dict(receipt.counts), receipt.notes
         for path, revision in entry.stories:
             self.stories[path] = revision
-        if digest:
-            self.last_digest = entry.at
+        if digest_at is not None:
+            self.last_digest = digest_at.astimezone(UTC).isoformat()
         self.last_release = max(self.last_release or 0, entry.release)
         sent = [k for k, e in self.entries.items() if e.state == "sent"]
         for old in sent[: max(len(sent) - _KEEP_SENT, 0)]:

@@ -8,6 +8,7 @@ Telegram, which cannot, is tested against its emulator in tests/integration/chan
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,23 @@ def test_killed_after_k_deliveries_then_rerun(site: Path, confirm: bool) -> None
         assert again.returncode == 0
         assert "unresolved" not in again.stdout
         assert len(delivered(folder)) == 4  # the outbox keeps one file per key
+
+
+def test_a_digest_goes_out_once_per_period(site: Path) -> None:
+    folder = add_channel(site, mode="digest", digest_hours=24, languages=["en"])
+    noon = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    announce(site, now=noon)
+    (first,) = delivered(folder)
+    assert first["kind"] == "digest"
+    assert [s["title"] for s in first["stories"]] == [
+        "Flood in the capital", "Court frees reporter", "More rain expected",
+    ]  # fmt: skip
+    write_article(site, "en/strike", story("Strike at the port", "2026-03-04"))
+    resign(site)
+    assert announce(site, now=noon + timedelta(hours=23)).channels[0].sent == []
+    announce(site, now=noon + timedelta(hours=24))
+    assert titles(folder)[-1] == "Strike at the port"
+    assert len(delivered(folder)) == 2
 
 
 def test_the_signed_delta_bundle_rides_with_the_first_announcement_per_language(
