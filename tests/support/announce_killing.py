@@ -76,11 +76,13 @@ def run_announce_killing(
 
 def main(argv: list[str]) -> int:
     """``SITE [--retry-pending]``: announce on every channel; returns only if never killed."""
+    from support.announce_site import mirror_states
     from tamizdat.channels.announcer import announce_channels
     from tamizdat.config import load_config
 
     report = announce_channels(
         load_config(Path(argv[0])),
+        mirror_states=mirror_states(Path(argv[0])),
         environ=os.environ,
         registry=KILLING_REGISTRY,
         retry_pending="--retry-pending" in argv[1:],

@@ -20,6 +20,7 @@ __all__ = [
     "MIRRORS",
     "copy_site",
     "mark_working",
+    "mirror_states",
     "resign",
     "signed_site",
     "story",
@@ -105,6 +106,14 @@ def mark_working(site: Path, working: Iterable[str], *, when: datetime | None = 
                 "latency_ms": 5,
             }
             handle.write(json.dumps(row) + "\n")
+
+
+def mirror_states(site: Path) -> dict[str, str]:
+    """Each mirror's state in the latest check, read as ``tamizdat announce`` reads it."""
+    from tamizdat.publish.history import read_latest_entries
+
+    history = site / ".tamizdat" / "mirrors-history.jsonl"
+    return {name: entry.state for name, entry in read_latest_entries(history).items()}
 
 
 def signed_site(

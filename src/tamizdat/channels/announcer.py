@@ -134,8 +134,9 @@ class ReleaseView:
     pages: frozenset[str]  # target paths of the release
 
 
-def read_release_view(config: Config, history: Path | None = None) -> ReleaseView:
-    """Read the signed release in ``config.signing.release_dir`` and the mirror states.
+def read_release_view(config: Config, mirror_states: Mapping[str, str]) -> ReleaseView:
+    """Read the signed release in ``config.signing.release_dir``; ``mirror_states`` maps each
+    mirror's name to its state in the latest ``mirrors check`` (``current``, ``lagging``, …).
 
     Raises:
         UserError: nothing signed there yet, or its metadata or mirror list is unreadable
@@ -144,7 +145,6 @@ def read_release_view(config: Config, history: Path | None = None) -> ReleaseVie
     from tamizdat.channels.distributor import working_mirrors
     from tamizdat.fingerprint import root_fingerprint
     from tamizdat.layout import METADATA_DIR, MIRRORS_JSON, metadata_path
-    from tamizdat.publish.history import read_latest_entries
     from tamizdat.release.listing import DirLayout, read_listing
 
     release_dir = config.signing.release_dir
@@ -157,9 +157,7 @@ def read_release_view(config: Config, history: Path | None = None) -> ReleaseVie
                 "no signed release here", where=str(file), hint="run 'tamizdat sign' first"
             )
     listing = read_listing(DirLayout(release_dir))
-    history_file = history or config.build.cache_dir / "mirrors-history.jsonl"
-    states = {name: e.state for name, e in read_latest_entries(history_file).items()}
-    working = working_mirrors(listed.read_bytes(), states, str(listed))
+    working = working_mirrors(listed.read_bytes(), mirror_states, str(listed))
     return ReleaseView(
         version=listing.version,
         published=datetime.fromtimestamp(stamp.stat().st_mtime, UTC),
@@ -583,6 +581,7 @@ def _settle(
 def announce_channels(
     config: Config,
     *,
+    mirror_states: Mapping[str, str],
     names: Sequence[str] = (),
     dry_run: bool = False,
     retry_pending: bool = False,
@@ -594,14 +593,15 @@ def announce_channels(
 ) -> AnnounceReport:
     """Announce what is new or corrected on each selected channel (all when ``names`` is
     empty). A channel that fails is recorded in the report (its journal consistent) and
-    the next channel still runs.
+    the next channel still runs. ``mirror_states``: mirror name → its state in the latest
+    ``mirrors check`` (the CLI reads them from the check's history).
 
     Raises:
         ConfigError: no channels configured. UserError: an unknown channel name, no signed
             release, a damaged journal.
     """
     selected = _select(config, names)
-    release = read_release_view(config)
+    release = read_release_view(config, mirror_states)
     if site is None:
         from tamizdat.content import load_site
 

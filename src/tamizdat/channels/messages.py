@@ -1,9 +1,9 @@
-"""What channels say to readers, per language: the theme's catalog plus ``channels.po``.
+"""What channels say to readers, per language: ``locale/LANG/LC_MESSAGES/channels.po``.
 
-Announcements reuse the site's own strings ("Don't miss", "%(num)d min read") from the
-``tamizdat`` catalog; the few sentences only channels say (corrections, the bot's replies)
-live in ``locale/LANG/LC_MESSAGES/channels.po``, a catalog of their own so that editing one
-never touches the other. A language without a catalog speaks English.
+The channels' sentences (corrections, "Don't miss", reading time, the bot's replies) live in
+a catalog of their own, beside the theme's ``tamizdat.po``, so that editing one never touches
+the other (and channels do not depend on the renderer). A language without a catalog speaks
+English.
 
 Invariant: every function here returns *plain text*; a sender escapes it for its format.
 """
@@ -21,9 +21,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from tamizdat.render.i18n import translations_for
-
-__all__ = ["channel_translations", "clean_text", "reader_language", "site_translations"]
+__all__ = ["channel_translations", "clean_text", "reader_language"]
 
 _DOMAIN = "channels"
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$")
@@ -60,13 +58,6 @@ def channel_translations(lang: str) -> gettext.NullTranslations:
             buffer.seek(0)
             return gettext.GNUTranslations(buffer)
     return gettext.NullTranslations()
-
-
-def site_translations(lang: str) -> gettext.NullTranslations:
-    """The site's own catalog (shared with the theme), English when there is none."""
-    if not _LANG.match(lang):
-        return gettext.NullTranslations()
-    return translations_for(lang)
 
 
 def clean_text(text: str, limit: int) -> str:

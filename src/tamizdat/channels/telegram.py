@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tamizdat.channels.announce import Announcement, Receipt, Story
-from tamizdat.channels.messages import channel_translations, clean_text, site_translations
+from tamizdat.channels.messages import channel_translations, clean_text
 from tamizdat.errors import ChannelError, ConfigError
 from tamizdat.fingerprint import format_fingerprint
 
@@ -104,7 +104,6 @@ def _a(url: str, label: str) -> str:
 
 def _story_block(story: Story, mirrors: Sequence[str], lang: str, limits: TelegramLimits) -> str:
     texts = channel_translations(lang)
-    site = site_translations(lang)
     title = html.escape(clean_text(story.title, limits.max_title), quote=False)
     head = f"<b>{title}</b>"
     if story.correction:
@@ -113,7 +112,7 @@ def _story_block(story: Story, mirrors: Sequence[str], lang: str, limits: Telegr
     lead = clean_text(story.lead, limits.max_lead)
     if lead:
         lines.append(html.escape(lead, quote=False))
-    minutes = site.ngettext("%(num)d min read", "%(num)d min read", story.reading_minutes)
+    minutes = texts.ngettext("%(num)d min read", "%(num)d min read", story.reading_minutes)
     links = " · ".join(_a(_link(m, story.path), _host(m)) for m in mirrors)
     lines.append(html.escape(minutes % {"num": story.reading_minutes}, quote=False) + " · " + links)
     return "\n".join(lines)
@@ -123,7 +122,6 @@ def format_announcement(announcement: Announcement, limits: TelegramLimits) -> l
     """The announcement as Telegram HTML messages, each within ``limits.max_message``."""
     lang = announcement.lang
     texts = channel_translations(lang)
-    site = site_translations(lang)
     mirrors = announcement.mirrors
     blocks = [_story_block(s, mirrors, lang, limits) for s in announcement.stories]
     if announcement.dont_miss and mirrors:
@@ -131,7 +129,7 @@ def format_announcement(announcement: Announcement, limits: TelegramLimits) -> l
             "• " + _a(_link(mirrors[0], s.path), clean_text(s.title, limits.max_title))
             for s in announcement.dont_miss
         ]
-        label = html.escape(site.gettext("Don't miss"), quote=False)
+        label = html.escape(texts.gettext("Don't miss"), quote=False)
         blocks.append(f"<b>{label}</b>\n" + "\n".join(items))
     check = texts.gettext("Check a copy: the publisher's fingerprint is")
     blocks.append(

@@ -240,10 +240,15 @@ class TelegramRequests:
 
 
 def open_telegram_requests(
-    config: Any, channel: str, environ: Mapping[str, str]
+    config: Any,
+    channel: str,
+    environ: Mapping[str, str],
+    mirror_states: Callable[[], Mapping[str, str]],
 ) -> TelegramRequests:
     """The bot of the ``[[channels]]`` entry ``channel`` (a telegram one: its token and API
     URL) answering with the site's distributor (``tamizdat mirrors give``'s key and store).
+    ``mirror_states`` returns, when called, each mirror's state in the latest ``mirrors
+    check`` (the caller reads the check's history, so each poll sees the newest check).
 
     Raises:
         ConfigError: no such telegram channel, a missing token variable.
@@ -255,7 +260,6 @@ def open_telegram_requests(
     from tamizdat.errors import ConfigError
     from tamizdat.fingerprint import root_fingerprint
     from tamizdat.layout import MIRRORS_JSON, metadata_path
-    from tamizdat.publish.history import read_latest_entries
 
     settings = next((c for c in config.channels if c.name == channel), None)
     if settings is None or settings.kind != "telegram":
@@ -272,10 +276,9 @@ def open_telegram_requests(
         read_token(settings.options, environ, where),
         channel=channel,
     )
-    history = config.build.cache_dir / "mirrors-history.jsonl"
 
     def working() -> dict[str, str]:
-        states = {name: e.state for name, e in read_latest_entries(history).items()}
+        states = mirror_states()
         return {
             **working_mirrors(listed.read_bytes(), states, str(listed)),
             **unlisted_working(config.mirrors, states),

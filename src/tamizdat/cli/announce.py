@@ -66,10 +66,13 @@ def run_announce(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.channels.announcer import announce_channels
     from tamizdat.channels.messages import clean_text
     from tamizdat.config import load_config
+    from tamizdat.publish.history import read_latest_entries
 
     config = load_config(Path(args.site))
+    history = config.build.cache_dir / "mirrors-history.jsonl"
     report = announce_channels(
         config,
+        mirror_states={name: e.state for name, e in read_latest_entries(history).items()},
         names=args.channel,
         dry_run=args.dry_run,
         retry_pending=args.retry_pending,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.announce_killing import run_announce_killing
-from support.announce_site import copy_site, signed_site, story, write_article
+from support.announce_site import copy_site, mirror_states, signed_site, story, write_article
 from support.telegram_html import parse_telegram_html
 from support.telegram_servers import TelegramEmulator, telegram_emulator
 from tamizdat.channels.distributor import DistributionConfig, Distributor
@@ -184,7 +184,7 @@ def test_open_telegram_requests_builds_the_bot_from_the_channel(
     monkeypatch.setenv("TAMIZDAT_DISTRIBUTION_KEY_FILE", str(key))
     import os
 
-    bot = open_telegram_requests(load_config(site), "tg", os.environ)
+    bot = open_telegram_requests(load_config(site), "tg", os.environ, lambda: mirror_states(site))
     emulator.send_as_user(token, "/mirrors", user_id=777, language_code="en")
     assert bot.poll_once().replies == {"/mirrors": 1}
     (reply,) = emulator.bot_messages(token)

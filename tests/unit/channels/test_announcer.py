@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from support.announce_killing import run_announce_killing
-from support.announce_site import copy_site, mark_working, resign, signed_site, story, write_article
+from support.announce_site import (
+    copy_site,
+    mark_working,
+    mirror_states,
+    resign,
+    signed_site,
+    story,
+    write_article,
+)
 from support.outbox_sender import REGISTRY, delivered
 from tamizdat.channels.announcer import AnnounceReport, announce_channels
 from tamizdat.channels.journal import journal_file
@@ -58,7 +66,13 @@ def add_channel(site: Path, name: str = "out", *, confirm: bool = True, **keys: 
 
 
 def announce(site: Path, **kwargs: Any) -> AnnounceReport:
-    return announce_channels(load_config(site), environ={}, registry=REGISTRY, **kwargs)
+    return announce_channels(
+        load_config(site),
+        mirror_states=mirror_states(site),
+        environ={},
+        registry=REGISTRY,
+        **kwargs,
+    )
 
 
 def titles(folder: Path) -> list[str]:

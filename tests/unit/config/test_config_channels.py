@@ -100,3 +100,13 @@ def test_a_name_is_used_once(tmp_path: Path) -> None:
     twice = '[[channels]]\nname = "a"\nkind = "x"\n' * 2
     with pytest.raises(ConfigError, match="used twice"):
         load(tmp_path, twice)
+
+
+def test_the_scaffold_example_is_a_valid_channel(tmp_path: Path) -> None:
+    scaffold = Path(__file__).parents[3] / "src/tamizdat/scaffold/files/tamizdat.toml.in"
+    text = scaffold.read_text(encoding="utf-8")
+    block = text[text.index("# [[channels]]") : text.index("# Who gets which mirror")]
+    lines = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    (channel,) = load(tmp_path, "\n".join(lines) + "\n")
+    assert (channel.kind, channel.per_story) == ("telegram", True)
+    assert channel.options["token_env"] == "TAMIZDAT_TELEGRAM_TOKEN"
