@@ -560,8 +560,12 @@ def _settle(
             journal.forget(entry.key)  # not delivered: its stories are planned anew
             continue
         announcement = planner.rebuild(entry)
-        if announcement is None:
-            outcome.unresolved.append(entry.key)
+        if announcement is None:  # a story left the release or the channel's selection
+            if retry_pending:  # a human looked: its stories are planned anew
+                journal.forget(entry.key)
+                journal.save()
+            else:
+                outcome.unresolved.append(entry.key)
             continue
         verdict = sender.was_sent(announcement) if sender.can_confirm else None
         if verdict is True:

@@ -190,7 +190,7 @@ class Journal:
             "last_release": self.last_release,
             "entries": [e.to_json() for e in self.entries.values()],
         }
-        data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
         try:
             _write_durable(self.file, data)
         except OSError as exc:

@@ -104,9 +104,10 @@ def run_announce(args: argparse.Namespace, out: Output) -> int:
     code = int(ExitCode.OK)
     for channel in report.channels:
         for key in channel.unresolved:
-            out.warn(
-                f"channel {channel.channel}: pending, delivery unknown: {key} (check the "
-                "channel, then run with --retry-pending to send it)"
+            print(  # never silenced by --quiet: a human must look
+                f"warning: channel {channel.channel}: pending, delivery unknown: {key} (check "
+                "the channel, then run with --retry-pending to send it)",
+                file=out.stderr,
             )
             code = max(code, int(ExitCode.USER))
     for error in report.errors:
