@@ -95,7 +95,14 @@ def _link(mirror: str, path: str) -> str:
 
 
 def _host(mirror: str) -> str:
-    return urllib.parse.urlsplit(mirror).hostname or mirror
+    """A mirror's label: its host, and its port if it has one (to tell two apart)."""
+    parts = urllib.parse.urlsplit(mirror)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or mirror
+    return f"{host}:{port}" if port else host
 
 
 def _a(url: str, label: str) -> str:
