@@ -156,7 +156,8 @@ def scripted_bot_api(script: Sequence[tuple[int, Any]]) -> Iterator[ScriptedBotA
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.api_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one, and tests start many servers.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield state

@@ -69,7 +69,7 @@ DEFAULT_TOKEN_ENV = "TAMIZDAT_TELEGRAM_TOKEN"  # noqa: S105 (a variable name, no
 _TOKEN = re.compile(r"^[A-Za-z0-9_:-]{1,200}$")
 _CHAT = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?[0-9]{1,20})$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
-_MAX_BODY = 1 << 20  # the largest API answer read
+_MAX_BODY = 4 << 20  # the largest API answer read (a full getUpdates batch fits)
 
 
 @dataclass(frozen=True, slots=True)
