@@ -280,7 +280,7 @@ class _Planner:
             if path in held:
                 continue
             revision = _revision(article)
-            known = journal.stories.get(path)
+            known = journal.revision_of(path)
             if not _newer(revision, known):
                 continue
             due.setdefault(article.lang, []).append(

@@ -1,7 +1,9 @@
 """The per-channel journal of ``tamizdat announce``: what each channel was told, and when.
 
 One JSON file per channel, ``CACHE_DIR/channels/NAME.journal.json`` (beside the site, never
-in ``public/`` or ``release/``), and a lock file beside it.
+in ``public/`` or ``release/``), a lock file beside it, and ``NAME.known.json``: the story
+revisions the channel took as its starting point, and older announced ones moved there so
+that the journal, written twice per message, stays small.
 
 Invariants:
 
@@ -10,8 +12,9 @@ Invariants:
   :class:`Receipt`) right after; a sender's :class:`ChannelError` records it ``failed``.
   Each write is a whole new file renamed over the old one after ``fsync``, so a run killed
   at any instant leaves either the previous journal or the next, never a torn one.
-- *A story revision is announced once.* ``stories`` maps each announced article path to the
-  revision last announced (or recorded as the channel's starting point); a ``pending``
+- *A story revision is announced once.* ``stories`` (then ``known``) maps each announced
+  article path to the revision last announced (or recorded as the channel's starting
+  point); the known file is written before the journal that relies on it; a ``pending``
   entry's stories are never put into another announcement, so a re-run either confirms it
   (``Sender.was_sent``), sends that same key again (confirmed not sent), or reports it for a
   human (the sender cannot know).
@@ -35,7 +38,7 @@ from typing import Any, Literal
 from tamizdat.channels.announce import Receipt
 from tamizdat.errors import UserError
 
-__all__ = ["EntryState", "Journal", "JournalEntry", "journal_file", "open_journal"]
+__all__ = ["EntryState", "Journal", "JournalEntry", "journal_file", "known_file", "open_journal"]
 
 EntryState = Literal["pending", "sent", "failed"]
 _FORMAT = 1
@@ -43,11 +46,17 @@ _STATES = ("pending", "sent", "failed")
 # Sent entries kept for reading (the ``stories`` map is the record that matters): a channel
 # posting every story for years must not make each journal write slower.
 _KEEP_SENT = 2000
+_COMPACT_AT = 2000  # announced stories kept in the journal before moving to the known file
 
 
 def journal_file(cache_dir: Path, channel: str) -> Path:
     """Where the journal of ``channel`` lives."""
     return Path(cache_dir) / "channels" / f"{channel}.journal.json"
+
+
+def known_file(cache_dir: Path, channel: str) -> Path:
+    """Where the starting point (and older announced stories) of ``channel`` live."""
+    return Path(cache_dir) / "channels" / f"{channel}.known.json"
 
 
 @dataclass(slots=True)
@@ -131,6 +140,8 @@ class Journal:
 
     def __init__(self, file: Path, channel: str) -> None:
         self.file = file
+        self.known_file = file.with_name(f"{channel}.known.json")
+        self.known: dict[str, str] = {}
         self.channel = channel
         self.started = False  # False until the channel's first announcement run was recorded
         self.stories: dict[str, str] = {}
@@ -139,7 +150,49 @@ class Journal:
         self.last_release: int | None = None  # the newest release announced on the channel
 
     # -- reading -------------------------------------------------------------------------
+    def _damaged(self, file: Path) -> UserError:
+        return UserError(
+            f"expected the journal of channel {self.channel!r}, found a damaged file",
+            where=str(file),
+            hint="restore it from a backup; deleting it would announce the latest stories again",
+        )
+
+    def _load_known(self) -> None:
+        try:
+            raw = self.known_file.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise UserError(f"cannot read: {exc.strerror}", where=str(self.known_file)) from None
+        try:
+            doc = json.loads(raw)
+            if doc.get("format") != _FORMAT or doc.get("channel") != self.channel:
+                raise ValueError("format")
+            if not isinstance(doc["stories"], dict):
+                raise ValueError("shape")
+            self.known = {str(k): str(v) for k, v in doc["stories"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise self._damaged(self.known_file) from None
+
+    def _save_known(self) -> None:
+        doc = {
+            "format": _FORMAT,
+            "channel": self.channel,
+            "stories": dict(sorted(self.known.items())),
+        }
+        data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        try:
+            _write_durable(self.known_file, data)
+        except OSError as exc:
+            raise UserError(f"cannot write: {exc.strerror}", where=str(self.known_file)) from None
+
+    def revision_of(self, path: str) -> str | None:
+        """The revision of ``path`` last announced (or taken as known), if any."""
+        found = self.stories.get(path)
+        return found if found is not None else self.known.get(path)
+
     def _load(self) -> None:
+        self._load_known()
         try:
             raw = self.file.read_bytes()
         except FileNotFoundError:
@@ -163,12 +216,7 @@ class Journal:
             ):
                 raise ValueError("last_release")
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise UserError(
-                f"expected the journal of channel {self.channel!r}, found a damaged file",
-                where=str(self.file),
-                hint="restore it from a backup; deleting it would announce the latest "
-                "stories again",
-            ) from None
+            raise self._damaged(self.file) from None
         self.started = True
         self.stories = stories
         self.entries = {e.key: e for e in entries}
@@ -201,8 +249,10 @@ class Journal:
 
     def record_start(self, known: Mapping[str, str]) -> None:
         """The channel's starting point: ``known`` story revisions count as announced."""
-        for path, revision in known.items():
-            self.stories.setdefault(path, revision)
+        if known:
+            for path, revision in known.items():
+                self.known.setdefault(path, revision)
+            self._save_known()  # before the journal that relies on it
         self.save()
 
     def begin(self, entry: JournalEntry) -> None:
@@ -225,6 +275,10 @@ class Journal:
         sent = [k for k, e in self.entries.items() if e.state == "sent"]
         for old in sent[: max(len(sent) - _KEEP_SENT, 0)]:
             del self.entries[old]
+        if len(self.stories) > _COMPACT_AT:
+            self.known.update(self.stories)
+            self._save_known()  # both files hold them for a moment: harmless
+            self.stories = {}
         self.save()
 
     def fail(self, key: str, error: str) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tamizdat.channels import journal as journal_module
 from tamizdat.channels.announce import Receipt
-from tamizdat.channels.journal import JournalEntry, journal_file, open_journal
+from tamizdat.channels.journal import JournalEntry, journal_file, known_file, open_journal
 from tamizdat.errors import UserError
 
 
@@ -82,3 +83,31 @@ def test_a_damaged_journal_is_refused_naming_the_file(tmp_path: Path, content: b
         pass
     assert caught.value.where == str(file)
     assert file.read_bytes() == content
+
+
+def test_the_starting_point_and_old_stories_live_in_the_known_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_COMPACT_AT", 2)  # compact after a few stories
+    with open_journal(tmp_path, "tg") as journal:
+        journal.record_start({f"/en/old{i}/": "2020-01-01" for i in range(500)})
+        for index in range(3):
+            journal.begin(entry(f"k{index}", f"/en/new{index}/"))
+            journal.finish(f"k{index}", Receipt(ids=(str(index),)))
+    journal_doc = json.loads(journal_file(tmp_path, "tg").read_text())
+    known_doc = json.loads(known_file(tmp_path, "tg").read_text())
+    assert journal_doc["stories"] == {}  # moved out: the journal stays small
+    assert len(known_doc["stories"]) == 503
+    with open_journal(tmp_path, "tg") as again:
+        assert again.revision_of("/en/old7/") == "2020-01-01"
+        assert again.revision_of("/en/new2/") == "2026-03-01"
+        assert again.revision_of("/en/never/") is None
+
+
+def test_a_damaged_known_file_is_refused_naming_it(tmp_path: Path) -> None:
+    file = known_file(tmp_path, "tg")
+    file.parent.mkdir(parents=True)
+    file.write_bytes(b'{"format": 1, "channel": "tg", "stories": ["x"]}')
+    with pytest.raises(UserError, match="damaged") as caught, open_journal(tmp_path, "tg"):
+        pass
+    assert caught.value.where == str(file)
