@@ -53,6 +53,7 @@ from tamizdat.channels.journal import Journal, JournalEntry, open_journal
 from tamizdat.config import Config
 from tamizdat.config._table import suggest
 from tamizdat.config.channels import ChannelSettings
+from tamizdat.content.model import Article, Site
 from tamizdat.errors import ChannelError, ConfigError, InternalError, TamizdatError, UserError
 from tamizdat.registry import BUILTINS, Registry
 
@@ -168,7 +169,7 @@ def read_release_view(config: Config, mirror_states: Mapping[str, str]) -> Relea
 
 
 # -- planning --------------------------------------------------------------------------------
-def _revision(article: Any) -> str:
+def _revision(article: Article) -> str:
     when: datetime = article.updated or article.date
     return when.astimezone(UTC).isoformat()
 
@@ -182,7 +183,7 @@ def _newer(revision: str, than: str | None) -> bool:
         return revision != than
 
 
-def _story(article: Any, revision: str | None = None, correction: bool = False) -> Story:
+def _story(article: Article, revision: str | None = None, correction: bool = False) -> Story:
     return Story(
         path="/" + article.url_path,
         lang=article.lang,
@@ -208,7 +209,7 @@ class _Planner:
     """Builds announcements for one channel from the site, the release and the journal."""
 
     def __init__(
-        self, config: Config, site: Any, release: ReleaseView, settings: ChannelSettings
+        self, config: Config, site: Site, release: ReleaseView, settings: ChannelSettings
     ) -> None:
         from tamizdat.content.related import RelatedIndex
 
@@ -230,8 +231,8 @@ class _Planner:
     ) -> Announcement:
         if not self.release.mirrors:
             raise UserError(
-                f"channel {self.settings.name!r}: no mirror of the signed list is known to work",
-                where=self.settings.name,
+                "no mirror of the signed list is known to work",
+                where=f"channel {self.settings.name}",
                 hint="run 'tamizdat mirrors check' after 'tamizdat publish'",
             )
         shown = {s.path for s in stories}
@@ -503,7 +504,7 @@ def _send_one(
 
 def _run_channel(
     config: Config,
-    site: Any,
+    site: Site,
     release: ReleaseView,
     settings: ChannelSettings,
     outcome: ChannelOutcome,
@@ -592,7 +593,7 @@ def announce_channels(
     environ: Mapping[str, str],
     registry: Registry = BUILTINS,
     now: datetime | None = None,
-    site: Any = None,
+    site: Site | None = None,
     progress: Progress | None = None,
 ) -> AnnounceReport:
     """Announce what is new or corrected on each selected channel (all when ``names`` is

@@ -145,7 +145,7 @@ def test_no_working_mirror_is_an_error_naming_the_channel(site: Path) -> None:
     report = announce(site)
     (error,) = report.errors
     assert isinstance(error, UserError)
-    assert "out" in str(error)
+    assert str(error).startswith("channel out: no mirror of the signed list")
     assert delivered(folder) == []
 
 
