@@ -264,6 +264,11 @@ def open_telegram_requests(
     settings = next((c for c in config.channels if c.name == channel), None)
     if settings is None or settings.kind != "telegram":
         raise ConfigError(f"no telegram channel named {channel!r}", where=str(config.file))
+    if "telegram" not in config.distribution.channels:
+        raise ConfigError(
+            "the distributor has no 'telegram' channel to answer /mirrors from",
+            where=f"{config.file}: distribution.channels",
+        )
     where = f"channel {channel}"
     release_dir = config.signing.release_dir
     first_root, listed = release_dir / metadata_path("root", 1), release_dir / MIRRORS_JSON
