@@ -50,6 +50,7 @@ class OutboxSender:
         self.refuse_after = int(options.get("refuse_after", 1_000_000))
         self.sent = 0
         self.closed = False
+        self.site_dir = options.get("tamizdat.site_dir")
 
     def send(self, announcement: Announcement) -> Receipt:
         if self.sent >= self.refuse_after:
@@ -70,6 +71,7 @@ class OutboxSender:
             "mirrors": list(announcement.mirrors),
             "fingerprint": announcement.fingerprint,
             "attachment": announcement.attachment_name,
+            "site_dir": self.site_dir,
         }
         if announcement.attachment is not None:
             bundle = _file(self.folder, announcement.key).with_suffix(".zip")

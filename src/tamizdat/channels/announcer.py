@@ -10,8 +10,10 @@ only knows *how*. Senders are looked up by the channel's ``kind`` in
                      environ: Mapping[str, str]) -> None: ...
 
 ``name`` is the ``[[channels]]`` name, ``options`` its ``[channels.options]`` table as read
-(secrets appear only as ``*_env`` keys naming environment variables), ``environ`` the
-environment to read those from. The constructor raises
+(secrets appear only as ``*_env`` keys naming environment variables) plus, from announce,
+``tamizdat.site_dir``, ``tamizdat.cache_dir`` and ``tamizdat.theme_dir`` (:func:`site_options`;
+tamizdat.toml may not use a ``tamizdat.`` key), ``environ`` the environment to read secrets
+from. The constructor raises
 :class:`~tamizdat.errors.ConfigError` (a missing option or variable, naming the channel).
 
 Invariants:
@@ -65,6 +67,7 @@ __all__ = [
     "announce_channels",
     "load_sender",
     "resolve_sender_factory",
+    "site_options",
 ]
 
 SenderFactory = Callable[[str, Mapping[str, Any], Mapping[str, str]], Sender]
@@ -103,17 +106,33 @@ def resolve_sender_factory(
     return factory
 
 
+def site_options(config: Config) -> dict[str, str]:
+    """What ``announce`` adds to every sender's options: where the site lives, under keys
+    ``tamizdat.*`` that tamizdat.toml may not write (config.channels refuses them). A sender
+    may read them (an e-mail sender finds its
+    subscriber store in the cache folder, its templates in the theme) and ignores the rest."""
+    return {
+        "tamizdat.site_dir": str(config.root),
+        "tamizdat.cache_dir": str(config.build.cache_dir),
+        "tamizdat.theme_dir": str(config.build.theme_dir),
+    }
+
+
 def load_sender(
-    settings: ChannelSettings, environ: Mapping[str, str], registry: Registry = BUILTINS
+    settings: ChannelSettings,
+    environ: Mapping[str, str],
+    registry: Registry = BUILTINS,
+    site: Mapping[str, str] | None = None,
 ) -> Sender:
-    """A ready sender for one channel.
+    """A ready sender for one channel; ``site`` (:func:`site_options`) is added to its
+    options.
 
     Raises:
         ConfigError: unknown or non-announcing kind, a missing option or secret variable.
         UserError: the kind's optional backend is not installed.
     """
     factory = resolve_sender_factory(settings, registry)
-    sender = factory(settings.name, settings.options, environ)
+    sender = factory(settings.name, {**settings.options, **(site or {})}, environ)
     if not isinstance(sender, Sender):
         raise InternalError(f"the {settings.kind} channel kind made no Sender")
     return sender
@@ -249,7 +268,7 @@ def _run_channel(
             outcome.started_at = len(start)
             outcome.planned = [_describe(p.announcement) for p in planned]
             return
-        sender = load_sender(settings, environ, registry)
+        sender = load_sender(settings, environ, registry, site_options(config))
         try:
             _settle(journal, planner, sender, outcome, retry_pending, digest_at)
             planned, start = planner.plan(journal, now)

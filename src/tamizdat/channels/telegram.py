@@ -341,7 +341,7 @@ class TelegramSender:
         self.name = name
         known = {"chat_id", "token_env", "api_url", "link_preview", "disable_notification"}
         for key in options:
-            if key not in known:
+            if key not in known and not key.startswith("tamizdat."):  # announce's own keys
                 raise ConfigError(
                     f"unknown telegram option {key!r} (known: {', '.join(sorted(known))})",
                     where=where,

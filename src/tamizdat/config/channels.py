@@ -84,6 +84,8 @@ def _options(table: Table) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in table.data.items():
         lowered = key.lower()
+        if lowered.startswith("tamizdat."):  # 'announce' adds these itself (the site's folders)
+            raise table.error(key, "option names starting with 'tamizdat.' are reserved")
         if isinstance(value, dict) or (
             isinstance(value, list) and not all(isinstance(v, str) for v in value)
         ):

@@ -165,6 +165,7 @@ def test_dont_miss_lists_related_stories_not_in_the_announcement(site: Path) -> 
     rain = by_title["More rain expected"]
     assert rain["dont_miss"] == [by_title["Flood in the capital"]["stories"][0]["path"]]
     assert len(rain["fingerprint"]) == 64
+    assert rain["site_dir"] == str(site.resolve())  # announce tells a sender where the site is
 
 
 def test_dry_run_sends_nothing_and_leaves_the_journal_alone(site: Path) -> None:

@@ -82,6 +82,11 @@ def test_tags_are_compared_case_insensitively(tmp_path: Path) -> None:
             "expected the name of an environment variable",
         ),
         (
+            'name = "a"\nkind = "x"\n[channels.options]\n"tamizdat.cache_dir" = "/tmp"',
+            "channels[0].options.tamizdat.cache_dir",
+            "reserved",
+        ),
+        (
             'name = "a"\nkind = "x"\n[channels.options.nested]\nx = 1',
             "channels[0].options.nested",
             "expected a string, number",
