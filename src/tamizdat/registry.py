@@ -125,5 +125,8 @@ BUILTINS = Registry(
         Extension("channel", "zim", "tamizdat.channels.zim:ZimChannel", extra="zim",
                   example="tamizdat zim -o news.zim",
                   summary="the site as a ZIM file for Kiwix, with a detached signature"),
+        Extension("channel", "telegram", "tamizdat.channels.telegram:TelegramSender",
+                  example='[[channels]] kind = "telegram" (then: tamizdat announce)',
+                  summary="announces new and corrected articles in a Telegram channel"),
     )
 )  # fmt: skip
