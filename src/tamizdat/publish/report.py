@@ -25,6 +25,10 @@ class MirrorReport:
     deleted: int
     seconds: float
     paths: tuple[str, ...] = ()
+    # What the store did about cross-origin reads (see tamizdat.publish.cors.CorsOutcome);
+    # None in a dry run or when the push failed first.
+    cors_state: str | None = None
+    cors_detail: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -39,6 +43,8 @@ class MirrorReport:
         }
         if self.paths:
             doc["paths"] = list(self.paths)
+        if self.cors_state is not None:
+            doc["cors"] = {"state": self.cors_state, "detail": self.cors_detail}
         return doc
 
 

@@ -29,6 +29,7 @@ from tamizdat.errors import (
     TamizdatError,
 )
 from tamizdat.files import read_regular
+from tamizdat.publish.cors import CorsOutcome
 
 __all__ = ["BaseStore", "Store", "StoreLimits"]
 
@@ -58,6 +59,10 @@ class Store(Protocol):
 
     def commit(self) -> None:
         """Make everything written so far visible at once (a no-op for most stores)."""
+        ...
+
+    def allow_cross_origin(self) -> CorsOutcome:
+        """Let browsers on other origins read the mirror, where the store has a setting."""
         ...
 
     def close(self) -> None: ...
@@ -159,6 +164,14 @@ class BaseStore:
         """
         self._call("commit", "/", self._commit)
 
+    def allow_cross_origin(self) -> CorsOutcome:
+        """Set the store's cross-origin rule (S3 bucket CORS) where it has one, and say what
+        happened; a store of plain files leaves it to the web server in front.
+
+        Raises: TransportError naming the mirror (a refusal is an outcome, not an error).
+        """
+        return self._call("set cross-origin rule", "/", self._allow_cross_origin)
+
     def close(self) -> None:
         """Release connections; never raises."""
         try:
@@ -191,6 +204,13 @@ class BaseStore:
 
     def _commit(self) -> None:
         return None  # files are served as they are written: the upload order is the commit
+
+    def _allow_cross_origin(self) -> CorsOutcome:
+        return CorsOutcome(
+            "web-server",
+            "the web server serving these files sends the headers; "
+            f"'tamizdat mirrors headers --server nginx {self.name}' prints them",
+        )
 
     def _close(self) -> None:
         return None
