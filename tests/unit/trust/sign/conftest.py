@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,12 +14,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))  # trustkit
 sys.path.insert(0, str(Path(__file__).parent))  # keykit
 
+from keykit import PASS_ENV, set_passphrases
 from trustkit import write_config
 
 from tamizdat.config import Config, load_config
 from tamizdat.trust.sign.keys import init_keys
-
-from keykit import PASS_ENV, set_passphrases
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +31,12 @@ def holders_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def holders_site(
-    holders_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Config]:
+def holders_site(holders_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     """A copy of the template site; passphrases of generation 1 in the environment."""
     site = tmp_path / "site"
     shutil.copytree(holders_template, site)
     set_passphrases(monkeypatch)
-    yield load_config(site)
+    return load_config(site)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from keykit import ONLINE, PASS_ENV
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from keykit import ONLINE, PASS_ENV
 from securesystemslib.signer import SSlibKey
 
 from tamizdat.config import Config
