@@ -25,7 +25,8 @@ examples:
 Objects go up in a safe order (by-hash copies, pages, metadata, timestamp.json last), so a
 reader never sees half a release. Credentials come from the environment (AWS_* variables or
 profiles, the SSH agent or TAMIZDAT_SSH_KEY_FILE), never from tamizdat.toml.
-exit codes: 0 every mirror done, 7 at least one mirror failed (the report names it)
+exit codes: 0 every mirror done, 2 a mirror refused us (credentials, permissions), 7 a
+mirror could not be reached (the report names each)
 """
 
 _MIRRORS_EPILOG = """\
@@ -128,7 +129,12 @@ def run_publish(args: argparse.Namespace, out: Output) -> int:
         _say_cross_origin(report, out)
 
     out.result(report.to_json(), human)
-    return int(ExitCode.UNREACHABLE) if report.failed else 0
+    if not report.failed:
+        return 0
+    # A mirror we may not write to needs the user, not a retry: say so in the exit code.
+    if any(m.exit_code == int(ExitCode.USER) for m in report.failed):
+        return int(ExitCode.USER)
+    return int(ExitCode.UNREACHABLE)
 
 
 def _say_cross_origin(report: Any, out: Output) -> None:

@@ -216,8 +216,10 @@ def _push_one(run: _Run, mirror: MirrorSettings, open_store: Callable[..., Store
             journal.compact(_digest(final_state) if final_state else None)
             cors = _allow_cross_origin(run, live)
     except TamizdatError as exc:
-        log.warning("mirror %s failed: %s", mirror.name, exc)
-        return _mirror_report(mirror.name, plan, pusher, started, error=str(exc), dry=run.dry_run)
+        # Only logged at info: the report says it, once (the CLI prints the report).
+        log.info("mirror %s failed: %s", mirror.name, exc)
+        failed = _mirror_report(mirror.name, plan, pusher, started, error=str(exc), dry=run.dry_run)
+        return replace(failed, exit_code=int(exc.exit_code))
     finally:
         journal.close()
         if store is not None:
@@ -347,7 +349,7 @@ def _push_forked(
         return _push_one(mine, mirrors[index], open_store)
 
     def failed(index: int, why: str) -> MirrorReport:
-        log.warning("mirror %s failed: %s", mirrors[index].name, why)
+        log.info("mirror %s failed: %s", mirrors[index].name, why)
         return _mirror_report(mirrors[index].name, None, None, started, error=why, dry=run.dry_run)
 
     return run_forked(len(mirrors), work, failed, run.progress, [m.name for m in mirrors])

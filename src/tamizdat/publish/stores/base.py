@@ -3,8 +3,10 @@
 Invariants:
 - Only tamizdat errors leave a store. Each public method wraps a private hook (httpx's
   transport pattern), turning connection failures into
-  :class:`~tamizdat.errors.MirrorUnreachableError` and every other store failure into
-  :class:`~tamizdat.errors.MirrorResponseError`, both naming the mirror and the path.
+  :class:`~tamizdat.errors.MirrorUnreachableError`, a refused permission (wrong credentials,
+  a folder we may not write) into :class:`~tamizdat.errors.ConfigError` — the user must fix
+  it, retrying cannot — and every other store failure into
+  :class:`~tamizdat.errors.MirrorResponseError`, each naming the mirror and the path.
 - A release becomes visible in one step (DESIGN.md invariant 2). Most stores serve each
   file as soon as it is written, so the publisher uploads content objects first, metadata
   after and the timestamp last. A store that serves a release through a root pointer (a
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from tamizdat.errors import (
+    ConfigError,
     MirrorResponseError,
     MirrorUnreachableError,
     TamizdatError,
@@ -110,6 +113,13 @@ class BaseStore:
             return fn()
         except TamizdatError:
             raise
+        except PermissionError as exc:  # before _UNREACHABLE: both are OSErrors
+            raise ConfigError(
+                f"{what} {path!r} refused: permission denied ({exc})",
+                where=f"mirror {self.name}",
+                hint="check this mirror's credentials (AWS_* variables or profile, SSH key, "
+                "TAMIZDAT_WEBDAV_*) or the permissions of its folder",
+            ) from exc
         except _UNREACHABLE as exc:
             raise MirrorUnreachableError(
                 f"{what} {path!r} failed: {type(exc).__name__}: {exc}", where=f"mirror {self.name}"
