@@ -64,8 +64,17 @@ _AT_A_TERMINAL = (
 class Server:
     def __init__(self, site: Path, *extra: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _AT_A_TERMINAL, "-C", str(site), "serve", "--port", "0",
-             *extra],  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                _AT_A_TERMINAL,
+                "-C",
+                str(site),
+                "serve",
+                "--port",
+                "0",
+                *extra,
+            ],  # fmt: skip
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
