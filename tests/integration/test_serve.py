@@ -63,18 +63,9 @@ _AT_A_TERMINAL = (
 
 class Server:
     def __init__(self, site: Path, *extra: str) -> None:
+        command = [sys.executable, "-c", _AT_A_TERMINAL, "-C", str(site), "serve"]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                _AT_A_TERMINAL,
-                "-C",
-                str(site),
-                "serve",
-                "--port",
-                "0",
-                *extra,
-            ],  # fmt: skip
+            [*command, "--port", "0", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
