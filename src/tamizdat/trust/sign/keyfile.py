@@ -15,6 +15,10 @@ Invariants:
 - Everything but the ciphertext is authenticated data of the AEAD: a file whose role, key id,
   label or parameters were edited does not open, so a key cannot be passed off as another.
 - Parameters are bounded before any work (a planted file with N=2^40 must not exhaust memory).
+- Keys sealed under one passphrase in one session share a salt (the online keys): a
+  guesser pays one derivation per guess either way, and signing pays one derivation for all
+  of them instead of one per key. Each passphrase gets its own salt, so derivations are
+  never shared across holders.
 - Version-1 files (PKCS#8 PEM from ``cryptography``'s BestAvailableEncryption: PBKDF2, cheap
   to guess) still open, and say they should be re-encrypted (``tamizdat keys rekey``).
 """
@@ -38,6 +42,7 @@ __all__ = [
     "CURRENT_KDF",
     "FILE_TYPE",
     "MIN_KDF",
+    "DerivedKeys",
     "KdfParams",
     "KeyFile",
     "read_key_file",
@@ -79,6 +84,20 @@ class KdfParams:
         )
 
 
+class DerivedKeys:
+    """Derivations done in one session, by (passphrase, salt, parameters): a key store
+    opening several files sealed with one passphrase and salt derives once."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[bytes, bytes, KdfParams], bytes] = {}
+
+    def get(self, params: KdfParams, passphrase: bytes, salt: bytes) -> bytes:
+        key = (passphrase, salt, params)
+        if key not in self._done:
+            self._done[key] = params.derive(passphrase, salt)
+        return self._done[key]
+
+
 # OWASP Password Storage Cheat Sheet (scrypt): N=2^17, r=8, p=1 as the minimum.
 MIN_KDF = KdfParams(log2_n=17, r=8, p=1)
 CURRENT_KDF = MIN_KDF
@@ -103,7 +122,9 @@ class KeyFile:
         """A version-1 file, or one below today's minimum: re-encrypt it (``keys rekey``)."""
         return self.kdf is None or not self.kdf.at_least(MIN_KDF)
 
-    def try_open(self, passphrase: bytes) -> Ed25519PrivateKey | None:
+    def try_open(
+        self, passphrase: bytes, derived: DerivedKeys | None = None
+    ) -> Ed25519PrivateKey | None:
         """The private key, or None when the passphrase is wrong (or the file damaged).
 
         Raises:
@@ -117,7 +138,7 @@ class KeyFile:
         else:
             salt = bytes.fromhex(self._header["kdf"]["salt"])
             nonce = bytes.fromhex(self._header["cipher"]["nonce"])
-            sealing = AESGCM(self.kdf.derive(passphrase, salt))
+            sealing = AESGCM((derived or DerivedKeys()).get(self.kdf, passphrase, salt))
             try:
                 seed = sealing.decrypt(nonce, self._sealed, _aad(self._header))
             except InvalidTag:
@@ -143,9 +164,12 @@ def seal_private_key(
     keyid: str,
     label: str,
     params: KdfParams = CURRENT_KDF,
+    salt: bytes | None = None,
+    derived: DerivedKeys | None = None,
 ) -> bytes:
-    """The bytes of a version-2 key file holding ``private`` under ``passphrase``."""
-    salt, nonce = os.urandom(16), os.urandom(12)
+    """The bytes of a version-2 key file holding ``private`` under ``passphrase``; ``salt``
+    (16 random bytes by default) may be shared by keys under the same passphrase."""
+    salt, nonce = salt or os.urandom(16), os.urandom(12)
     header: dict[str, Any] = {
         "type": FILE_TYPE,
         "version": _VERSION,
@@ -159,7 +183,8 @@ def seal_private_key(
     seed = private.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
-    sealed = AESGCM(params.derive(passphrase, salt)).encrypt(nonce, seed, _aad(header))
+    sealing = AESGCM((derived or DerivedKeys()).get(params, passphrase, salt))
+    sealed = sealing.encrypt(nonce, seed, _aad(header))
     return (json.dumps({**header, "ciphertext": sealed.hex()}, indent=1) + "\n").encode()
 
 

@@ -37,7 +37,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from tamizdat.errors import KeyStoreError
 from tamizdat.files import write_atomic as atomic_write
-from tamizdat.trust.sign.keyfile import read_key_file, seal_private_key
+from tamizdat.trust.sign.keyfile import DerivedKeys, read_key_file, seal_private_key
 from tamizdat.trust.sign.passphrase import Prompter, ask_new_passphrase, unlock_with
 
 __all__ = [
@@ -101,6 +101,10 @@ class KeyStore:
     _signers: dict[str, CryptoSigner] = field(default_factory=dict, repr=False)
     _passphrase: bytes | None = field(default=None, repr=False)
     _active: dict[str, list[StoredKey]] = field(default_factory=dict, repr=False)
+    # One salt for the online keys made in this session, and the derivations done so far
+    # (see tamizdat.trust.sign.keyfile): one scrypt run opens all the online keys.
+    _online_salt: bytes = field(default_factory=lambda: os.urandom(16), repr=False)
+    _derived: DerivedKeys = field(default_factory=DerivedKeys, repr=False)
 
     @property
     def metadata_dir(self) -> Path:
@@ -170,7 +174,13 @@ class KeyStore:
         else:
             label = f"{role} key {public.keyid[:8]}"
             pem = seal_private_key(
-                private, self._new_passphrase(), role=role, keyid=public.keyid, label=label
+                private,
+                self._new_passphrase(),
+                role=role,
+                keyid=public.keyid,
+                label=label,
+                salt=self._online_salt,
+                derived=self._derived,
             )
             name = f"{role}.{public.keyid}.key"
         atomic_write(self.directory / name, pem, 0o600)
@@ -338,7 +348,7 @@ class KeyStore:
             raise KeyStoreError("expected a key file, found none", where=str(path)) from None
         keyfile = read_key_file(data, where=str(path), role=role, keyid=keyid)
         private, passphrase = unlock_with(
-            keyfile.try_open,
+            lambda phrase: keyfile.try_open(phrase, self._derived),
             describe=keyfile.label,
             env=env or self.passphrase_env,
             path=path,
@@ -372,7 +382,7 @@ class KeyStore:
         if not keyfile.legacy:
             return False
         private, passphrase = unlock_with(
-            keyfile.try_open,
+            lambda phrase: keyfile.try_open(phrase, self._derived),
             describe=keyfile.label,
             env=env or self.passphrase_env,
             path=path,
@@ -382,7 +392,13 @@ class KeyStore:
         if env is None:
             self._passphrase = passphrase
         sealed = seal_private_key(
-            private, passphrase, role=keyfile.role, keyid=keyfile.keyid, label=keyfile.label
+            private,
+            passphrase,
+            role=keyfile.role,
+            keyid=keyfile.keyid,
+            label=keyfile.label,
+            salt=self._online_salt if env is None else None,
+            derived=self._derived,
         )
         atomic_write(path, sealed, 0o600)
         return True

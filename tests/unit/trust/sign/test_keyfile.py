@@ -164,3 +164,24 @@ def test_rekey_refuses_a_wrong_passphrase_and_keeps_the_file(
     with pytest.raises(KeyStoreError, match="wrong passphrase"):
         open_store(holders_site).rekey_file(key.private_path)
     assert Path(key.private_path).read_bytes() == pem
+
+
+def test_one_derivation_opens_every_online_key(
+    holders_site: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing a release opens targets, snapshot, timestamp and each desk key: one scrypt
+    run for all of them (they share the online passphrase and salt), not one per key."""
+    import hashlib
+
+    runs: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args: object, **kwargs: object) -> bytes:
+        runs.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    store = open_store(holders_site)
+    for role in ("targets", "snapshot", "timestamp", "desk-news"):
+        store.signers(role)
+    assert len(runs) == 1
