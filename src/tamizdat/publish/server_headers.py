@@ -119,7 +119,7 @@ def _nginx(prefix: str, head: str) -> str:
     out += ["    types {"]
     out += [f"        {ctype.split(';')[0]} {ext[1:]};" for ext, ctype in served_types().items()]
     out += ["    }", "    charset utf-8;"]
-    out += ["    charset_types text/html text/css text/plain text/javascript application/json;"]
+    out += ["    charset_types text/html text/css text/plain text/javascript;"]
     out += headers(NATURAL_CACHE, "    ")
     out += [f'    location ~ "{anchored}(.*/)?{_TEMP}" {{', "        return 404;", "    }"]
     for cls in _CLASSES:

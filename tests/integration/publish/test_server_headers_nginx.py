@@ -1,0 +1,145 @@
+"""The nginx configuration 'tamizdat mirrors headers --server nginx' prints, run by a real
+nginx (Debian's nginx-light) on loopback in front of a published folder mirror: every kind
+of file gets CORS, nosniff, its Cache-Control and its Content-Type; half-written uploads are
+never served."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from publish_helpers import write_site
+from releasekit import article_files, write_release
+
+from tamizdat.cli import main
+from tamizdat.publish.headers import cache_control, content_type
+
+pytestmark = pytest.mark.integration
+
+
+def find_nginx() -> str:
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if found is None:  # a missing server fails the test, never skips it (see ../conftest.py)
+        pytest.fail("Debian nginx-light is not installed: bash scripts/setup.sh --dev")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):  # at most ~15 s
+        if proc.poll() is not None:
+            raise RuntimeError(f"nginx exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nginx did not listen on 127.0.0.1:{port}")
+
+
+def nginx_conf(tmp: Path, port: int, root: Path, snippet: str) -> str:
+    temp = "\n".join(
+        f"  {name}_temp_path {tmp / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"daemon off;\nmaster_process off;\nworker_processes 1;\npid {tmp / 'nginx.pid'};\n"
+        f"error_log {tmp / 'error.log'} warn;\nevents {{ worker_connections 32; }}\n"
+        f"http {{\n  access_log off;\n{temp}\n"
+        f"  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n{snippet}\n  }}\n}}\n"
+    )
+
+
+@pytest.fixture
+def nginx_mirror(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[int, Path, dict[str, bytes]]]:
+    """A release published to www/news/ and served by nginx with the generated snippet."""
+    nginx = find_nginx()
+    www = tmp_path / "www"
+    site = write_site(
+        tmp_path / "site",
+        [
+            {
+                "name": "vps",
+                "url": f"file://{www / 'news'}",
+                "public_url": "https://vps.example/news/",
+            }
+        ],
+    )
+    files = write_release(site / "release", 1, article_files(1, count=2))
+    assert main(["-C", str(site), "publish"]) == 0
+    (www / "news" / "articles" / ".tamizdat-tmp-0123456789ab-index.html").write_bytes(b"half")
+    capsys.readouterr()
+    assert main(["-C", str(site), "mirrors", "headers", "--server", "nginx", "vps"]) == 0
+    snippet = capsys.readouterr().out
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(nginx_conf(tmp_path, port, www, snippet))
+    checked = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    proc = subprocess.Popen([nginx, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        yield port, www / "news", files
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get(port: int, path: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers={"Origin": "https://another-mirror.example"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def test_every_file_gets_the_headers_the_s3_store_would_send(
+    nginx_mirror: tuple[int, Path, dict[str, bytes]],
+) -> None:
+    port, folder, files = nginx_mirror
+    by_hash = [
+        p.relative_to(folder).as_posix()
+        for p in (folder / ".well-known/tamizdat/targets").rglob("*")
+        if p.is_file()
+    ]
+    served = [
+        *files,
+        *by_hash,
+        ".well-known/tamizdat/metadata/timestamp.json",
+        ".well-known/tamizdat/metadata/1.root.json",
+        ".well-known/tamizdat/publish-state.json",
+    ]
+    classes = set()
+    for rel in served:
+        answer = get(port, f"/news/{rel}")
+        assert answer.status == 200, rel
+        assert answer.getheader("Access-Control-Allow-Origin") == "*", rel
+        assert answer.getheader("X-Content-Type-Options") == "nosniff", rel
+        assert answer.getheader("Cache-Control") == cache_control(rel), rel
+        assert answer.getheader("Content-Type") == content_type(rel), rel
+        classes.add(cache_control(rel))
+    assert len(classes) == 4  # pages, by-hash, versioned metadata, polled metadata
+
+
+def test_errors_carry_cors_and_temporary_uploads_are_never_served(
+    nginx_mirror: tuple[int, Path, dict[str, bytes]],
+) -> None:
+    port, _, _ = nginx_mirror
+    missing_file = get(port, "/news/no/such/page.html")
+    assert missing_file.status == 404
+    assert missing_file.getheader("Access-Control-Allow-Origin") == "*"
+    assert get(port, "/news/articles/.tamizdat-tmp-0123456789ab-index.html").status == 404
