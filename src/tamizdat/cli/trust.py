@@ -93,15 +93,26 @@ def _keys_list(args: argparse.Namespace, out: Output) -> int:
     store = open_store(config)
     roles = [*TOP_ROLES, *(f"desk-{d}" for d in config.site.desk_names)]
     rows = [
-        {"role": role, "keyid": k.keyid, "demo": k.demo, "private": k.private_path.exists()}
+        {
+            "role": role,
+            "keyid": k.keyid,
+            "demo": k.demo,
+            "private": k.private_path.exists(),
+            "pending": state == "pending",
+        }
         for role in roles
-        for k in store.active_keys(role)
-    ]
+        for state, keys in (("active", store.active_keys(role)),
+                            ("pending", store.keys_in_state(role, "pending")))
+        for k in keys
+    ]  # fmt: skip
 
     def human() -> None:
         for row in rows:
             flags = " demo" if row["demo"] else ""
             flags += "" if row["private"] else " (public only)"
+            flags += (
+                " pending: waits for its root change (keys apply-root)" if row["pending"] else ""
+            )
             out.say(f"{row['role']:<20} {row['keyid']}{flags}")
 
     out.result({"directory": str(store.directory), "keys": rows}, human)

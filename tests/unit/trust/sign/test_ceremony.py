@@ -220,7 +220,11 @@ def test_a_malformed_change_file_is_named(tmp_path: Path, content: bytes) -> Non
 def test_cli_ceremony(holders_site: Config, capsys: pytest.CaptureFixture[str]) -> None:
     site = str(holders_site.root)
     assert main(["-C", site, "--json", "keys", "rotate", "timestamp"]) == 0
-    proposal = json.loads(capsys.readouterr().out)["root_change_file"]
+    change = json.loads(capsys.readouterr().out)
+    proposal = change["root_change_file"]
+    assert main(["-C", site, "--json", "keys", "list"]) == 0
+    listed = json.loads(capsys.readouterr().out)["keys"]
+    assert [k["keyid"] for k in listed if k["pending"]] == change["added"]
     for index in (2, 3):
         key = str(holder_file(holders_site, index))
         assert main(["keys", "sign-root", proposal, "--key", key]) == 0
