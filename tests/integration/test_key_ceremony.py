@@ -104,8 +104,41 @@ def test_two_of_three_holders_rotate_and_a_reader_follows(
     assert synced["outcome"] == "current"
     assert synced["fingerprint"] == fingerprint  # the same publisher, through root 2
     assert (site / "release" / ".well-known/tamizdat/metadata/2.root.json").is_file()
-    store = next(readers.rglob("2.root.json"), None)
-    assert store is not None  # the reader holds the new root
+    assert next(readers.rglob("2.root.json"), None) is not None  # the reader holds root 2
+
+    # the root keys themselves are replaced: three new holders (new passphrases), and two of
+    # the old holders vouch for the change, again each on their own copy
+    for index in (1, 2, 3):
+        monkeypatch.setenv(f"{PASS_ENV}_HOLDER_{index}", f"new holder {index}'s own words")
+    change = run_json(capsys, "-C", str(site), "keys", "rotate", "root")
+    assert "hand each to its holder" in str(change["note"])
+    proposal = Path(str(change["root_change_file"]))
+    for index in (2, 3):
+        monkeypatch.setenv(f"{PASS_ENV}_HOLDER_{index}", f"only holder {index} knows this")
+        copy = usb[index] / "root-change-3.json"
+        shutil.copy(proposal, copy)
+        (key,) = usb[index].glob("root-holder-*.key")
+        run_json(capsys, "keys", "sign-root", str(copy), "--key", str(key))
+    applied = run_json(
+        capsys,
+        "-C",
+        str(site),
+        "keys",
+        "apply-root",
+        *(str(usb[i] / "root-change-3.json") for i in (2, 3)),
+    )
+    assert applied["root_version"] == 3
+    write_pages(site, 4)
+    run_json(capsys, "-C", str(site), "sign")
+    synced = run_json(capsys, "reader", "sync", "exile", "--store-dir", str(readers))
+    assert (synced["outcome"], synced["fingerprint"]) == ("current", fingerprint)
+    assert next(readers.rglob("3.root.json"), None) is not None  # followed 2 → 3
+    run_json(capsys, "reader", "add", "fresh", "--mirror", mirror, "--fingerprint", fingerprint,
+             "--store-dir", str(readers))  # fmt: skip
+    synced = run_json(capsys, "reader", "sync", "fresh", "--store-dir", str(readers))
+    assert (synced["outcome"], synced["version"]) == ("current", 4)  # pinned 1, walked to 3
+    root3 = json.loads((site / "keys" / "metadata" / "3.root.json").read_bytes())
+    assert set(root3["signed"]["roles"]["root"]["keyids"]) == set(change["added"])  # type: ignore[arg-type]
 
 
 def test_one_holder_alone_cannot_change_the_root(

@@ -160,6 +160,12 @@ def rotate_key(
         note = f"root {outcome.version} written; run 'tamizdat sign' to publish it"
     else:
         note = "the next 'tamizdat sign' re-signs this desk's roles with the new key"
+    handed = [k.private_path for k in new_keys if k.private_path.parent == store.holders_dir]
+    if handed:
+        note += (
+            f"; the new root holders' key files are in {store.holders_dir}: hand each to its "
+            "holder, then delete them here"
+        )
     return KeyChange(
         role,
         tuple(k.keyid for k in new_keys),
