@@ -284,6 +284,14 @@ class KeyStore:
             )
         self._active.clear()
 
+    def discard(self, key: StoredKey) -> None:
+        """Delete a key made moments ago for a change that failed (never an old key)."""
+        for pub in self.directory.glob(f"{key.role}.{key.keyid}*.pub"):
+            pub.unlink()
+        key.private_path.unlink(missing_ok=True)
+        self._signers.pop(key.keyid, None)
+        self._active.clear()
+
     def signer(self, key: StoredKey) -> CryptoSigner:
         """The signer of a stored key, decrypting it on first use.
 
@@ -342,6 +350,11 @@ class KeyStore:
         Raises:
             KeyStoreError: not a key file, or no right passphrase (names key and source).
         """
+        return self._unlock(path, role=role, keyid=keyid, env=env)[0]
+
+    def _unlock(
+        self, path: Path, *, role: str, keyid: str, env: str | None
+    ) -> tuple[Ed25519PrivateKey, bytes]:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -364,7 +377,7 @@ class KeyStore:
                 path,
                 keyfile.label,
             )
-        return private
+        return private, passphrase
 
     def rekey_file(self, path: Path, *, env: str | None = None) -> bool:
         """Re-encrypt a version-1 or weak key file at today's parameters, under the same
@@ -403,6 +416,15 @@ class KeyStore:
         atomic_write(path, sealed, 0o600)
         return True
 
+    def _sealed_online_key(self) -> StoredKey | None:
+        for pub in sorted(self.directory.glob("*.pub")):
+            parts = pub.name.split(".")
+            if len(parts) == 3 and parts[0] != "root":
+                key = self._stored(pub)
+                if not key.demo and key.private_path.exists():
+                    return key
+        return None
+
     def online_passphrase(self) -> bytes:
         """The online keys' passphrase (asked for once, then kept for this store).
 
@@ -413,6 +435,13 @@ class KeyStore:
 
     def _new_passphrase(self) -> bytes:
         if self._passphrase is None:
+            # Keys added later (a rotation, a new desk) must be sealed under the passphrase
+            # the online keys already have: prove it by opening one of them first, so a
+            # mistyped one is refused (and asked again) instead of splitting the keys.
+            sealed = self._sealed_online_key()
+            if sealed is not None:
+                path, role, keyid = sealed.private_path, sealed.role, sealed.keyid
+                return self._unlock(path, role=role, keyid=keyid, env=None)[1]
             self._passphrase = ask_new_passphrase(
                 describe="online keys (targets, snapshot, timestamp, desks)",
                 env=self.passphrase_env,

@@ -65,12 +65,13 @@ def _new_root(
     *,
     extra_signers: list[StoredKey],
     reason: str,
-    revert: Callable[[], None],
+    revert: Callable[[bool], None],
     ready: list[CryptoSigner] | None = None,
 ) -> _RootOutcome:
     """Root N+1 from the store's active keys, signed by every root key at hand (old and
-    new); written when both thresholds are met, else proposed to the holders (``revert``
-    then puts the store's keys back as root N lists them)."""
+    new); written when both thresholds are met, else proposed to the holders. ``revert``
+    puts the store's keys back as root N lists them, keeping the new keys as ``pending``
+    for the proposal (``revert(True)``) or deleting them when the change failed."""
     old = latest_root(store)
     threshold = old.signed.roles["root"].threshold
     new = build_root(
@@ -84,12 +85,17 @@ def _new_root(
     # must still vouch for the change come in ``extra_signers``; ``ready`` are signers made
     # just now (new holder keys, whose files are sealed under their holders' passphrases).
     present = [k for k in [*store.active_keys("root"), *extra_signers] if k.private_path.exists()]
-    signers: dict[str, CryptoSigner] = {k.keyid: store.signer(k) for k in present}
-    signers.update({str(s.public_key.keyid): s for s in ready or ()})
-    sign_metadata(new, list(signers.values()))
-    change = RootChange(reason, old, new)
-    if not change.count().complete:
-        revert()
+    try:
+        signers: dict[str, CryptoSigner] = {k.keyid: store.signer(k) for k in present}
+        signers.update({str(s.public_key.keyid): s for s in ready or ()})
+        sign_metadata(new, list(signers.values()))
+        change = RootChange(reason, old, new)
+        complete = change.count().complete
+    except BaseException:  # a wrong passphrase, Ctrl-C: the store goes back as it was
+        revert(False)
+        raise
+    if not complete:
+        revert(True)
         path = store.directory / f"root-change-{new.signed.version}.json"
         write_root_change(path, change)
         return _RootOutcome(int(new.signed.version), path)
@@ -98,6 +104,7 @@ def _new_root(
         old.verify_delegate("root", new)
         new.verify_delegate("root", new)
     except Exception as exc:
+        revert(False)
         raise KeyStoreError(
             f"the new root is not signed by a threshold of old and new root keys: {exc}",
             where=str(store.directory),
@@ -145,9 +152,12 @@ def rotate_key(
             store.set_state(key, "retired")
         if role in TOP_ROLES:
 
-            def revert() -> None:
+            def revert(keep: bool) -> None:
                 for key in new_keys:
-                    store.set_state(key, "pending")
+                    if keep:
+                        store.set_state(key, "pending")
+                    else:
+                        store.discard(key)
                 for key in old_keys:
                     store.activate(store.in_state(key, "retired"), "retired")
 
@@ -198,9 +208,12 @@ def _root_rotation(
         store.set_state(key, "retired")
     retired = [store.in_state(k, "retired") for k in old_keys]
 
-    def revert() -> None:
+    def revert(keep: bool) -> None:
         for key in new_keys:
-            store.set_state(key, "pending")
+            if keep:
+                store.set_state(key, "pending")
+            else:
+                store.discard(key)
         for key in retired:
             store.activate(key, "retired")
 
@@ -244,7 +257,7 @@ def revoke_key(config: Config, keyid: str, *, now: datetime | None = None) -> Ke
             moment,
             extra_signers=[revoked] if key.role == "root" else [],
             reason=f"revoke {key.role} key {key.keyid[:8]}",
-            revert=lambda: store.activate(revoked, "revoked"),
+            revert=lambda _keep: store.activate(revoked, "revoked"),
         )
     else:
         store.set_state(key, "revoked")

@@ -233,3 +233,33 @@ def test_cli_ceremony(holders_site: Config, capsys: pytest.CaptureFixture[str]) 
     assert "ready for 'tamizdat keys apply-root'" in captured.out
     assert main(["-C", site, "keys", "apply-root", proposal]) == 0
     assert "root 2 accepted" in capsys.readouterr().out
+
+
+def test_a_mistyped_online_passphrase_makes_no_key(
+    holders_site: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new key is sealed only under the passphrase the online keys already have: a typo
+    would otherwise split them under two passphrases."""
+    keys = holders_site.signing.keys_dir
+    before = snapshot_of(keys)
+    monkeypatch.setenv(PASS_ENV, "online keys passphrase with a typo")
+    with pytest.raises(KeyStoreError, match="wrong passphrase") as caught:
+        rotate_key(holders_site, "timestamp")
+    assert f"${PASS_ENV}" in caught.value.message
+    assert snapshot_of(keys) == before
+    assert not list(keys.glob("root-change-*"))
+
+
+def test_an_interrupted_rotation_leaves_the_store_as_it_was(
+    holders_site: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = holders_site.signing.keys_dir
+    before = snapshot_of(keys)
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tamizdat.trust.sign.rotate.sign_metadata", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rotate_key(holders_site, "snapshot")
+    assert snapshot_of(keys) == before
