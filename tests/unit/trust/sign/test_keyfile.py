@@ -185,3 +185,26 @@ def test_one_derivation_opens_every_online_key(
     for role in ("targets", "snapshot", "timestamp", "desk-news"):
         store.signers(role)
     assert len(runs) == 1
+
+
+def test_cli_rekey_reencrypts_old_files_only(
+    holders_site: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tamizdat.cli import main
+
+    store = open_store(holders_site)
+    key = store.active_keys("timestamp")[0]
+    pem = store.signer(key)._private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(ONLINE.encode()),
+    )
+    key.private_path.write_bytes(pem)
+    site = str(holders_site.root)
+    assert main(["-C", site, "--json", "keys", "rekey"]) == 0
+    assert json.loads(capsys.readouterr().out)["rekeyed"] == [str(key.private_path)]
+    assert main(["-C", site, "keys", "rekey"]) == 0
+    assert "already uses today's encryption" in capsys.readouterr().out
+    holder = next(holders_site.signing.keys_dir.glob("holders/root-holder-1.*.key"))
+    assert main(["keys", "rekey", "--key", str(holder)]) == 0  # a holder's own file
+    assert "already uses today's encryption" in capsys.readouterr().out
