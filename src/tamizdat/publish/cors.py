@@ -11,6 +11,7 @@ deadline in total (a mirror that drips its headers one byte at a time is cut off
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -117,11 +118,14 @@ def probe_cross_origin(
     ).encode("ascii", "strict")
     deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout) as raw:
-            sock: socket.socket = raw
+        with contextlib.ExitStack() as stack:
+            sock = stack.enter_context(socket.create_connection((parts.hostname, port), timeout))
             if parts.scheme == "https":
                 context = ssl.create_default_context(cafile=ca_file)
-                sock = context.wrap_socket(raw, server_hostname=parts.hostname)
+                # the TLS socket takes the connection over: it is the one to close
+                sock = stack.enter_context(
+                    context.wrap_socket(sock, server_hostname=parts.hostname)
+                )
             sock.sendall(request)
             head = _read_head(sock, deadline, url)
     except (OSError, ssl.SSLError) as exc:

@@ -233,3 +233,30 @@ def test_probe_refuses_hostile_answers(
 def test_probe_of_a_dead_mirror_is_unreachable() -> None:
     with pytest.raises(MirrorUnreachableError):
         probe_cross_origin(dead_url(), timeout=2)
+
+
+def test_probe_over_https_checks_the_certificate(tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(_handler(["*"]), directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/"
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        assert probe_cross_origin(url, timeout=5, ca_file=str(ca_file)).allowed
+        with pytest.raises(MirrorUnreachableError, match="CERTIFICATE_VERIFY_FAILED"):
+            probe_cross_origin(url, timeout=5)  # not our CA: refused, never read
+    finally:
+        server.shutdown()
+        server.server_close()
