@@ -121,3 +121,24 @@ def test_cli_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "tamizdat mirrors headers --server nginx vps2" in out
     assert "Access-Control-Allow-Origin" in out
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_any_prefix_is_refused_or_harmless(server: Server) -> None:
+    """Whatever a mirror's URL path holds, the configuration gets it only as plain text
+    that no server reads as syntax: refused, or letters, digits and . _ ~ - between slashes."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=40).map(lambda t: "/" + t))
+    def check(prefix: str) -> None:
+        try:
+            text = render_server_headers(server, prefix, "m")
+        except UserError:
+            return
+        shown = prefix if prefix.endswith("/") else prefix + "/"
+        assert re.fullmatch(r"/([A-Za-z0-9_~-][A-Za-z0-9._~-]*/)*", shown)
+        assert text.count("\n") == render_server_headers(server, "/", "m").count("\n")
+
+    check()
