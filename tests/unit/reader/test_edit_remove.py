@@ -153,3 +153,18 @@ def test_a_mistyped_fingerprint_is_not_this_publisher_never_tampering(
     assert "check the fingerprint you typed" in out.lower()
     assert "tamizdat reader edit news --fingerprint" in out
     assert "tamper" not in out.lower()
+
+
+def test_fixing_the_typed_fingerprint_makes_the_next_sync_work(tmp_path: Path) -> None:
+    factory = ReleaseFactory.articles()
+    mirror = tmp_path / "mirror"
+    factory.publish(sample_site()).write(mirror)
+    typo = factory.fingerprint[:-1] + ("0" if factory.fingerprint[-1] != "0" else "1")
+    store = add_subscription("news", fingerprint=typo, mirrors=("http://x.example/",),
+                             store_dir=tmp_path / "home")  # fmt: skip
+    pool = MirrorPool([DirectorySource(mirror, name="m1")])
+    assert update_store(store, pool, quorum=1).outcome == "not-this-publisher"
+    assert not store.has_release  # nothing of the other publisher was kept
+    edit_subscription(store, fingerprint=factory.fingerprint)
+    fresh = MirrorPool([DirectorySource(mirror, name="m1")])
+    assert update_store(store, fresh, quorum=1).outcome == "current"
