@@ -37,7 +37,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from tamizdat.errors import KeyStoreError
 from tamizdat.files import write_atomic as atomic_write
-from tamizdat.trust.sign.keyfile import DerivedKeys, read_key_file, seal_private_key
+from tamizdat.trust.sign.keyfile import DerivedKeys, KeyFile, read_key_file, seal_private_key
 from tamizdat.trust.sign.passphrase import Prompter, ask_new_passphrase, unlock_with
 
 __all__ = [
@@ -317,7 +317,12 @@ class KeyStore:
                 where=str(key.private_path),
             ) from None
         if key.demo:
-            private = serialization.load_pem_private_key(data, None)
+            try:
+                private = serialization.load_pem_private_key(data, None)
+            except (ValueError, TypeError) as exc:
+                raise KeyStoreError(
+                    f"cannot read the demo {key.role} key: {exc}", where=str(key.private_path)
+                ) from None
             if not isinstance(private, Ed25519PrivateKey):
                 raise KeyStoreError("expected an Ed25519 private key", where=str(key.private_path))
         else:
@@ -352,14 +357,17 @@ class KeyStore:
         """
         return self._unlock(path, role=role, keyid=keyid, env=env)[0]
 
-    def _unlock(
-        self, path: Path, *, role: str, keyid: str, env: str | None
-    ) -> tuple[Ed25519PrivateKey, bytes]:
+    def _read(self, path: Path, *, role: str, keyid: str) -> KeyFile:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             raise KeyStoreError("expected a key file, found none", where=str(path)) from None
-        keyfile = read_key_file(data, where=str(path), role=role, keyid=keyid)
+        return read_key_file(data, where=str(path), role=role, keyid=keyid)
+
+    def _unlock(
+        self, path: Path, *, role: str, keyid: str, env: str | None, rekeying: bool = False
+    ) -> tuple[Ed25519PrivateKey, bytes]:
+        keyfile = self._read(path, role=role, keyid=keyid)
         private, passphrase = unlock_with(
             lambda phrase: keyfile.try_open(phrase, self._derived),
             describe=keyfile.label,
@@ -370,7 +378,7 @@ class KeyStore:
         )
         if env is None:
             self._passphrase = passphrase
-        if keyfile.legacy:
+        if keyfile.legacy and not rekeying:
             logger.warning(
                 "%s: the %s uses a weak, quick-to-guess encryption; "
                 "re-encrypt it with 'tamizdat keys rekey'",
@@ -386,24 +394,11 @@ class KeyStore:
         Raises:
             KeyStoreError: not a key file, or no right passphrase.
         """
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise KeyStoreError("expected a key file, found none", where=str(path)) from None
         role, keyid = _name_parts(path)
-        keyfile = read_key_file(data, where=str(path), role=role, keyid=keyid)
+        keyfile = self._read(path, role=role, keyid=keyid)
         if not keyfile.legacy:
             return False
-        private, passphrase = unlock_with(
-            lambda phrase: keyfile.try_open(phrase, self._derived),
-            describe=keyfile.label,
-            env=env or self.passphrase_env,
-            path=path,
-            prompter=self.prompter,
-            cached=self._passphrase if env is None else None,
-        )
-        if env is None:
-            self._passphrase = passphrase
+        private, passphrase = self._unlock(path, role=role, keyid=keyid, env=env, rekeying=True)
         sealed = seal_private_key(
             private,
             passphrase,
