@@ -174,6 +174,7 @@ def _key_change(out: Output, change: Any) -> int:
         "root_version": change.root_version,
         "note": change.note,
         "root_change_file": str(change.proposal) if change.proposal else None,
+        "change_id": change.change_id,
     }
 
     def human() -> None:

@@ -10,8 +10,10 @@ Each holder runs ``tamizdat keys sign-root FILE --key THEIR.key`` on their own c
 shows what changes, adds one signature and writes the file back; copies signed in parallel
 are combined by ``keys apply-root FILE…``. Invariants:
 
-- A holder signs only after seeing the change (keys and thresholds added or removed), and
-  only with a key that root N or N+1 lists for ``root``.
+- A holder signs only after seeing the change (keys and thresholds added or removed) and its
+  *change id* (a digest of root N+1), which ``keys rotate``/``revoke`` printed for the
+  newsroom to read out to the holders by another channel: a file swapped on the way has
+  another id. Only a key that root N or N+1 lists for ``root`` may sign.
 - Nothing in the store changes until python-tuf itself accepts root N+1 as signed by a
   threshold of root N's keys *and* of its own (TUF §5.3.4), and root N is the store's latest
   root (a change written against an older root is refused). Then the store's active keys are
@@ -22,6 +24,7 @@ are combined by ``keys apply-root FILE…``. Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +85,12 @@ class RootChange:
 
     def payload(self) -> bytes:
         return _CANONICAL.serialize(self.proposed.signed)
+
+    def change_id(self) -> str:
+        """The first 80 bits of SHA-256 over root N+1's signed bytes, in groups of four:
+        what holders compare by phone before signing."""
+        digest = hashlib.sha256(self.payload()).hexdigest()[:20]
+        return " ".join(digest[i : i + 4] for i in range(0, 20, 4))
 
     def count(self) -> SignatureCount:
         """Valid signatures by each side (python-tuf's threshold check, TUF §5.3.4)."""
@@ -147,6 +156,7 @@ def describe_change(change: RootChange) -> list[str]:
     old, new = change.previous.signed, change.proposed.signed
     lines = [
         f"root {old.version} → {new.version}: {change.reason}",
+        f"change id {change.change_id()}: sign only if the newsroom gave you this same id",
         f"expires {new.expires:%Y-%m-%d}",
     ]
     for role in TOP_ROLES:

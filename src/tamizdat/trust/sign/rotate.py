@@ -50,12 +50,14 @@ class KeyChange:
     root_version: int | None  # the new root version, if one was written (or proposed)
     note: str
     proposal: Path | None = None  # the root change file the holders must sign first
+    change_id: str | None = None  # its digest, for the holders to compare before signing
 
 
 @dataclass(frozen=True, slots=True)
 class _RootOutcome:
     version: int
     proposal: Path | None
+    change_id: str | None = None
 
 
 def _new_root(
@@ -98,7 +100,7 @@ def _new_root(
         revert(True)
         path = store.directory / f"root-change-{new.signed.version}.json"
         write_root_change(path, change)
-        return _RootOutcome(int(new.signed.version), path)
+        return _RootOutcome(int(new.signed.version), path, change.change_id())
     # Check both thresholds with python-tuf itself before anything is written (§5.3.4).
     try:
         old.verify_delegate("root", new)
@@ -116,7 +118,8 @@ def _new_root(
 
 def _proposal_note(outcome: _RootOutcome, threshold: int) -> str:
     return (
-        f"root {outcome.version} needs the root holders: pass {outcome.proposal} to them; "
+        f"root {outcome.version} needs the root holders: pass {outcome.proposal} to them and "
+        f"read them its change id {outcome.change_id} by another channel (phone, in person); "
         f"each runs 'tamizdat keys sign-root FILE --key THEIR-KEY-FILE' on their own "
         f"computer ({threshold} of the current root keys needed, copies signed separately "
         f"are fine); then 'tamizdat keys apply-root FILE…' here and 'tamizdat sign'"
@@ -183,6 +186,7 @@ def rotate_key(
         outcome.version if outcome else None,
         note,
         outcome.proposal if outcome else None,
+        outcome.change_id if outcome else None,
     )
 
 
@@ -271,6 +275,7 @@ def revoke_key(config: Config, keyid: str, *, now: datetime | None = None) -> Ke
         outcome.version if outcome else None,
         note,
         outcome.proposal if outcome else None,
+        outcome.change_id if outcome else None,
     )
 
 

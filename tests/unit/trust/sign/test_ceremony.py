@@ -230,6 +230,7 @@ def test_cli_ceremony(holders_site: Config, capsys: pytest.CaptureFixture[str]) 
         assert main(["keys", "sign-root", proposal, "--key", key]) == 0
     captured = capsys.readouterr()
     assert "root 1 → 2: rotate timestamp" in captured.err
+    assert f"change id {change['change_id']}" in captured.err  # what the holders compare
     assert "ready for 'tamizdat keys apply-root'" in captured.out
     assert main(["-C", site, "keys", "apply-root", proposal]) == 0
     assert "root 2 accepted" in capsys.readouterr().out
@@ -263,3 +264,16 @@ def test_an_interrupted_rotation_leaves_the_store_as_it_was(
     with pytest.raises(KeyboardInterrupt):
         rotate_key(holders_site, "snapshot")
     assert snapshot_of(keys) == before
+
+
+def test_a_swapped_change_file_shows_another_change_id(holders_site: Config) -> None:
+    change = rotate_key(holders_site, "timestamp")
+    assert change.proposal is not None
+    assert change.change_id is not None
+    assert change.change_id in change.note
+    honest = read_root_change(change.proposal)
+    assert honest.change_id() == change.change_id
+    doc = json.loads(change.proposal.read_bytes())
+    doc["proposed"]["signed"]["roles"]["root"]["threshold"] = 1  # one holder alone, later
+    change.proposal.write_text(json.dumps(doc))
+    assert read_root_change(change.proposal).change_id() != change.change_id
