@@ -13,10 +13,11 @@ debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-
       libarchive-tools)
 # --dev only: Node.js and npm build and test the browser verifier in web/ (the runtime never
 # needs them: the built bundle ships inside the Python package), and Debian's Chromium is the
-# real browser the end-to-end tests drive with Playwright (which never downloads its own).
+# real browser the end-to-end tests drive with Playwright (which never downloads its own);
+# nginx and Apache run the web server configuration 'tamizdat mirrors headers' prints.
 if [ "${1:-}" = "--dev" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
-  debs+=(chromium)
+  debs+=(chromium nginx-light apache2-bin)
 fi
 missing=()
 for deb in "${debs[@]}"; do

@@ -52,10 +52,20 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
     return False
 
 
+# The server is stopped with Ctrl-C (SIGINT), as a person at a terminal stops it. A suite
+# started with SIGINT ignored (nohup, a background job) hands that disposition down, and a
+# Python started that way never raises KeyboardInterrupt; so the child restores it first.
+_AT_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'tamizdat'; runpy.run_module('tamizdat', run_name='__main__')"
+)
+
+
 class Server:
     def __init__(self, site: Path, *extra: str) -> None:
+        command = [sys.executable, "-c", _AT_A_TERMINAL, "-C", str(site), "serve"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tamizdat", "-C", str(site), "serve", "--port", "0", *extra],
+            [*command, "--port", "0", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -25,7 +25,8 @@ examples:
 Objects go up in a safe order (by-hash copies, pages, metadata, timestamp.json last), so a
 reader never sees half a release. Credentials come from the environment (AWS_* variables or
 profiles, the SSH agent or TAMIZDAT_SSH_KEY_FILE), never from tamizdat.toml.
-exit codes: 0 every mirror done, 7 at least one mirror failed (the report names it)
+exit codes: 0 every mirror done, 2 a mirror refused us (credentials, permissions), 7 a
+mirror could not be reached (the report names each)
 """
 
 _MIRRORS_EPILOG = """\
@@ -36,6 +37,7 @@ examples:
   tamizdat mirrors list --json
   tamizdat mirrors check --html status.html
   tamizdat mirrors give --channel email --requester alice@example.org
+  tamizdat mirrors headers --server nginx vps2 > /etc/nginx/snippets/tamizdat.conf
 """
 
 
@@ -54,6 +56,7 @@ def register(sub: Any) -> None:
     _register_list(msub)
     _register_check(msub)
     _register_give(msub)
+    _register_headers(msub)
 
 
 def _register_publish(sub: Any) -> None:
@@ -121,9 +124,31 @@ def run_publish(args: argparse.Namespace, out: Output) -> int:
                 f"{m.name}: {verb} {count} objects, {size / 1e6:.2f} MB{extra} "
                 f"in {m.seconds:.1f}s (release {report.version})"
             )
+            if m.cors_state in ("set", "server-sends"):
+                out.say(f"{m.name}: cross-origin reads: {m.cors_detail}")
+        _say_cross_origin(report, out)
 
     out.result(report.to_json(), human)
-    return int(ExitCode.UNREACHABLE) if report.failed else 0
+    if not report.failed:
+        return 0
+    # A mirror we may not write to needs the user, not a retry: say so in the exit code.
+    if any(m.exit_code == int(ExitCode.USER) for m in report.failed):
+        return int(ExitCode.USER)
+    return int(ExitCode.UNREACHABLE)
+
+
+def _say_cross_origin(report: Any, out: Output) -> None:
+    """Warn about mirrors browsers on other origins cannot read; name the web-server ones."""
+    for m in report.mirrors:
+        if m.cors_state == "unsupported":
+            out.warn(f"{m.name}: {m.cors_detail}")
+    served = [m.name for m in report.mirrors if m.cors_state == "web-server"]
+    if served:
+        out.note(
+            f"note: {', '.join(served)}: the web server in front sends the cross-origin "
+            "headers; 'tamizdat mirrors headers --server nginx|apache|caddy NAME' prints "
+            "them and 'tamizdat mirrors check' tells whether they arrive"
+        )
 
 
 def _register_add(msub: Any) -> None:
@@ -316,6 +341,9 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
                 f"{m.name:<16} {m.state}{lag} release {m.version} {m.latency_ms} ms"
                 f"{note}{where}{since}"
             )
+        for m in report.mirrors:
+            for warning in m.warnings:
+                out.warn(f"{m.name}: {warning}")
         if blocking:
             for m in report.mirrors:
                 if m.time_to_block_seconds is not None:
@@ -430,4 +458,60 @@ def run_give(args: argparse.Namespace, out: Output) -> int:
         },
     )
     out.result(answer.to_json(), lambda: out.say(answer.text.rstrip("\n")))
+    return 0
+
+
+_HEADERS_EPILOG = """\
+examples:
+  tamizdat mirrors headers --server nginx vps2     # location block for vps2's public URL path
+  tamizdat mirrors headers --server caddy          # for a mirror served at the site root
+  tamizdat mirrors headers --server apache --prefix /news/
+
+What it sets: Access-Control-Allow-Origin: * (the browser worker on another mirror's
+address must be able to read this one), X-Content-Type-Options: nosniff, Cache-Control
+(by-hash targets and versioned metadata immutable, timestamp.json never cached, pages 5
+minutes), Content-Types, and no access to half-written uploads (.tamizdat-tmp-*).
+S3 mirrors need none of it: 'tamizdat publish' sets the bucket's CORS rule.
+"""
+
+
+def _register_headers(msub: Any) -> None:
+    from tamizdat.publish.server_headers import SERVERS
+
+    parser = msub.add_parser(
+        "headers",
+        help="print the web server configuration a folder/SFTP/WebDAV mirror needs",
+        description="Print the headers (CORS, nosniff, Cache-Control, Content-Type) for the "
+        "web server that serves a mirror's folder.",
+        epilog=_HEADERS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", nargs="?", metavar="MIRROR", help="take the path from its URL")
+    parser.add_argument("--server", required=True, choices=SERVERS, help="the web server")
+    parser.add_argument("--prefix", metavar="PATH", help="URL path the mirror is served under")
+    parser.set_defaults(handler=run_headers, needs_site=False)
+
+
+def run_headers(args: argparse.Namespace, out: Output) -> int:
+    from urllib.parse import urlsplit
+
+    from tamizdat.config import find_site, load_config, suggest
+    from tamizdat.publish.server_headers import render_server_headers
+
+    prefix, name = args.prefix or "/", None
+    if args.name:
+        site = Path(args.site) if args.site != "." else find_site(Path.cwd())
+        mirrors = {m.name: m for m in load_config(site).mirrors}
+        if args.name not in mirrors:
+            raise UserError(
+                f"no mirror named {args.name!r}", where="MIRROR", hint=suggest(args.name, mirrors)
+            )
+        name = args.name
+        if args.prefix is None:
+            prefix = urlsplit(mirrors[name].public_url).path or "/"
+    text = render_server_headers(args.server, prefix, name)
+    out.result(
+        {"server": args.server, "prefix": prefix, "mirror": name, "config": text},
+        lambda: out.say(text.rstrip("\n")),
+    )
     return 0

@@ -1,4 +1,4 @@
-"""Commands of the reader stage: reader add/sync/serve/import/bundle/share/list."""
+"""Commands of the reader stage: reader add/sync/serve/import/bundle/share/list/edit/remove."""
 
 from __future__ import annotations
 
@@ -130,6 +130,27 @@ def register(sub: Any) -> None:
     _store_dir(lst)
     lst.set_defaults(handler=cmd_list)
 
+    edit = _add(rsub, "edit", "change a subscription's mirrors or pinned fingerprint",
+                "tamizdat reader edit mynews --add-mirror https://m3.example/ "
+                "--fingerprint 'ab12 …'")  # fmt: skip
+    edit.add_argument("name", metavar="NAME")
+    edit.add_argument("--mirror", action="append", metavar="URL",
+                      help="the mirrors, replacing the list (repeatable)")  # fmt: skip
+    edit.add_argument("--add-mirror", action="append", default=[], metavar="URL",
+                      help="add a mirror (repeatable)")  # fmt: skip
+    edit.add_argument("--remove-mirror", action="append", default=[], metavar="URL",
+                      help="remove a mirror (repeatable)")  # fmt: skip
+    edit.add_argument("--fingerprint", metavar="FP",
+                      help="the publisher's fingerprint (to fix a mistyped one)")  # fmt: skip
+    _store_dir(edit)
+    edit.set_defaults(handler=cmd_edit)
+
+    remove = _add(rsub, "remove", "unsubscribe and delete what the store holds",
+                  "tamizdat reader remove mynews")  # fmt: skip
+    remove.add_argument("name", metavar="NAME")
+    _store_dir(remove)
+    remove.set_defaults(handler=cmd_remove)
+
 
 def _report_dict(report: Any) -> dict[str, Any]:
     data = asdict(report)
@@ -151,6 +172,8 @@ def _show_report(out: Output, report: Any) -> int:
             out.say(f"  fingerprint {format_fingerprint(report.fingerprint or '')}")
             out.say(f"  fetched {report.fetched_files} files, {report.fetched_bytes} bytes "
                     f"({report.new_objects} new objects)")  # fmt: skip
+        elif report.outcome == "not-this-publisher":
+            out.say(_not_this_publisher(report))
         else:
             held = f"; still holding release {report.version}" if report.version else ""
             out.say(f"{report.name}: {report.outcome}: {report.problem} ({report.where}){held}")
@@ -159,6 +182,64 @@ def _show_report(out: Output, report: Any) -> int:
 
     out.result(_report_dict(report), human)
     return int(_EXIT[report.outcome])
+
+
+def _not_this_publisher(report: Any) -> str:
+    """A copy signed by another root: with no release held yet, most likely a mistyped
+    fingerprint; with one held, a mirror serving someone else's site. Never "tampered"."""
+    detail = f"({report.problem})"
+    if report.version is None:
+        return (
+            f"{report.name}: not this publisher — the mirrors serve a site signed by other keys "
+            f"than the fingerprint you pinned. Check the fingerprint you typed against the "
+            f"publisher's, then: tamizdat reader edit {report.name} --fingerprint FP {detail}"
+        )
+    return (
+        f"{report.name}: not this publisher — a mirror serves a copy signed by someone else "
+        f"(a clone or a hijacked mirror); refused, still holding release {report.version} "
+        f"{detail}"
+    )
+
+
+def cmd_edit(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.errors import UserError
+    from tamizdat.reader.client import edit_subscription
+    from tamizdat.reader.store import Store
+
+    if args.mirror is None and not (args.add_mirror or args.remove_mirror or args.fingerprint):
+        raise UserError(
+            "nothing to change",
+            where="reader edit",
+            hint="give --mirror, --add-mirror, --remove-mirror or --fingerprint",
+        )
+    store = Store.open(args.name, args.store_dir)
+    sub = edit_subscription(
+        store,
+        mirrors=tuple(args.mirror) if args.mirror is not None else None,
+        add_mirrors=tuple(args.add_mirror),
+        remove_mirrors=tuple(args.remove_mirror),
+        fingerprint=args.fingerprint,
+    )
+
+    def human() -> None:
+        out.say(f"{sub.name}: {len(sub.mirrors)} mirror(s): {', '.join(sub.mirrors) or 'none'}")
+        if sub.fingerprint:
+            out.say(f"  fingerprint {format_fingerprint(sub.fingerprint)}")
+
+    out.result(
+        {"name": sub.name, "mirrors": list(sub.mirrors), "fingerprint": sub.fingerprint}, human
+    )
+    return int(ExitCode.OK)
+
+
+def cmd_remove(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.reader.client import remove_subscription
+    from tamizdat.reader.store import Store
+
+    store = Store.open(args.name, args.store_dir)
+    remove_subscription(store)
+    out.result({"removed": args.name}, lambda: out.say(f"removed {args.name} and its store"))
+    return int(ExitCode.OK)
 
 
 def cmd_add(args: argparse.Namespace, out: Output) -> int:

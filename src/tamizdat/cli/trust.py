@@ -39,6 +39,7 @@ def _keys_init(args: argparse.Namespace, out: Output) -> int:
         "keys": [{"role": r, "keyid": k} for r, k in report.created],
         "demo": report.demo,
         "fingerprint": report.fingerprint,
+        "holder_files": [str(p) for p in report.holder_files],
     }
 
     def human() -> None:
@@ -46,6 +47,20 @@ def _keys_init(args: argparse.Namespace, out: Output) -> int:
         for role, keyid in report.created:
             out.say(f"  {role:<20} {keyid[:16]}")
         out.say(f"fingerprint: {format_fingerprint(report.fingerprint or '')}")
+        if report.holder_files:
+            out.say("")
+            out.say(f"hand out the {len(report.holder_files)} root keys, one per person:")
+            for index, path in enumerate(report.holder_files, 1):
+                out.say(f"  holder {index}: {path}")
+            out.say(
+                "  copy each file to its holder's own USB stick (the passphrase is theirs "
+                "alone; never send it with the file), then delete the holders folder here: "
+                "this computer keeps only the public halves."
+            )
+            out.say(
+                "  a root change is then signed holder by holder: 'tamizdat keys sign-root "
+                "FILE --key THEIR-KEY-FILE' on the holder's own computer."
+            )
         out.say("back the key folder up offline; never put it in the site or on a mirror")
 
     out.result(data, human)
@@ -78,15 +93,26 @@ def _keys_list(args: argparse.Namespace, out: Output) -> int:
     store = open_store(config)
     roles = [*TOP_ROLES, *(f"desk-{d}" for d in config.site.desk_names)]
     rows = [
-        {"role": role, "keyid": k.keyid, "demo": k.demo, "private": k.private_path.exists()}
+        {
+            "role": role,
+            "keyid": k.keyid,
+            "demo": k.demo,
+            "private": k.private_path.exists(),
+            "pending": state == "pending",
+        }
         for role in roles
-        for k in store.active_keys(role)
-    ]
+        for state, keys in (("active", store.active_keys(role)),
+                            ("pending", store.keys_in_state(role, "pending")))
+        for k in keys
+    ]  # fmt: skip
 
     def human() -> None:
         for row in rows:
             flags = " demo" if row["demo"] else ""
             flags += "" if row["private"] else " (public only)"
+            flags += (
+                " pending: waits for its root change (keys apply-root)" if row["pending"] else ""
+            )
             out.say(f"{row['role']:<20} {row['keyid']}{flags}")
 
     out.result({"directory": str(store.directory), "keys": rows}, human)
@@ -147,6 +173,8 @@ def _key_change(out: Output, change: Any) -> int:
         "removed": list(change.removed),
         "root_version": change.root_version,
         "note": change.note,
+        "root_change_file": str(change.proposal) if change.proposal else None,
+        "change_id": change.change_id,
     }
 
     def human() -> None:
@@ -157,6 +185,79 @@ def _key_change(out: Output, change: Any) -> int:
         out.say(change.note)
 
     out.result(data, human)
+    return 0
+
+
+def _holder_env(args: argparse.Namespace, key: Path) -> str:
+    """The variable a holder's passphrase may come from: --passphrase-env, else
+    TAMIZDAT_PASSPHRASE_HOLDER_K for a file named root-holder-K.…"""
+    import re
+
+    from tamizdat.trust.sign.keystore import holder_env
+
+    if args.passphrase_env:
+        return str(args.passphrase_env)
+    match = re.match(r"root-holder-([0-9]{1,3})\.", key.name)
+    return holder_env("TAMIZDAT_PASSPHRASE", int(match.group(1)) if match else 0)
+
+
+def _keys_sign_root(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.sign.ceremony import describe_change, read_root_change, sign_root_change
+    from tamizdat.trust.sign.keystore import KeyStore
+
+    path, key = Path(args.file), Path(args.key)
+    for line in describe_change(read_root_change(path)):
+        out.note(line)
+    store = KeyStore(key.parent)  # only opens the holder's file; writes nothing there
+    count = sign_root_change(path, key, store, env=_holder_env(args, key))
+    out.result(
+        {"file": str(path), "complete": count.complete, "signatures": str(count)},
+        lambda: out.say(
+            f"signed {path}: {count}"
+            + ("; ready for 'tamizdat keys apply-root'" if count.complete else "; pass it on")
+        ),
+    )
+    return 0
+
+
+def _keys_apply_root(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.sign.ceremony import apply_root_change
+    from tamizdat.trust.sign.keys import open_store
+
+    store = open_store(load_config(args.site))
+    version, count = apply_root_change(store, [Path(f) for f in args.files])
+    out.result(
+        {"root_version": version, "signatures": str(count)},
+        lambda: out.say(f"root {version} accepted ({count}); run 'tamizdat sign' to publish it"),
+    )
+    return 0
+
+
+def _keys_rekey(args: argparse.Namespace, out: Output) -> int:
+    from tamizdat.trust.sign.keys import open_store
+    from tamizdat.trust.sign.keystore import KeyStore
+
+    files: list[tuple[Path, str | None]]
+    if args.key:
+        key = Path(args.key)
+        store = KeyStore(key.parent)
+        files = [(key, _holder_env(args, key))]
+    else:
+        from tamizdat.config import find_site
+
+        site = Path(args.site) if args.site != "." else find_site(Path.cwd())
+        store = open_store(load_config(site))
+        names = sorted(store.directory.glob("*.key")) + sorted(store.directory.glob("*.key.*"))
+        files = [(p, None) for p in names if DEMO_LABEL not in p.name]
+    done = [str(path) for path, env in files if store.rekey_file(path, env=env)]
+    out.result(
+        {"rekeyed": done},
+        lambda: out.say(
+            f"re-encrypted {len(done)} key file(s) with scrypt at today's parameters"
+            if done
+            else "every key file already uses today's encryption"
+        ),
+    )
     return 0
 
 
@@ -262,6 +363,44 @@ def _keys_help(parser: argparse.ArgumentParser) -> Any:
     return handler
 
 
+def _register_ceremony(ksub: Any) -> None:
+    sign_root = ksub.add_parser(
+        "sign-root",
+        help="add one root holder's signature to a root change file (offline)",
+        description="Show what the root change does, then sign it with your root key file. "
+        "Copies signed by different holders can be combined by 'keys apply-root'.",
+        epilog="example (on holder 2's own computer):\n"
+        "  tamizdat keys sign-root root-change-2.json --key /media/usb/root-holder-2.3f2a….key\n"
+        "the passphrase is asked for, or read from TAMIZDAT_PASSPHRASE_HOLDER_2",
+        formatter_class=_RAW,
+    )
+    sign_root.add_argument("file", help="the root change file (written by keys rotate/revoke)")
+    sign_root.add_argument("--key", required=True, metavar="KEYFILE", help="your root key file")
+    sign_root.add_argument("--passphrase-env", metavar="VAR", help="read the passphrase from VAR")
+    sign_root.set_defaults(handler=_keys_sign_root, needs_site=False)
+
+    apply_root = ksub.add_parser(
+        "apply-root",
+        help="combine signed root change files and make the new root current",
+        epilog="example:\n  tamizdat keys apply-root from-holder-1.json from-holder-3.json\n"
+        "python-tuf checks the new root carries a threshold of old and new root keys",
+        formatter_class=_RAW,
+    )
+    apply_root.add_argument("files", nargs="+", metavar="FILE", help="signed copies of one change")
+    apply_root.set_defaults(handler=_keys_apply_root, needs_site=True)
+
+    rekey = ksub.add_parser(
+        "rekey",
+        help="re-encrypt old or weak key files with scrypt at today's parameters",
+        epilog="examples:\n  tamizdat keys rekey                       # every key in the store\n"
+        "  tamizdat keys rekey --key /media/usb/root-holder-2.3f2a….key",
+        formatter_class=_RAW,
+    )
+    rekey.add_argument("--key", metavar="KEYFILE", help="one key file (a holder's) instead")
+    rekey.add_argument("--passphrase-env", metavar="VAR", help="read the passphrase from VAR")
+    rekey.set_defaults(handler=_keys_rekey, needs_site=False)
+
+
 def register(sub: Any) -> None:
     """Add ``keys …``, ``sign``, ``timestamp`` and ``history`` to the top-level parser."""
     keys = sub.add_parser(
@@ -333,6 +472,7 @@ def register(sub: Any) -> None:
     )
     revoke.add_argument("keyid", help="the key id or a unique prefix (8+ digits)")
     revoke.set_defaults(handler=_keys_revoke, needs_site=True)
+    _register_ceremony(ksub)
 
     sign = sub.add_parser(
         "sign",

@@ -162,6 +162,31 @@ def _check_nodes(root: yaml.Node, first_line: int, where: str, limits: ContentLi
     return warnings
 
 
+_HINT_VALUE = 60
+
+
+def _colon_hint(text: str, index: int) -> str:
+    """The fix for the most common YAML mistake in front matter: a value with ``: `` in it
+    (``title: Breaking: news``) must be quoted. Shows the line fixed when it can; the value
+    is the contributor's text, so it is cut short and stripped of control characters."""
+    lines = text.splitlines()
+    line = lines[index] if 0 <= index < len(lines) else ""
+    match = _YAML_KEY.match(line.lstrip(" -"))
+    general = "a value containing ': ' must be in quotes, e.g. title: \"Breaking: the news\""
+    if match is None:
+        return general
+    key = next(g for g in match.groups() if g is not None).strip()
+    value = line.lstrip(" -")[match.end() :].split(" #", 1)[0].strip()
+    if not value or not key:
+        return general
+    shown = "".join(c if c.isprintable() else " " for c in value)
+    if len(shown) > _HINT_VALUE:
+        shown = shown[: _HINT_VALUE - 1] + "…"
+    key_shown = "".join(c if c.isprintable() else " " for c in key)[:_HINT_VALUE]
+    escaped = shown.replace("\\", "\\\\").replace('"', '\\"')
+    return f'a value containing ": " must be in quotes: {key_shown}: "{escaped}"'
+
+
 def load_yaml(
     text: str, where: str, *, first_line: int = 1, limits: ContentLimits = DEFAULT_LIMITS
 ) -> tuple[Any, list[str]]:
@@ -183,7 +208,12 @@ def load_yaml(
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark is not None else 0)
         problem = exc.problem or exc.context or "syntax error"
-        raise ContentError(f"invalid YAML: {problem}", where=f"{where}:{line}") from None
+        hint = (
+            _colon_hint(text, mark.line)
+            if mark is not None and "mapping values" in problem
+            else None
+        )
+        raise ContentError(f"invalid YAML: {problem}", where=f"{where}:{line}", hint=hint) from None
     except yaml.YAMLError as exc:
         raise ContentError(f"invalid YAML: {exc}", where=f"{where}:{first_line}") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits

@@ -4,7 +4,10 @@ Invariant: a mirror is called *current* only after its metadata chain verified a
 pinned root (the verification policy in :mod:`tamizdat.trust.verify.whole`, TUF §5.3–5.6, with a
 sample of target files checked against their signed hashes); any refusal is *tampered* or
 *not-this-publisher* with the file named, a transport failure is *unreachable* with the
-error, and an authentic but older or expired copy is *lagging* or *stale*.
+error, and an authentic but older or expired copy is *lagging* or *stale*. A reachable mirror
+whose answers a browser on another origin may not read (no ``Access-Control-Allow-Origin:
+*``, see :mod:`tamizdat.publish.cors`) keeps its state and gets a warning: readers of the
+Python client are served, the browser worker's fail-over to it is not.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tamizdat.errors import ExitCode, TransportError, UserError
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.layout import metadata_path
 from tamizdat.progress import Progress, report
+from tamizdat.publish.cors import CrossOriginAnswer, probe_cross_origin
 from tamizdat.publish.history import HistoryEntry, append_history, read_timelines
 from tamizdat.publish.mirrorlist import active_mirrors
 from tamizdat.transport.network import Deadline, NetworkLimits
@@ -61,6 +65,8 @@ _EXIT: dict[str, ExitCode] = {
 
 Verifier = Callable[..., VerifyReport]
 SourceFactory = Callable[[MirrorSettings], Source]
+# Asks a mirror's public URL for its cross-origin header (raises TransportError).
+CorsProbe = Callable[[MirrorSettings], CrossOriginAnswer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,9 @@ class MirrorHealth:
     latency_ms: int
     failing_since: datetime | None = None
     time_to_block_seconds: float | None = None
+    # True/False once asked; None when not asked (unreachable, or the probe failed).
+    cross_origin: bool | None = None
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +103,8 @@ class MirrorHealth:
             "latency_ms": self.latency_ms,
             "failing_since": self.failing_since.isoformat() if self.failing_since else None,
             "time_to_block_seconds": self.time_to_block_seconds,
+            "cross_origin": self.cross_origin,
+            "warnings": list(self.warnings),
         }
 
 
@@ -159,6 +170,7 @@ def _check_one(
     *,
     verify: Verifier,
     make_source: SourceFactory,
+    probe: CorsProbe | None,
     fingerprint: str,
     local_version: int,
     sample_size: int,
@@ -187,6 +199,7 @@ def _check_one(
             latency_ms=int((time.monotonic() - started) * 1000),
         )
     state, lag = _classify(result, local_version)
+    cross_origin, warnings = _ask_cross_origin(mirror, probe)
     return MirrorHealth(
         name=mirror.name,
         url=mirror.public_url,
@@ -198,6 +211,26 @@ def _check_one(
         problem=result.problem,
         where=result.where,
         latency_ms=int((time.monotonic() - started) * 1000),
+        cross_origin=cross_origin,
+        warnings=warnings,
+    )
+
+
+def _ask_cross_origin(
+    mirror: MirrorSettings, probe: CorsProbe | None
+) -> tuple[bool | None, tuple[str, ...]]:
+    if probe is None:
+        return None, ()
+    try:
+        answer = probe(mirror)
+    except TransportError as exc:
+        return None, (f"could not ask for the cross-origin header: {exc.message}",)
+    problem = answer.problem()
+    if problem is None:
+        return True, ()
+    return False, (
+        f"{problem}: the browser worker on other mirrors' addresses cannot read it "
+        f"(tamizdat mirrors headers --server nginx|apache|caddy {mirror.name})",
     )
 
 
@@ -251,10 +284,15 @@ def check_mirrors(
     ca_file: str | None = None,
     verify: Verifier = verify_release_report,
     make_source: SourceFactory | None = None,
+    probe_cors: CorsProbe | None = None,
     progress: Progress | None = None,
 ) -> CheckReport:
     """Check every active mirror's public URL concurrently, all within ``deadline`` seconds
     (``timeout``: one network read); a mirror still not done by then is unreachable.
+
+    Each reachable mirror is also asked, as a browser on another origin would ask, whether
+    it allows cross-origin reads (``probe_cors``; by default a GET of its timestamp over
+    HTTP when the mirrors are read over HTTP, none when ``make_source`` replaces HTTP).
 
     Raises:
         UserError: no signed local release to compare with, or a malformed fingerprint.
@@ -276,6 +314,13 @@ def check_mirrors(
         return source
 
     factory = make_source or http_source
+
+    def http_probe(mirror: MirrorSettings) -> CrossOriginAnswer:
+        left = whole.remaining()
+        limit = timeout if left is None else min(timeout, max(0.1, left))
+        return probe_cross_origin(mirror.public_url, timeout=limit, ca_file=ca_file)
+
+    probe = probe_cors or (http_probe if make_source is None else None)
     done = 0
 
     def one(mirror: MirrorSettings) -> MirrorHealth:
@@ -284,6 +329,7 @@ def check_mirrors(
             mirror,
             verify=verify,
             make_source=factory,
+            probe=probe,
             fingerprint=fingerprint,
             local_version=local_version,
             sample_size=sample_size,

@@ -22,6 +22,7 @@ __all__ = [
     "cache_control",
     "classify",
     "content_type",
+    "served_types",
 ]
 
 PUBLISH_STATE = f"{WELL_KNOWN}/publish-state.json"
@@ -73,6 +74,32 @@ _TYPES = {
     ".woff2": "font/woff2",
     ".zim": "application/x-zim",
 }
+
+
+# Media a site commonly carries, beside the types above: a web server's own table may lack
+# or mislabel them, so the generated server configuration names them too (fixed here, not
+# taken from this machine's mime.types, so the configuration is the same everywhere).
+_MEDIA = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".ico": "image/x-icon",
+    ".pdf": "application/pdf",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".zip": "application/zip",
+    ".woff": "font/woff",
+    ".epub": "application/epub+zip",
+}
+
+
+def served_types() -> dict[str, str]:
+    """Extension → Content-Type for every type a mirror should label (web server config)."""
+    return dict(sorted({**_MEDIA, **_TYPES}.items()))
 
 
 def content_type(path: str) -> str:

@@ -26,6 +26,7 @@ from tamizdat.config import suggest
 from tamizdat.config.mirrors import MirrorSettings
 from tamizdat.errors import TamizdatError, TransportError, UserError
 from tamizdat.progress import Progress
+from tamizdat.publish.cors import CorsOutcome
 from tamizdat.publish.forked import fork_available, run_forked
 from tamizdat.publish.headers import PUBLISH_STATE, Phase, cache_control, content_type
 from tamizdat.publish.plan import MirrorPlan, plan_mirror
@@ -186,6 +187,7 @@ def _push_one(run: _Run, mirror: MirrorSettings, open_store: Callable[..., Store
     plan: MirrorPlan | None = None
     pusher: _Pusher | None = None
     store: Store | None = None
+    cors: CorsOutcome | None = None
     try:
         store = open_store(mirror)
         live = store
@@ -212,14 +214,29 @@ def _push_one(run: _Run, mirror: MirrorSettings, open_store: Callable[..., Store
             pusher.push()
             final_state = plan.state if plan.state is not None else previous_bytes
             journal.compact(_digest(final_state) if final_state else None)
+            cors = _allow_cross_origin(run, live)
     except TamizdatError as exc:
-        log.warning("mirror %s failed: %s", mirror.name, exc)
-        return _mirror_report(mirror.name, plan, pusher, started, error=str(exc), dry=run.dry_run)
+        # Only logged at info: the report says it, once (the CLI prints the report).
+        log.info("mirror %s failed: %s", mirror.name, exc)
+        failed = _mirror_report(mirror.name, plan, pusher, started, error=str(exc), dry=run.dry_run)
+        return replace(failed, exit_code=int(exc.exit_code))
     finally:
         journal.close()
         if store is not None:
             store.close()
-    return _mirror_report(mirror.name, plan, pusher, started, error=None, dry=run.dry_run)
+    report = _mirror_report(mirror.name, plan, pusher, started, error=None, dry=run.dry_run)
+    if cors is None:
+        return report
+    return replace(report, cors_state=cors.state, cors_detail=cors.detail)
+
+
+def _allow_cross_origin(run: _Run, store: Store) -> CorsOutcome:
+    """The store's cross-origin rule, set after the release is up: a store that cannot take
+    it (or fails at it) is a warning in the report, never a failed publish."""
+    try:
+        return run.retried("set cross-origin rule", store, store.allow_cross_origin)
+    except TransportError as exc:
+        return CorsOutcome("unsupported", f"could not set the cross-origin rule: {exc}")
 
 
 def _mirror_report(
@@ -332,7 +349,7 @@ def _push_forked(
         return _push_one(mine, mirrors[index], open_store)
 
     def failed(index: int, why: str) -> MirrorReport:
-        log.warning("mirror %s failed: %s", mirrors[index].name, why)
+        log.info("mirror %s failed: %s", mirrors[index].name, why)
         return _mirror_report(mirrors[index].name, None, None, started, error=why, dry=run.dry_run)
 
     return run_forked(len(mirrors), work, failed, run.progress, [m.name for m in mirrors])

@@ -25,6 +25,13 @@ class MirrorReport:
     deleted: int
     seconds: float
     paths: tuple[str, ...] = ()
+    # What the store did about cross-origin reads (see tamizdat.publish.cors.CorsOutcome);
+    # None in a dry run or when the push failed first.
+    cors_state: str | None = None
+    cors_detail: str | None = None
+    # The failure's exit code (tamizdat.errors.ExitCode): a user or configuration error on
+    # one mirror is not the mirror being unreachable.
+    exit_code: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -37,8 +44,12 @@ class MirrorReport:
             "deleted": self.deleted,
             "seconds": round(self.seconds, 3),
         }
+        if self.exit_code is not None:
+            doc["exit_code"] = self.exit_code
         if self.paths:
             doc["paths"] = list(self.paths)
+        if self.cors_state is not None:
+            doc["cors"] = {"state": self.cors_state, "detail": self.cors_detail}
         return doc
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.progress import Progress
-from tamizdat.reader.store import Store, Subscription, reader_home
+from tamizdat.reader.store import Store, Subscription, reader_home, subscription_names
 from tamizdat.reader.sync import SyncReport, update_store
 from tamizdat.transport.failover import MirrorPool
 from tamizdat.transport.network import Deadline, NetworkLimits
@@ -27,9 +28,11 @@ __all__ = [
     "TOFU_WARNING",
     "SyncOptions",
     "add_subscription",
+    "edit_subscription",
     "export_bundle",
     "import_bundle",
     "list_subscriptions",
+    "remove_subscription",
     "sync_subscription",
 ]
 
@@ -94,6 +97,72 @@ def add_subscription(
         mirrors=tuple(_check_url(u) for u in mirrors),
     )
     return Store.create(sub, store_dir)
+
+
+def edit_subscription(
+    store: Store,
+    *,
+    mirrors: tuple[str, ...] | None = None,
+    add_mirrors: tuple[str, ...] = (),
+    remove_mirrors: tuple[str, ...] = (),
+    fingerprint: str | None = None,
+) -> Subscription:
+    """Change a subscription's mirrors or pinned fingerprint; every value is checked before
+    anything is written, and the file is replaced in one step.
+
+    A new fingerprint is accepted only while the store holds no release of another one:
+    a different fingerprint is a different publisher, whose copies the held release (and
+    its rollback floors) must not be mixed with.
+
+    Raises:
+        UserError: a bad URL or fingerprint, a mirror to remove that is not there, or a
+            fingerprint that differs from the held release's.
+    """
+    sub = store.subscription
+    current = list(sub.mirrors if mirrors is None else (_check_url(u) for u in mirrors))
+    for url in (_check_url(u) for u in add_mirrors):
+        if url not in current:
+            current.append(url)
+    for url in remove_mirrors:
+        normal = url if url.endswith("/") else url + "/"
+        if normal not in current:
+            raise UserError(
+                f"{sub.name!r} has no mirror {url!r}",
+                where="--remove-mirror",
+                hint=f"its mirrors: {', '.join(current) or 'none'}",
+            )
+        current.remove(normal)
+    pinned = sub.fingerprint
+    if fingerprint is not None:
+        pinned = normalize_fingerprint(fingerprint)
+        held = store.release
+        if held is not None and held.fingerprint != pinned:
+            raise UserError(
+                f"{sub.name!r} holds release {held.version} of the publisher with fingerprint "
+                f"{held.fingerprint}; a different fingerprint is a different publisher",
+                where="--fingerprint",
+                hint=f"to follow another publisher, 'tamizdat reader remove {sub.name}' and "
+                "add it again (or add it under another name)",
+            )
+    changed = replace(
+        sub,
+        mirrors=tuple(current),
+        fingerprint=pinned,
+        trust_on_first_use=sub.trust_on_first_use and pinned is None,
+    )
+    store.save_subscription(changed)
+    return changed
+
+
+def remove_subscription(store: Store) -> None:
+    """Delete a subscription and everything its store holds.
+
+    The store is first renamed aside in one step, so a removal that is interrupted leaves
+    either the whole subscription or none (a leftover ``.removing-…`` folder is harmless).
+    """
+    aside = store.root.with_name(f".removing-{store.root.name}-{secrets.token_hex(4)}")
+    store.root.rename(aside)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def sync_subscription(
@@ -199,6 +268,4 @@ def export_bundle(store: Store, out: Path) -> dict[str, int]:
 def list_subscriptions(store_dir: Path | str | None = None) -> list[Store]:
     """Every subscription under the reader home, by name."""
     home = reader_home(store_dir)
-    if not home.is_dir():
-        return []
-    return [Store(p) for p in sorted(home.iterdir()) if (p / "subscription.json").is_file()]
+    return [Store(home / name) for name in subscription_names(home)]

@@ -19,6 +19,7 @@ it was. Natural paths are materialised from verified objects only.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -35,7 +36,7 @@ from tamizdat.release.listing import TargetEntry
 from tamizdat.trust.verify.policy import SeenVersions
 from tamizdat.trust.verify.seen import seen_from_json, seen_to_json
 
-__all__ = ["ReleaseInfo", "Store", "Subscription", "reader_home"]
+__all__ = ["ReleaseInfo", "Store", "Subscription", "reader_home", "subscription_names"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 HOME_ENV = "TAMIZDAT_READER_HOME"
@@ -47,6 +48,17 @@ def reader_home(store_dir: Path | str | None = None) -> Path:
         return Path(store_dir).expanduser()
     env = os.environ.get(HOME_ENV)
     return Path(env).expanduser() if env else Path("~/.local/share/tamizdat/reader").expanduser()
+
+
+def subscription_names(home: Path) -> list[str]:
+    """The names subscribed under ``home``, sorted."""
+    if not home.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in home.iterdir()
+        if _NAME.match(p.name) and (p / "subscription.json").is_file()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +115,18 @@ class Store:
         Raises:
             UserError: the name is not valid or there is no such subscription.
         """
-        store = cls(reader_home(store_dir) / cls.check_name(name))
+        home = reader_home(store_dir)
+        store = cls(home / cls.check_name(name))
         if not (store.root / "subscription.json").is_file():
-            raise UserError(
-                f"no subscription named {name!r}",
-                where=str(store.root),
-                hint=f"add it with 'tamizdat reader add {name} --mirror URL --fingerprint FP'",
+            known = subscription_names(home)
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"add it with 'tamizdat reader add {name} --mirror URL --fingerprint FP'"
+                + (f" (subscribed: {', '.join(known[:10])})" if known else "")
             )
+            raise UserError(f"no subscription named {name!r}", where=str(store.root), hint=hint)
         return store
 
     @classmethod

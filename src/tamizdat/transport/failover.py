@@ -28,6 +28,7 @@ from tamizdat.errors import (
     LogForkError,
     MirrorResponseError,
     MirrorUnreachableError,
+    NotThisPublisherError,
     RollbackError,
     TamizdatError,
     TransportError,
@@ -46,7 +47,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-NoteKind = Literal["unreachable", "missing", "lagging", "tampered", "error"]
+NoteKind = Literal["unreachable", "missing", "lagging", "tampered", "not-this-publisher", "error"]
 T = TypeVar("T")
 
 
@@ -285,6 +286,9 @@ class MirrorPool:
         if isinstance(exc, RollbackError):
             self.note(source, path, "lagging", exc.message, skip=True)
             return exc
+        if isinstance(exc, NotThisPublisherError):  # another publisher's copy, not a forgery
+            self.note(source, path, "not-this-publisher", exc.message, skip=True)
+            return exc
         if isinstance(exc, UntrustedContentError):
             self.note(source, path, "tampered", exc.message, skip=True)
             return exc
@@ -374,6 +378,8 @@ class PoolFetcher:
         kind: NoteKind = (
             "lagging" if isinstance(error, RollbackError | LogForkError) else "tampered"
         )
+        if isinstance(error, NotThisPublisherError):
+            kind = "not-this-publisher"
         for candidate in self.pool.sources:
             if candidate.name == source:
                 self.pool.note(candidate, path, kind, error.message, skip=True)

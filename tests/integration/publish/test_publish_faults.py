@@ -149,9 +149,10 @@ def test_mirror_answering_errors_is_named_and_others_finish(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
     code = main(["-C", str(site), "--json", "publish"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 7
+    assert code == 2  # wrong credentials: the user must act, the mirror is not unreachable
     assert report["failed"] == ["denied"]
     assert "mirror denied" in report["mirrors"][1]["error"]
+    assert "permission denied" in report["mirrors"][1]["error"]
     assert served_version(tmp_path / "good", site / "release") == 1
 
 

@@ -1,4 +1,6 @@
-"""Key store: encryption at rest, modes, passphrases, demo labelling, the first root."""
+"""Key store: encryption at rest, modes, passphrases, demo labelling, the first root.
+
+(The key file format, prompts and the holders' ceremony are in ``sign/``.)"""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ PASS_ENV = "TAMIZDAT_PASSPHRASE"
 
 @pytest.fixture(scope="module")
 def encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One site with encrypted keys (key generation with scrypt-free PKCS#8 is fast)."""
+    """One site with encrypted keys: three root holders, each with their own passphrase."""
     root = tmp_path_factory.mktemp("enc")
     config = write_config(root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(PASS_ENV, "correct horse")
+        for index in (1, 2, 3):
+            mp.setenv(f"{PASS_ENV}_HOLDER_{index}", f"holder {index} battery staple")
         init_keys(config)
     return root
 
@@ -32,12 +36,16 @@ def test_files_are_private_and_encrypted(encrypted: Path) -> None:
     keys = encrypted / "keys"
     assert stat.S_IMODE(keys.stat().st_mode) == 0o700
     assert stat.S_IMODE((keys / "metadata").stat().st_mode) == 0o700
+    assert stat.S_IMODE((keys / "holders").stat().st_mode) == 0o700
     private = sorted(keys.glob("*.key"))
-    assert len(private) == 3 + 3 + 2  # root holders, targets/snapshot/timestamp, two desks
-    for path in [*private, *keys.glob("*.pub"), *keys.glob("metadata/*")]:
+    holders = sorted(keys.glob("holders/*.key"))
+    assert len(private) == 3 + 2  # targets/snapshot/timestamp, two desks
+    assert [p.name.split(".")[0] for p in holders] == [f"root-holder-{i}" for i in (1, 2, 3)]
+    for path in [*private, *holders, *keys.glob("*.pub"), *keys.glob("metadata/*")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    for path in private:
-        assert b"BEGIN ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    for path in [*private, *holders]:
+        assert b'"kdf"' in path.read_bytes()
+        assert b"PRIVATE KEY" not in path.read_bytes()
         assert DEMO_LABEL not in path.name
 
 
@@ -58,6 +66,7 @@ def test_wrong_passphrase_names_the_key_file(
     store = open_store(load_config(encrypted))
     with pytest.raises(KeyStoreError, match="wrong passphrase") as caught:
         store.signers("targets")
+    assert f"came from ${PASS_ENV}" in caught.value.message
     assert caught.value.where is not None
     assert caught.value.where.endswith(".key")
     assert "targets." in caught.value.where

@@ -3,8 +3,10 @@
 Invariants:
 - Only tamizdat errors leave a store. Each public method wraps a private hook (httpx's
   transport pattern), turning connection failures into
-  :class:`~tamizdat.errors.MirrorUnreachableError` and every other store failure into
-  :class:`~tamizdat.errors.MirrorResponseError`, both naming the mirror and the path.
+  :class:`~tamizdat.errors.MirrorUnreachableError`, a refused permission (wrong credentials,
+  a folder we may not write) into :class:`~tamizdat.errors.ConfigError` — the user must fix
+  it, retrying cannot — and every other store failure into
+  :class:`~tamizdat.errors.MirrorResponseError`, each naming the mirror and the path.
 - A release becomes visible in one step (DESIGN.md invariant 2). Most stores serve each
   file as soon as it is written, so the publisher uploads content objects first, metadata
   after and the timestamp last. A store that serves a release through a root pointer (a
@@ -24,11 +26,13 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from tamizdat.errors import (
+    ConfigError,
     MirrorResponseError,
     MirrorUnreachableError,
     TamizdatError,
 )
 from tamizdat.files import read_regular
+from tamizdat.publish.cors import CorsOutcome
 
 __all__ = ["BaseStore", "Store", "StoreLimits"]
 
@@ -58,6 +62,10 @@ class Store(Protocol):
 
     def commit(self) -> None:
         """Make everything written so far visible at once (a no-op for most stores)."""
+        ...
+
+    def allow_cross_origin(self) -> CorsOutcome:
+        """Let browsers on other origins read the mirror, where the store has a setting."""
         ...
 
     def close(self) -> None: ...
@@ -105,6 +113,13 @@ class BaseStore:
             return fn()
         except TamizdatError:
             raise
+        except PermissionError as exc:  # before _UNREACHABLE: both are OSErrors
+            raise ConfigError(
+                f"{what} {path!r} refused: permission denied ({exc})",
+                where=f"mirror {self.name}",
+                hint="check this mirror's credentials (AWS_* variables or profile, SSH key, "
+                "TAMIZDAT_WEBDAV_*) or the permissions of its folder",
+            ) from exc
         except _UNREACHABLE as exc:
             raise MirrorUnreachableError(
                 f"{what} {path!r} failed: {type(exc).__name__}: {exc}", where=f"mirror {self.name}"
@@ -159,6 +174,14 @@ class BaseStore:
         """
         self._call("commit", "/", self._commit)
 
+    def allow_cross_origin(self) -> CorsOutcome:
+        """Set the store's cross-origin rule (S3 bucket CORS) where it has one, and say what
+        happened; a store of plain files leaves it to the web server in front.
+
+        Raises: TransportError naming the mirror (a refusal is an outcome, not an error).
+        """
+        return self._call("set cross-origin rule", "/", self._allow_cross_origin)
+
     def close(self) -> None:
         """Release connections; never raises."""
         try:
@@ -191,6 +214,13 @@ class BaseStore:
 
     def _commit(self) -> None:
         return None  # files are served as they are written: the upload order is the commit
+
+    def _allow_cross_origin(self) -> CorsOutcome:
+        return CorsOutcome(
+            "web-server",
+            "the web server serving these files sends the headers; "
+            f"'tamizdat mirrors headers --server nginx {self.name}' prints them",
+        )
 
     def _close(self) -> None:
         return None

@@ -3,23 +3,88 @@
 Invariants: a single PUT is atomic, so no temporary names; every object carries its
 Content-Type and Cache-Control (see :mod:`tamizdat.publish.headers`), which a CDN in front
 of the bucket passes on; every request has a deadline scaled to its size. Credentials are
-never read from tamizdat.toml: they come from the AWS environment or profiles.
+never read from tamizdat.toml: they come from the AWS environment or profiles. Bucket CORS
+(any origin may GET) is set on every publish and read back: a server that answers
+PutBucketCors with something else (``rclone serve s3`` takes ``PUT /bucket?cors`` for a
+bucket creation and says BucketAlreadyExists) is reported, never taken as success.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import s3fs
 
+from tamizdat.publish.cors import BUCKET_CORS_RULES, CorsOutcome
 from tamizdat.publish.stores._fsspec import FsspecStore
+from tamizdat.publish.stores.base import StoreLimits
 from tamizdat.publish.stores.registry import StoreRequest
 
-__all__ = ["open_s3_store"]
+__all__ = ["S3Store", "open_s3_store"]
 
 
-def open_s3_store(request: StoreRequest) -> FsspecStore:
+class S3Store(FsspecStore):
+    """An fsspec store on one bucket, which also knows the bucket's CORS setting."""
+
+    def __init__(
+        self, name: str, make_fs: Callable[[], Any], bucket: str, root: str, limits: StoreLimits
+    ) -> None:
+        super().__init__(
+            name, make_fs, root, supports_headers=True, object_store=True, limits=limits
+        )
+        self._bucket = bucket
+
+    def _allow_cross_origin(self) -> CorsOutcome:
+        fs = self._fs()
+        try:
+            fs.call_s3("put_bucket_cors", Bucket=self._bucket, CORSConfiguration=BUCKET_CORS_RULES)
+            refused = None
+        except (ConnectionError, TimeoutError):
+            raise  # the store is unreachable: the caller retries and reports it as such
+        except Exception as exc:  # s3fs turns each S3 error code into some OSError
+            refused = f"{type(exc).__name__}: {exc}"
+        try:
+            answer: Mapping[str, Any] = fs.call_s3("get_bucket_cors", Bucket=self._bucket)
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception:  # NoSuchCORSConfiguration and the like: no rule to read back
+            answer = {}
+        if refused is None and _allows_any_origin(answer):
+            return CorsOutcome("set", f"bucket {self._bucket}: any origin may GET and HEAD")
+        if refused is None:
+            refused = "it accepted PutBucketCors but GetBucketCors does not return the rule"
+        sent = _header(answer, "access-control-allow-origin")
+        if sent is not None and sent.strip() == "*":
+            return CorsOutcome(
+                "server-sends",
+                f"this S3 server does not support bucket CORS ({refused}); it sends "
+                "Access-Control-Allow-Origin: * on its own answers",
+            )
+        return CorsOutcome(
+            "unsupported",
+            f"could not set bucket CORS on {self._bucket} ({refused}): browsers on other "
+            "mirrors cannot read this one; allow GET from origin * in the provider's console",
+        )
+
+
+def _allows_any_origin(answer: Mapping[str, Any]) -> bool:
+    for rule in answer.get("CORSRules") or ():
+        if "*" in (rule.get("AllowedOrigins") or ()) and "GET" in (
+            rule.get("AllowedMethods") or ()
+        ):
+            return True
+    return False
+
+
+def _header(answer: Mapping[str, Any], name: str) -> str | None:
+    headers = (answer.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    value = headers.get(name)
+    return str(value) if value is not None else None
+
+
+def open_s3_store(request: StoreRequest) -> S3Store:
     """A store under ``prefix`` in ``bucket``; options ``endpoint_url``, ``region``, ``profile``.
 
     Raises:
@@ -53,11 +118,4 @@ def open_s3_store(request: StoreRequest) -> FsspecStore:
         use_listings_cache=False,
     )
     root = f"{request.url.netloc}/{request.url.path.strip('/')}".rstrip("/")
-    return FsspecStore(
-        mirror.name,
-        lambda: shared,
-        root,
-        supports_headers=True,
-        object_store=True,
-        limits=limits,
-    )
+    return S3Store(mirror.name, lambda: shared, request.url.netloc, root, limits)

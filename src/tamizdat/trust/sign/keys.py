@@ -45,6 +45,7 @@ class KeysReport:
     created: tuple[tuple[str, str], ...]  # (role, keyid)
     demo: bool
     fingerprint: str | None
+    holder_files: tuple[Path, ...] = ()  # one per root holder, to hand out (then delete)
 
 
 def open_store(config: Config, *, allow_demo: bool = False) -> KeyStore:
@@ -155,9 +156,20 @@ def init_keys(
             where=str(store.directory),
             hint="use 'tamizdat keys rotate ROLE' to replace a key",
         )
-    created = [store.create("root", demo=demo) for _ in range(holders)]
+    holder_files: list[Path] = []
+    if demo:
+        created = [store.create("root", demo=True) for _ in range(holders)]
+    else:
+        # Every passphrase first (online keys, then each holder's, all different), so a
+        # refused one leaves no half-made key folder behind.
+        store.online_passphrase()
+        passphrases = store.holder_passphrases(holders)
+        made = [store.create_holder(i, holders, p) for i, p in enumerate(passphrases, 1)]
+        created = [key for key, _ in made]
+        holder_files = [key.private_path for key in created]
     created += [store.create(role, demo=demo) for role in TOP_ROLES[1:]]
     created += [store.create(desk_role(d), demo=demo) for d in config.site.desk_names]
+    root_signers = store.signers("root") if demo else [signer for _, signer in made]
     moment = now or utc_now()
     root = build_root(
         store,
@@ -166,7 +178,7 @@ def init_keys(
         expires=expiry_after(moment, config.signing.expiry_days["root"]),
         previous=None,
     )
-    sign_metadata(root, store.signers("root"))
+    sign_metadata(root, root_signers)
     data = store_root(store, root)
     logger.info("created %d keys in %s", len(created), store.directory)
     return KeysReport(
@@ -174,6 +186,7 @@ def init_keys(
         tuple((k.role, k.keyid) for k in created),
         demo,
         root_fingerprint(data),
+        tuple(holder_files),
     )
 
 
