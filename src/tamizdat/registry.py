@@ -125,5 +125,8 @@ BUILTINS = Registry(
         Extension("channel", "zim", "tamizdat.channels.zim:ZimChannel", extra="zim",
                   example="tamizdat zim -o news.zim",
                   summary="the site as a ZIM file for Kiwix, with a detached signature"),
+        Extension("channel", "email", "tamizdat.channels.email.sender:EmailSender",
+                  example="tamizdat announce --channel newsletter-ru",
+                  summary="a newsletter to confirmed subscribers over SMTP (DKIM-signed)"),
     )
 )  # fmt: skip

@@ -53,6 +53,7 @@ _SECTIONS = (
     "mirrors",
     "media",
     "distribution",
+    "channels",
 )
 
 
