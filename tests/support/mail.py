@@ -7,9 +7,12 @@ Shared by the e-mail integration tests and the child process of the kill test.
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import socket
 import ssl
+import subprocess
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +69,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -156,6 +182,31 @@ class MailServer:
         }  # fmt: skip
         values.update(extra)
         return values
+
+
+@dataclass
+class ImapServer:
+    host: str
+    imaps_port: int
+    imap_port: int
+    user: str
+    password: str
+    ca_file: Path
+
+    def client(self) -> imaplib.IMAP4_SSL:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        conn = imaplib.IMAP4_SSL(self.host, self.imaps_port, ssl_context=context)
+        conn.login(self.user, self.password)
+        return conn
+
+    def deliver(self, data: bytes, folder: str = "INBOX") -> None:
+        """Put a mail in the inbox as the MTA would (IMAP APPEND)."""
+        conn = self.client()
+        try:
+            status, _ = conn.append(folder, None, None, data)
+            assert status == "OK"
+        finally:
+            conn.logout()
 
 
 ENVIRON = {"T_SMTP_USER": USER, "T_SMTP_PASSWORD": PASSWORD}

@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 from tamizdat.channels.email.addresses import check_address
 from tamizdat.errors import ConfigError, UserError
 
-__all__ = ["DkimSettings", "MailSettings", "Security", "SmtpSettings", "read_mail_settings"]
+__all__ = [
+    "DkimSettings",
+    "ImapSettings",
+    "MailSettings",
+    "Security",
+    "SmtpSettings",
+    "read_imap_settings",
+    "read_mail_settings",
+]
 
 Security = Literal["starttls", "tls", "plain"]
 _PORTS: Mapping[str, int] = {"starttls": 587, "tls": 465, "plain": 25}
@@ -29,7 +37,9 @@ _KNOWN = frozenset(
         "smtp_security", "smtp_user_env", "smtp_password_env", "ca_file", "rate_per_second",
         "max_attempts", "backoff_seconds", "timeout_seconds", "dkim_domain", "dkim_selector",
         "dkim_key_file_env", "attachment_max_bytes", "attachment_oversize", "subscribers_file",
-        "site_dir", "theme_dir", "mirrors_per_story", "smtputf8",
+        "site_dir", "theme_dir", "mirrors_per_story", "smtputf8", "imap_host", "imap_port",
+        "imap_security", "imap_user_env", "imap_password_env", "imap_folder", "imap_move_to",
+        "imap_ca_file", "max_requests", "default_lang",
     }
 )  # fmt: skip
 
@@ -83,6 +93,26 @@ class MailSettings:
     theme_dir: Path | None = None
     mirrors_per_story: int = 3
     smtputf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSettings:
+    """The robot's request inbox."""
+
+    host: str
+    port: int
+    security: Literal["tls", "starttls"]
+    username: str
+    password: str
+    folder: str = "INBOX"
+    move_to: str | None = None
+    ca_file: Path | None = None
+    timeout: float = 30.0
+    max_requests: int = 200  # per poll: a flood waits for the next run
+    default_lang: str = "en"
+
+    def __repr__(self) -> str:  # never print the password
+        return f"ImapSettings({self.security}://{self.host}:{self.port}, user={self.username!r})"
 
 
 class _Options:
@@ -245,4 +275,47 @@ def read_mail_settings(
         theme_dir=(site / theme) if theme else None,
         mirrors_per_story=int(o.number("mirrors_per_story", 3, 1)),
         smtputf8=smtputf8,
+    )
+
+
+_FOLDER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/ ")
+
+
+def read_imap_settings(
+    channel: str, options: Mapping[str, Any], environ: Mapping[str, str]
+) -> ImapSettings:
+    """The robot's inbox from e-mail channel ``channel``'s options.
+
+    Raises:
+        ConfigError: no ``imap_host``, a bad option, or a missing secret.
+    """
+    o = _Options(channel, options)
+    host = o.string("imap_host")
+    if host is None:
+        raise o.error("imap_host", "expected the request inbox's IMAP host (for the robot)")
+    security = o.string("imap_security", "tls") or "tls"
+    if security not in ("tls", "starttls"):
+        raise o.error("imap_security", f"expected tls or starttls, found {security!r}")
+    user = _env(o, "imap_user_env", environ, "IMAP user name")
+    password = _env(o, "imap_password_env", environ, "IMAP password")
+    if user is None or password is None:
+        raise o.error("imap_user_env", "expected imap_user_env and imap_password_env")
+    folders = {k: o.string(k, d) for k, d in (("imap_folder", "INBOX"), ("imap_move_to", None))}
+    for key, value in folders.items():
+        if value is not None and not set(value) <= _FOLDER_CHARS:
+            raise o.error(key, f"expected a plain folder name, found {value!r:.60}")
+    ca = o.string("imap_ca_file", o.string("ca_file"))
+    lang = o.string("default_lang", "en") or "en"
+    return ImapSettings(
+        host=host,
+        port=int(o.number("imap_port", 993 if security == "tls" else 143, 1)),
+        security=security,  # type: ignore[arg-type]  # checked above
+        username=user,
+        password=password,
+        folder=folders["imap_folder"] or "INBOX",
+        move_to=folders["imap_move_to"],
+        ca_file=Path(ca) if ca else None,
+        timeout=o.number("timeout_seconds", 30.0, 1),
+        max_requests=int(o.number("max_requests", 200, 1)),
+        default_lang=lang,
     )

@@ -41,6 +41,14 @@ _EN: Mapping[str, str] = {
         "  unsubscribe  — stop receiving it"
     ),
     "reply_subject": "Re: your request to {site}",
+    "mirrors_intro": "Addresses of our site that work today:",
+    "no_mirrors": "We have no working address to give right now. Please ask again later.",
+    "how_to_check": (
+        "A copy is genuine only if it is signed by the key with this fingerprint. Compare it\n"
+        "with the one on our channels or printed material, then run\n"
+        "  tamizdat verify URL --fingerprint {fingerprint}\n"
+        "or open the copy's verify page and compare the fingerprint it shows."
+    ),
 }
 
 _RU: Mapping[str, str] = {
@@ -74,6 +82,14 @@ _RU: Mapping[str, str] = {
         "  отписаться   — больше не получать её"
     ),
     "reply_subject": "Re: ваш запрос к {site}",
+    "mirrors_intro": "Адреса нашего сайта, которые работают сегодня:",
+    "no_mirrors": "Сейчас у нас нет работающего адреса. Пожалуйста, спросите позже.",
+    "how_to_check": (
+        "Копия подлинная, только если она подписана ключом с этим отпечатком. Сверьте его\n"
+        "с опубликованным в наших каналах или на бумаге, затем выполните\n"
+        "  tamizdat verify URL --fingerprint {fingerprint}\n"
+        "или откройте страницу проверки копии и сравните показанный отпечаток."
+    ),
 }
 
 _WORDS: Mapping[str, Mapping[str, str]] = {"en": _EN, "ru": _RU}
@@ -95,6 +111,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     "отписаться": ("unsubscribe", "ru"),
     "отписка": ("unsubscribe", "ru"),
     "подтвердить": ("confirm", "ru"),
+    "подтвердите": ("confirm", "ru"),
     "помощь": ("help", "ru"),
 }
 
