@@ -33,7 +33,11 @@ from tamizdat.channels.email.compose import (
 )
 from tamizdat.channels.email.settings import MailSettings, read_mail_settings
 from tamizdat.channels.email.smtp import RecipientRefusedError, SmtpTransport
-from tamizdat.channels.email.subscribers import DEFAULT_STORE, SubscriberStore
+from tamizdat.channels.email.subscribers import (
+    DEFAULT_STORE,
+    SubscriberStore,
+    check_store_location,
+)
 from tamizdat.errors import ChannelError, TamizdatError
 from tamizdat.render.theme import Theme
 
@@ -43,8 +47,19 @@ log = logging.getLogger(__name__)
 
 
 def open_store(settings: MailSettings) -> SubscriberStore:
-    """The channel's subscriber store (``subscribers_file``, else the site's default)."""
-    return SubscriberStore(settings.subscribers_file or settings.site_dir / DEFAULT_STORE)
+    """The channel's subscriber store (``subscribers_file``, else the site's default).
+
+    Raises:
+        UserError: the store would lie inside a folder the site publishes or builds from
+            (checked when ``site_dir`` holds a tamizdat.toml).
+    """
+    file = settings.subscribers_file or settings.site_dir / DEFAULT_STORE
+    if (settings.site_dir / "tamizdat.toml").is_file():
+        from tamizdat.channels.email.site import published_folders
+        from tamizdat.config import load_config
+
+        file = check_store_location(file, published_folders(load_config(settings.site_dir)))
+    return SubscriberStore(file)
 
 
 class EmailSender:

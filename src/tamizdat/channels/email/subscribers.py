@@ -26,6 +26,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,8 +88,8 @@ class Subscriber:
             "address": self.address,
             "lang": self.lang,
             "state": self.state,
-            "created": self.created,
-            "confirmed": self.confirmed,
+            "created": _iso(self.created),
+            "confirmed": None if self.confirmed is None else _iso(self.confirmed),
             "failure": self.failure,
         }
 
@@ -99,6 +100,10 @@ class Invitation:
 
     subscriber: Subscriber
     token: str | None
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
 def check_store_location(file: Path, published: Iterable[Path]) -> Path:

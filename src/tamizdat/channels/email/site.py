@@ -1,0 +1,132 @@
+"""The e-mail channel inside one site: its ``[[channels]]`` entry, its subscriber store,
+and what the robot needs from the signed release (working mirrors, the fingerprint).
+
+Invariant: the subscriber store a command opens is never inside a folder the site
+publishes or builds from (output, release, content, static, data, theme), whatever
+``subscribers_file`` says.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tamizdat.channels.distributor import Answer
+from tamizdat.channels.email.settings import MailSettings, read_mail_settings
+from tamizdat.channels.email.subscribers import DEFAULT_STORE, SubscriberStore, check_store_location
+from tamizdat.config import Config
+from tamizdat.errors import ConfigError, UserError
+
+__all__ = [
+    "email_channel",
+    "email_channel_options",
+    "mirror_giver",
+    "published_folders",
+    "site_store",
+]
+
+# Beside the site, in the cache folder, as 'mirrors give' keeps it: one rate limit for all.
+_REQUEST_STORE = "distribution-requests.sqlite"
+
+
+def email_channel(
+    config: Config, name: str | None, environ: Mapping[str, str] | None = None
+) -> MailSettings:
+    """The settings of e-mail channel ``name`` (or the only one) of the site.
+
+    Raises:
+        ConfigError: no e-mail channel, several and none named, or invalid options.
+    """
+    channel, options = email_channel_options(config, name)
+    env = os.environ if environ is None else environ
+    return read_mail_settings(channel, options, env)
+
+
+def email_channel_options(config: Config, name: str | None) -> tuple[str, dict[str, Any]]:
+    """``(name, options)`` of e-mail channel ``name`` (or the only one), ``site_dir`` set.
+
+    Raises:
+        ConfigError: no e-mail channel, or several and none named.
+    """
+    data = tomllib.loads(config.file.read_text("utf-8"))
+    entries = [
+        e for e in data.get("channels", []) if isinstance(e, dict) and e.get("kind") == "email"
+    ]
+    names = [str(e.get("name")) for e in entries]
+    if name is None and len(entries) == 1:
+        entry = entries[0]
+    else:
+        chosen = [e for e in entries if e.get("name") == name]
+        if not chosen:
+            known = ", ".join(names) or "none"
+            raise ConfigError(
+                f"no e-mail channel named {name!r} (e-mail channels: {known})"
+                if name
+                else f"expected one e-mail channel or --channel NAME (e-mail channels: {known})",
+                where=f"{config.file}: channels",
+                hint='add [[channels]] with kind = "email" and its [channels.options]',
+            )
+        entry = chosen[0]
+    options = dict(entry.get("options") or {})
+    options.setdefault("site_dir", str(config.root))
+    return str(entry.get("name")), options
+
+
+def published_folders(config: Config) -> list[Path]:
+    build = config.build
+    return [build.output_dir, config.signing.release_dir, build.content_dir, build.data_dir,
+            build.theme_dir, *build.static_dirs]  # fmt: skip
+
+
+def site_store(config: Config, options: Mapping[str, Any] | None) -> SubscriberStore:
+    """The site's subscriber store (the channel's ``subscribers_file`` or the default).
+
+    Raises:
+        UserError: it would lie inside a published or source folder.
+    """
+    given = (options or {}).get("subscribers_file")
+    file = config.root / given if isinstance(given, str) and given else config.root / DEFAULT_STORE
+    return SubscriberStore(check_store_location(file, published_folders(config)))
+
+
+def mirror_giver(config: Config) -> Callable[[str, str], Answer]:
+    """``(requester, channel) → Answer`` through the distributor, with the rate limit kept
+    in the cache folder; working mirrors are re-read on every call (a robot that loops
+    sees the latest ``mirrors check``).
+
+    Raises:
+        UserError: no signed release here; KeyStoreError: no distribution key.
+    """
+    from tamizdat.channels.distributor import Distributor, unlisted_working, working_mirrors
+    from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
+    from tamizdat.fingerprint import root_fingerprint
+    from tamizdat.layout import MIRRORS_JSON, metadata_path
+    from tamizdat.publish.history import read_latest_entries
+
+    release = config.signing.release_dir
+    first_root, listed = release / metadata_path("root", 1), release / MIRRORS_JSON
+    for file in (first_root, listed):
+        if not file.is_file():
+            raise UserError("no signed release here", where=str(file), hint="run 'tamizdat sign'")
+    distributor = Distributor(
+        load_distribution_key(config.signing.keys_dir),
+        root_fingerprint(first_root.read_bytes()),
+        config.distribution,
+    )
+    requests = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
+    history = config.build.cache_dir / "mirrors-history.jsonl"
+
+    def give(requester: str, channel: str) -> Answer:
+        states = {name: e.state for name, e in read_latest_entries(history).items()}
+        working: dict[str, Any] = {
+            **working_mirrors(listed.read_bytes(), states, str(listed)),
+            **unlisted_working(config.mirrors, states),
+        }
+        return give_answer(distributor, requests, requester=requester, channel=channel,
+                           now=datetime.now(UTC), working=working)  # fmt: skip
+
+    return give
