@@ -89,11 +89,14 @@ def check_address(text: str, *, smtputf8: bool = False, where: str | None = None
     address = f"{local}@{ascii_domain}"
     if len(address.encode()) > MAX_ADDRESS:
         raise _refuse(text, f"longer than {MAX_ADDRESS} bytes", where)
-    try:  # the standard library's parser must read it back as exactly this one address
-        parsed = Address(addr_spec=address)
+    # The standard library's parser must read it back as exactly this one address (its
+    # parser is ASCII-only: an SMTPUTF8 local part is checked in its ASCII shape).
+    shape = "".join(c if c.isascii() else "a" for c in address)
+    try:
+        parsed = Address(addr_spec=shape)
     except (HeaderParseError, ValueError, IndexError) as exc:
         raise _refuse(text, f"not an RFC 5322 address ({exc})", where) from None
-    if parsed.addr_spec != address:
+    if parsed.addr_spec != shape:
         raise _refuse(text, "not an RFC 5322 address", where)
     return address
 
