@@ -14,9 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from support.mail import ENVIRON, MIRRORS, MailServer, announcement, make_ca
+from support.mail import ENVIRON, MIRRORS, ImapServer, MailServer, announcement, make_ca, parse
 from tamizdat.channels.announce import Announcement, Sender
 from tamizdat.channels.email.sender import EmailSender, open_store
+from tamizdat.channels.email.smtp import SmtpTransport
 from tamizdat.channels.email.subscribers import SubscriberStore
 from tamizdat.errors import ChannelError
 
@@ -293,3 +294,54 @@ def test_an_oversized_attachment_fails_or_is_left_out_as_configured(
     assert receipt.counts["sent"] == 3
     assert "sent without it" in receipt.notes[0]
     assert not list(smtp.handler.accepted[0].message.iter_attachments())
+
+
+def test_a_subscriber_reads_it_back_from_an_imap_mailbox_and_the_signature_holds(
+    smtp: MailServer, dovecot: ImapServer, tmp_path: Path
+) -> None:
+    key_file, record = _dkim_key(tmp_path)
+    sender = sender_for(smtp, tmp_path, {**ENVIRON, "T_DKIM": str(key_file)},
+                        dkim_selector="s1", dkim_key_file_env="T_DKIM")  # fmt: skip
+    subscribe(open_store(sender.settings), READERS[:1])
+    sender.send(announcement())
+    dovecot.deliver(smtp.handler.accepted[0].data)  # the relay hands it to the mailbox
+    client = dovecot.client()
+    try:
+        client.select("INBOX")
+        status, data = client.fetch("1", "(BODY.PEEK[])")
+    finally:
+        client.logout()
+    assert status == "OK"
+    fetched = data[0][1]  # type: ignore[index]
+    assert isinstance(fetched, bytes)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"s1._domainkey.free-voice.example." else b""
+
+    assert dkim.verify(fetched, dnsfunc=dns)
+    message = parse(fetched)
+    assert message["List-Id"] == "Free Voice <newsletter.free-voice.example>"
+    assert {p.get_content_type() for p in message.walk()} == {
+        "multipart/alternative", "text/plain", "text/html"}  # fmt: skip
+
+
+def test_the_rate_limit_and_the_backoff_pause_as_configured(
+    smtp: MailServer, tmp_path: Path
+) -> None:
+    now = [0.0]
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(round(seconds, 6))
+        now[0] += seconds
+
+    settings = sender_for(smtp, tmp_path, rate_per_second=4, backoff_seconds=1.5).settings
+    transport = SmtpTransport("newsletter", settings.smtp, clock=lambda: now[0], sleep=sleep)
+    smtp.handler.defer = {READERS[2]: 2}
+    try:
+        for reader in READERS:
+            transport.send(settings.sender, reader, b"Subject: x\r\n\r\nx\r\n")
+    finally:
+        transport.close()
+    # 0.25 s between messages (4 per second); a greylisted recipient waits 1.5 s, then 3 s.
+    assert pauses == [0.25, 0.25, 1.5, 3.0]
