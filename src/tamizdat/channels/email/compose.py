@@ -45,6 +45,7 @@ __all__ = [
     "compose_newsletter",
     "compose_note",
     "message_id",
+    "render_parts",
     "sign_message",
     "story_links",
 ]
@@ -157,18 +158,36 @@ def _base_message(
     return message
 
 
-def compose_newsletter(
-    announcement: Announcement, subscriber: Subscriber, settings: MailSettings, theme: Theme
-) -> EmailMessage:
-    """``subscriber``'s copy of ``announcement``: text + HTML, optional signed bundle.
+def render_parts(
+    announcement: Announcement, settings: MailSettings, theme: Theme
+) -> tuple[str, str]:
+    """The plain-text and HTML bodies: the same for every subscriber (nothing personal
+    lives in a body), so a sender renders them once per announcement.
 
     Raises:
         ContentError: a newsletter template failed (names the template).
-        ChannelError: the attachment is over the cap and the channel says "fail".
     """
     context = _context(announcement, settings)
-    text = theme.render(announcement.lang, NEWSLETTER_TEXT, context)
-    html = theme.render(announcement.lang, NEWSLETTER_HTML, context)
+    return (
+        theme.render(announcement.lang, NEWSLETTER_TEXT, context),
+        theme.render(announcement.lang, NEWSLETTER_HTML, context),
+    )
+
+
+def compose_newsletter(
+    announcement: Announcement,
+    subscriber: Subscriber,
+    settings: MailSettings,
+    theme: Theme,
+    parts: tuple[str, str] | None = None,
+) -> EmailMessage:
+    """``subscriber``'s copy of ``announcement``: text + HTML (``parts`` from
+    :func:`render_parts`, rendered here if not given), optional signed bundle.
+
+    Raises:
+        ContentError: a newsletter template failed (names the template).
+    """
+    text, html = parts or render_parts(announcement, settings, theme)
     domain = settings.sender.rpartition("@")[2]
     msgid = message_id(announcement.key, subscriber.address, domain)
     message = _base_message(settings, subscriber.address, _subject(announcement),
@@ -180,11 +199,11 @@ def compose_newsletter(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
-    if context["attachment"] is not None:
-        assert announcement.attachment is not None
+    attachment = announcement.attachment
+    if attachment is not None and len(attachment) <= settings.attachment_max_bytes:
         message.add_attachment(
-            announcement.attachment, maintype="application", subtype="zip",
-            filename=context["attachment"],
+            attachment, maintype="application", subtype="zip",
+            filename=_attachment_name(announcement),
         )  # fmt: skip
     return message
 

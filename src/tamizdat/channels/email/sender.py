@@ -29,6 +29,7 @@ from tamizdat.channels.email.compose import (
     check_attachment,
     compose_newsletter,
     message_id,
+    render_parts,
     sign_message,
 )
 from tamizdat.channels.email.settings import MailSettings, read_mail_settings
@@ -111,11 +112,13 @@ class EmailSender:
         notes = [n for n in [check_attachment(announcement, self.settings)] if n]
         counts = {"sent": 0, "already_sent": 0, "bounced": 0, "deferred": 0}
         deferred: list[str] = []
+        parts: tuple[str, str] | None = None
         for subscriber in self.store.subscribers(lang=announcement.lang, state="confirmed"):
             if self.store.delivered(announcement.key, subscriber):
                 counts["already_sent"] += 1
                 continue
-            message = compose_newsletter(announcement, subscriber, self.settings, self.theme)
+            parts = parts or render_parts(announcement, self.settings, self.theme)
+            message = compose_newsletter(announcement, subscriber, self.settings, self.theme, parts)
             data = sign_message(message, self.settings.dkim)
             try:
                 self.transport.send(self.settings.sender, subscriber.address, data)

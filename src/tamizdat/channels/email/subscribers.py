@@ -167,6 +167,11 @@ class SubscriberStore:
                 db = sqlite3.connect(self.file, timeout=10, isolation_level=None)
             finally:
                 os.umask(old)
+            # WAL with synchronous=NORMAL: a commit survives the process being killed (what
+            # the delivery journal must survive) without an fsync per delivered message; a
+            # power cut may lose the last commits, i.e. re-send those few copies.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("BEGIN IMMEDIATE")
             for statement in _SCHEMA:
                 db.execute(statement)
