@@ -242,7 +242,8 @@ def make_ca(folder: Path) -> tuple[trustme.CA, Path]:
 @contextmanager
 def smtp_server(folder: Path, security: str = "starttls") -> Iterator[MailServer]:
     """An SMTP server on a free loopback port: ``starttls`` (TLS required before AUTH and
-    mail) or ``tls`` (implicit TLS from the first byte); AUTH required either way."""
+    mail) or ``tls`` (implicit TLS from the first byte), AUTH required either way; or
+    ``stripped``: no TLS and no AUTH offered at all, as after a downgrade attack."""
     ca, ca_file = make_ca(folder)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
@@ -253,8 +254,11 @@ def smtp_server(folder: Path, security: str = "starttls") -> Iterator[MailServer
     common: dict[str, Any] = {"auth_required": True, "authenticator": _authenticate,
                               "hostname": "127.0.0.1", "port": port,
                               "auth_exclude_mechanism": ["LOGIN"]}  # fmt: skip
-    if security == "tls":
-        controller: Controller = _ImplicitTlsController(
+    controller: Controller
+    if security == "stripped":  # a censor's box that removed STARTTLS from the EHLO answer
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+    elif security == "tls":
+        controller = _ImplicitTlsController(
             handler, ssl_context=context, auth_require_tls=False, **common
         )
     else:

@@ -345,3 +345,18 @@ def test_the_rate_limit_and_the_backoff_pause_as_configured(
         transport.close()
     # 0.25 s between messages (4 per second); a greylisted recipient waits 1.5 s, then 3 s.
     assert pauses == [0.25, 0.25, 1.5, 3.0]
+
+
+def test_a_server_without_starttls_is_refused_not_used_in_plain_text(tmp_path: Path) -> None:
+    from support.mail import smtp_server
+
+    with smtp_server(tmp_path, "stripped") as stripped:
+        sender = sender_for(stripped, tmp_path, smtp_security="starttls")
+        store = open_store(sender.settings)
+        subscribe(store, READERS)
+        with pytest.raises(ChannelError, match="does not offer STARTTLS; refusing") as caught:
+            sender.send(announcement())
+        sender.close()
+        _one_line_channel_error(caught.value)
+        assert stripped.handler.accepted == []
+        assert store.deliveries("k1") == 0
