@@ -39,7 +39,7 @@ from tamizdat.channels.email.subscribers import (
     SubscriberStore,
     check_store_location,
 )
-from tamizdat.errors import ChannelError, TamizdatError
+from tamizdat.errors import ChannelError, ConfigError, TamizdatError
 from tamizdat.render.theme import Theme
 
 __all__ = ["EmailSender", "open_store"]
@@ -53,7 +53,18 @@ def open_store(settings: MailSettings) -> SubscriberStore:
     Raises:
         UserError: the store would lie inside a folder the site publishes or builds from
             (checked when ``site_dir`` holds a tamizdat.toml).
+        ConfigError: neither ``site_dir`` nor ``subscribers_file`` is set and the current
+            folder is not a site.
     """
+    outside = settings.subscribers_file is None and settings.site_dir == Path()
+    if outside and not Path("tamizdat.toml").is_file():
+        # Never a fresh, empty list in whatever folder we were started from: that would
+        # "send" to nobody and report success.
+        raise ConfigError(
+            "expected the site folder (no tamizdat.toml in the current folder)",
+            where=f"channel {settings.channel}: options.site_dir",
+            hint="run from the site folder, or set site_dir or subscribers_file",
+        )
     file = settings.subscribers_file or settings.site_dir / DEFAULT_STORE
     if (settings.site_dir / "tamizdat.toml").is_file():
         from tamizdat.channels.email.site import published_folders

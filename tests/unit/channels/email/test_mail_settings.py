@@ -3,6 +3,7 @@ from the environment."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +64,16 @@ def test_the_robot_inbox_needs_its_own_secrets() -> None:
     assert (imap.port, imap.security, imap.folder) == (993, "tls", "INBOX")
     with pytest.raises(ConfigError, match="plain folder name"):
         read_imap_settings("newsletter", {**options, "imap_move_to": 'x" y'}, {"U": "r", "P": "p"})
+
+
+def test_a_sender_outside_any_site_refuses_to_invent_an_empty_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tamizdat.channels.email.sender import EmailSender
+
+    monkeypatch.chdir(tmp_path)
+    sender = EmailSender("newsletter", BASE, {})
+    with pytest.raises(ConfigError, match="expected the site folder") as caught:
+        sender.store  # noqa: B018
+    assert caught.value.where == "channel newsletter: options.site_dir"
+    assert not (tmp_path / "private").exists()
