@@ -360,3 +360,17 @@ def test_a_server_without_starttls_is_refused_not_used_in_plain_text(tmp_path: P
         _one_line_channel_error(caught.value)
         assert stripped.handler.accepted == []
         assert store.deliveries("k1") == 0
+
+
+def test_a_server_deferring_everyone_stops_the_run_after_a_streak(
+    smtp: MailServer, tmp_path: Path
+) -> None:
+    readers = [f"r{n}@readers.example" for n in range(12)]
+    smtp.handler.defer = dict.fromkeys(readers, 100)
+    sender = sender_for(smtp, tmp_path, max_attempts=2)
+    store = open_store(sender.settings)
+    subscribe(store, readers)
+    with pytest.raises(ChannelError, match="5 recipients in a row deferred") as caught:
+        sender.send(announcement())
+    _one_line_channel_error(caught.value)
+    assert store.deliveries("k1") == 0

@@ -14,6 +14,7 @@ Invariants:
 - A recipient refused for good (5xx) is marked bounced and the run goes on; a recipient
   deferred (4xx after every retry) stays unjournalled, and the run ends with a
   :class:`ChannelError` so ``announce`` keeps the key pending and a re-run retries only them.
+  Five deferred in a row stop the run at once (the server, not a mailbox, is deferring).
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ from tamizdat.render.theme import Theme
 __all__ = ["EmailSender", "open_store"]
 
 log = logging.getLogger(__name__)
+
+# Consecutive recipients deferred for good before the run stops: greylisting defers one
+# mailbox; a streak means the server itself is refusing for now, and every other copy
+# would wait through its retries too.
+_DEFER_STREAK = 5
 
 
 def open_store(settings: MailSettings) -> SubscriberStore:
@@ -124,6 +130,7 @@ class EmailSender:
         counts = {"sent": 0, "already_sent": 0, "bounced": 0, "deferred": 0}
         deferred: list[str] = []
         parts: tuple[str, str] | None = None
+        streak = 0
         for subscriber in self.store.subscribers(lang=announcement.lang, state="confirmed"):
             if self.store.delivered(announcement.key, subscriber):
                 counts["already_sent"] += 1
@@ -142,7 +149,16 @@ class EmailSender:
                     raise
                 deferred.append(exc.message)
                 counts["deferred"] += 1
+                streak += 1
+                if streak >= _DEFER_STREAK:  # the server, not one mailbox, is deferring
+                    raise ChannelError(
+                        f"{streak} recipients in a row deferred ({exc.message}); "
+                        f"{counts['sent']} sent this run",
+                        where=f"channel {self.name}",
+                        hint="run 'tamizdat announce' again later: only the unsent copies go out",
+                    ) from None
                 continue
+            streak = 0
             self.store.record_delivery(announcement.key, subscriber, str(message["Message-ID"]),
                                        self._clock())  # fmt: skip
             counts["sent"] += 1
