@@ -13,10 +13,15 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tamizdat.cli._output import Output
 from tamizdat.errors import ExitCode, UserError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tamizdat.channels.distributor import Answer
 
 __all__ = ["register"]
 
@@ -286,7 +291,6 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.channels.email.site import (
         email_channel,
         email_channel_options,
-        mirror_giver,
         site_store,
     )
     from tamizdat.channels.email.smtp import SmtpTransport
@@ -298,7 +302,7 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     _, options = email_channel_options(config, args.channel)
     imap = read_imap_settings(settings.channel, options, os.environ)
     with site_store(config, options) as store:
-        robot = Robot(site_title=config.site.title, store=store, give=mirror_giver(config),
+        robot = Robot(site_title=config.site.title, store=store, give=_mirror_giver(config),
                       now=time.time, default_lang=imap.default_lang, robot_address=settings.robot)  # fmt: skip
         totals: dict[str, int] = {}
         while True:
@@ -320,3 +324,48 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     summary = ", ".join(f"{v} {k}" for k, v in sorted(totals.items())) or "no new requests"
     out.result({"channel": settings.channel, "counts": totals}, lambda: out.say(summary))
     return int(ExitCode.OK)
+
+
+# Beside the site, in the cache folder, as 'mirrors give' keeps it: one rate limit for all.
+_REQUEST_STORE = "distribution-requests.sqlite"
+
+
+def _mirror_giver(config: Any) -> Callable[[str, str], Answer]:
+    """``(requester, channel) → Answer`` through the distributor, with the rate limit kept
+    in the cache folder; working mirrors are re-read on every call (a robot that loops
+    sees the latest ``mirrors check``).
+
+    Raises:
+        UserError: no signed release here; KeyStoreError: no distribution key.
+    """
+    from datetime import UTC, datetime
+
+    from tamizdat.channels.distributor import Distributor, unlisted_working, working_mirrors
+    from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
+    from tamizdat.fingerprint import root_fingerprint
+    from tamizdat.layout import MIRRORS_JSON, metadata_path
+    from tamizdat.publish.history import read_latest_entries
+
+    release = config.signing.release_dir
+    first_root, listed = release / metadata_path("root", 1), release / MIRRORS_JSON
+    for file in (first_root, listed):
+        if not file.is_file():
+            raise UserError("no signed release here", where=str(file), hint="run 'tamizdat sign'")
+    distributor = Distributor(
+        load_distribution_key(config.signing.keys_dir),
+        root_fingerprint(first_root.read_bytes()),
+        config.distribution,
+    )
+    requests = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
+    history = config.build.cache_dir / "mirrors-history.jsonl"
+
+    def give(requester: str, channel: str) -> Answer:
+        states = {name: e.state for name, e in read_latest_entries(history).items()}
+        working: dict[str, Any] = {
+            **working_mirrors(listed.read_bytes(), states, str(listed)),
+            **unlisted_working(config.mirrors, states),
+        }
+        return give_answer(distributor, requests, requester=requester, channel=channel,
+                           now=datetime.now(UTC), working=working)  # fmt: skip
+
+    return give

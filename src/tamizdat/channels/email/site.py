@@ -1,5 +1,4 @@
-"""The e-mail channel inside one site: its ``[[channels]]`` entry, its subscriber store,
-and what the robot needs from the signed release (working mirrors, the fingerprint).
+"""The e-mail channel inside one site: its ``[[channels]]`` entry and its subscriber store.
 
 Invariant: the subscriber store a command opens is never inside a folder the site
 publishes or builds from (output, release, content, static, data, theme), whatever
@@ -10,27 +9,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tamizdat.channels.distributor import Answer
 from tamizdat.channels.email.settings import MailSettings, read_mail_settings
 from tamizdat.channels.email.subscribers import DEFAULT_STORE, SubscriberStore, check_store_location
 from tamizdat.config import Config
-from tamizdat.errors import ConfigError, UserError
+from tamizdat.errors import ConfigError
 
-__all__ = [
-    "email_channel",
-    "email_channel_options",
-    "mirror_giver",
-    "published_folders",
-    "site_store",
-]
-
-# Beside the site, in the cache folder, as 'mirrors give' keeps it: one rate limit for all.
-_REQUEST_STORE = "distribution-requests.sqlite"
+__all__ = ["email_channel", "email_channel_options", "published_folders", "site_store"]
 
 
 def email_channel(
@@ -91,42 +79,3 @@ def site_store(config: Config, options: Mapping[str, Any] | None) -> SubscriberS
     given = (options or {}).get("subscribers_file")
     file = config.root / given if isinstance(given, str) and given else config.root / DEFAULT_STORE
     return SubscriberStore(check_store_location(file, published_folders(config)))
-
-
-def mirror_giver(config: Config) -> Callable[[str, str], Answer]:
-    """``(requester, channel) → Answer`` through the distributor, with the rate limit kept
-    in the cache folder; working mirrors are re-read on every call (a robot that loops
-    sees the latest ``mirrors check``).
-
-    Raises:
-        UserError: no signed release here; KeyStoreError: no distribution key.
-    """
-    from tamizdat.channels.distributor import Distributor, unlisted_working, working_mirrors
-    from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
-    from tamizdat.fingerprint import root_fingerprint
-    from tamizdat.layout import MIRRORS_JSON, metadata_path
-    from tamizdat.publish.history import read_latest_entries
-
-    release = config.signing.release_dir
-    first_root, listed = release / metadata_path("root", 1), release / MIRRORS_JSON
-    for file in (first_root, listed):
-        if not file.is_file():
-            raise UserError("no signed release here", where=str(file), hint="run 'tamizdat sign'")
-    distributor = Distributor(
-        load_distribution_key(config.signing.keys_dir),
-        root_fingerprint(first_root.read_bytes()),
-        config.distribution,
-    )
-    requests = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
-    history = config.build.cache_dir / "mirrors-history.jsonl"
-
-    def give(requester: str, channel: str) -> Answer:
-        states = {name: e.state for name, e in read_latest_entries(history).items()}
-        working: dict[str, Any] = {
-            **working_mirrors(listed.read_bytes(), states, str(listed)),
-            **unlisted_working(config.mirrors, states),
-        }
-        return give_answer(distributor, requests, requester=requester, channel=channel,
-                           now=datetime.now(UTC), working=working)  # fmt: skip
-
-    return give
