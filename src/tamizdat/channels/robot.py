@@ -13,10 +13,11 @@ Invariants:
   someone else's text (no reflection, no header injection through Subject or From).
 - Mirrors come only through the distributor with its per-requester rate limit; a refused
   (rate-limited) request gets no answer, which tells a harvester nothing.
-- Known limit: the sender's address is taken as given. Mail with a forged From can
-  subscribe a stranger only to a confirmation request (rate-limited per address), but it can
-  unsubscribe a stranger or spend their mirror quota; a token from the List-Unsubscribe
-  address is exact, a bare "unsubscribe" is not.
+- Known limit: unless the source checks it (the IMAP source's ``require_authserv``), the
+  sender's address is taken as given. Mail with a forged From can then subscribe a stranger
+  only to a confirmation request (rate-limited per address), but it can unsubscribe a
+  stranger or spend their mirror quota; a token from the List-Unsubscribe address is exact,
+  a bare "unsubscribe" is not.
 """
 
 from __future__ import annotations

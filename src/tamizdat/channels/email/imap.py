@@ -125,7 +125,8 @@ class ImapSource:
                 continue
             data = self._body(uid)
             ours = (self.mail.sender, self.mail.robot, self.imap.username)
-            request = read_request(data, ref=uid, ours=ours, limits=self.limits)
+            request = read_request(data, ref=uid, ours=ours, limits=self.limits,
+                                   authserv=self.imap.require_authserv)  # fmt: skip
             if isinstance(request, Ignored):
                 log.info("channel %s: ignored mail %s: %s", self.name, uid, request.reason)
                 self._finish(uid, IGNORED)

@@ -90,6 +90,31 @@ def _requester(message: Message, ours: Iterable[str]) -> str | Ignored:
     return address
 
 
+_RESULT = re.compile(r"\b(dmarc|dkim|spf)\s*=\s*(\w+)([^;]*)", re.IGNORECASE)
+_PROPERTY = re.compile(r"\b(header\.d|header\.from|smtp\.mailfrom)\s*=\s*([^\s;()]+)", re.I)
+
+
+def _authenticated(message: Message, authserv: str, address: str) -> bool:
+    """Whether our own receiving server (``authserv``, RFC 8601 authserv-id) vouches for
+    the From domain: ``dmarc=pass``, or ``dkim=pass`` / ``spf=pass`` for that very domain.
+    Only headers carrying our server's id count; a receiving server must remove any such
+    header a sender forged (RFC 8601 §5), which is why the id must be configured."""
+    domain = address.rpartition("@")[2]
+    for header in message.get_all("Authentication-Results") or []:
+        text = " ".join(str(header).split())
+        if text.split(";", 1)[0].strip().lower() != authserv.lower():
+            continue
+        for method, result, rest in _RESULT.findall(text):
+            if result.lower() != "pass":
+                continue
+            if method.lower() == "dmarc":
+                return True
+            for _, value in _PROPERTY.findall(rest):
+                if value.strip("<>").rpartition("@")[2].lower() == domain:
+                    return True
+    return False
+
+
 def _first_text(message: Message, limits: InboundLimits) -> str:
     for count, part in enumerate(message.walk()):
         if count >= limits.max_parts:
@@ -115,9 +140,12 @@ def read_request(
     ref: str,
     ours: Iterable[str],
     limits: InboundLimits | None = None,
+    authserv: str | None = None,
 ) -> Request | Ignored:
     """The request in raw mail ``data`` (``ref``: the inbox's handle for it), or why it is
-    ignored. Never raises on hostile input."""
+    ignored. With ``authserv`` (our receiving server's Authentication-Results id), mail whose
+    From that server did not authenticate is ignored: a forged From gets nothing done.
+    Never raises on hostile input."""
     limits = limits or InboundLimits()
     if len(data) > limits.max_bytes:
         return Ignored(f"larger than {limits.max_bytes} bytes")
@@ -129,6 +157,8 @@ def read_request(
         who = _requester(message, ours)
         if isinstance(who, Ignored):
             return who
+        if authserv is not None and not _authenticated(message, authserv, who):
+            return Ignored("From not authenticated by our server (DKIM, SPF, DMARC)")
         subject = _decoded_subject(data)
         body = _first_text(message, limits)
         msgid = str(message.get("Message-ID", "")).strip()

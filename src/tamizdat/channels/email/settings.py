@@ -39,7 +39,7 @@ _KNOWN = frozenset(
         "dkim_key_file_env", "attachment_max_bytes", "attachment_oversize", "subscribers_file",
         "site_dir", "theme_dir", "mirrors_per_story", "smtputf8", "imap_host", "imap_port",
         "imap_security", "imap_user_env", "imap_password_env", "imap_folder", "imap_move_to",
-        "imap_ca_file", "max_requests", "default_lang",
+        "imap_ca_file", "max_requests", "default_lang", "require_authserv",
     }
 )  # fmt: skip
 
@@ -110,6 +110,7 @@ class ImapSettings:
     timeout: float = 30.0
     max_requests: int = 200  # per poll: a flood waits for the next run
     default_lang: str = "en"
+    require_authserv: str | None = None  # trust From only when this server authenticated it
 
     def __repr__(self) -> str:  # never print the password
         return f"ImapSettings({self.security}://{self.host}:{self.port}, user={self.username!r})"
@@ -318,4 +319,5 @@ def read_imap_settings(
         timeout=o.number("timeout_seconds", 30.0, 1),
         max_requests=int(o.number("max_requests", 200, 1)),
         default_lang=lang,
+        require_authserv=o.string("require_authserv"),
     )

@@ -87,3 +87,34 @@ def test_the_first_command_word_and_its_language(
     subject: str, body: str, expected: tuple[str, str] | None
 ) -> None:
     assert find_command(subject, body) == expected
+
+
+AR = "Authentication-Results: "
+
+
+@pytest.mark.parametrize(
+    ("headers", "accepted"),
+    [
+        (f"{AR}mx.free-voice.example; dmarc=pass header.from=readers.example\r\n", True),
+        (f"{AR}mx.free-voice.example; dkim=pass header.d=readers.example\r\n", True),
+        (f"{AR}mx.free-voice.example; spf=pass smtp.mailfrom=x@readers.example\r\n", True),
+        (f"{AR}mx.free-voice.example; dkim=pass header.d=evil.example\r\n", False),
+        (f"{AR}mx.free-voice.example; dkim=fail header.d=readers.example\r\n", False),
+        (f"{AR}mx.evil.example; dmarc=pass header.from=readers.example\r\n", False),
+        (
+            f"{AR}MX.free-voice.example; spf=softfail smtp.mailfrom=readers.example; "
+            "dkim=pass (good) header.d=readers.example\r\n",
+            True,
+        ),
+        ("", False),
+    ],
+)
+def test_with_an_authserv_only_mail_our_server_authenticated_is_read(
+    headers: str, accepted: bool
+) -> None:
+    data = raw("ana@readers.example", extra=headers)
+    found = read_request(data, ref="1", ours=OURS, authserv="mx.free-voice.example")
+    assert isinstance(found, Request) is accepted
+    if not accepted:
+        assert isinstance(found, Ignored)
+        assert "not authenticated" in found.reason
