@@ -122,10 +122,14 @@ class Robot:
         now: Callable[[], float],
         default_lang: str = "en",
         robot_address: str = "",
+        newsletter_languages: tuple[str, ...] = (),
     ) -> None:
         self.site, self.store, self.give, self.now = site_title, store, give, now
         self.default_lang = default_lang if default_lang in LANGUAGES else "en"
         self.robot_address = robot_address
+        # The languages the newsletter is sent in (empty: any): a subscription in another
+        # language would never receive a mail.
+        self.newsletter_languages = newsletter_languages
 
     def _lang(self, request: Request, word_lang: str) -> str:
         if word_lang != "en" or self.store is None or request.channel != "email":
@@ -159,6 +163,10 @@ class Robot:
         if request.channel != "email" or self.store is None or command == "help":
             return reply(t["help"])
         if command == "subscribe":
+            wanted = self.newsletter_languages
+            if wanted and lang not in wanted:
+                lang = wanted[0]
+                t = words_for(lang)
             invitation = self.store.add(request.requester, lang, self.now())
             if invitation.token is None:
                 # Already confirmed, or a confirmation went out recently: say nothing more

@@ -290,6 +290,7 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.channels.email.settings import read_imap_settings
     from tamizdat.channels.email.site import (
         email_channel,
+        email_channel_languages,
         email_channel_options,
         site_store,
     )
@@ -303,7 +304,8 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     imap = read_imap_settings(settings.channel, options, os.environ)
     with site_store(config, options) as store:
         robot = Robot(site_title=config.site.title, store=store, give=_mirror_giver(config),
-                      now=time.time, default_lang=imap.default_lang, robot_address=settings.robot)  # fmt: skip
+                      now=time.time, default_lang=imap.default_lang, robot_address=settings.robot,
+                      newsletter_languages=email_channel_languages(config, settings.channel))  # fmt: skip
         totals: dict[str, int] = {}
         while True:
             source = ImapSource(settings, imap, SmtpTransport(settings.channel, settings.smtp))

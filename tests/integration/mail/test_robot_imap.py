@@ -200,3 +200,14 @@ def test_wrong_imap_credentials_and_untrusted_tls_name_the_channel(
     _, other = make_ca(tmp_path / "other")
     with pytest.raises(ChannelError, match="TLS failed"):
         robot.run_once(make(imap_ca_file=str(other)))
+
+
+def test_a_subscription_is_only_taken_in_a_language_the_newsletter_is_sent_in(
+    dovecot: ImapServer, smtp: MailServer, robot_parts: tuple[Robot, Any, SubscriberStore]
+) -> None:
+    robot, make, store = robot_parts
+    robot.newsletter_languages = ("ru",)
+    dovecot.deliver(mail("ana@readers.example", "subscribe"))
+    assert robot.run_once(make()).counts == {"subscribe": 1}
+    assert store.languages_of("ana@readers.example") == ("ru",)
+    assert "Подтвердите" in replies_to(smtp, "ana@readers.example")[0]["Subject"]

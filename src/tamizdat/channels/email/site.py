@@ -18,7 +18,13 @@ from tamizdat.channels.email.subscribers import DEFAULT_STORE, SubscriberStore, 
 from tamizdat.config import Config
 from tamizdat.errors import ConfigError
 
-__all__ = ["email_channel", "email_channel_options", "published_folders", "site_store"]
+__all__ = [
+    "email_channel",
+    "email_channel_languages",
+    "email_channel_options",
+    "published_folders",
+    "site_store",
+]
 
 
 def email_channel(
@@ -62,6 +68,17 @@ def email_channel_options(config: Config, name: str | None) -> tuple[str, dict[s
     options = dict(entry.get("options") or {})
     options.setdefault("site_dir", str(config.root))
     return str(entry.get("name")), options
+
+
+def email_channel_languages(config: Config, name: str) -> tuple[str, ...]:
+    """The languages e-mail channel ``name`` sends in (``languages``; default: the site's)."""
+    data = tomllib.loads(config.file.read_text("utf-8"))
+    for entry in data.get("channels", []):
+        if isinstance(entry, dict) and entry.get("name") == name:
+            given = entry.get("languages")
+            if isinstance(given, list) and all(isinstance(x, str) for x in given) and given:
+                return tuple(given)
+    return config.site.language_codes
 
 
 def published_folders(config: Config) -> list[Path]:
