@@ -128,7 +128,7 @@ class EmailSender:
         """
         notes = [n for n in [check_attachment(announcement, self.settings)] if n]
         counts = {"sent": 0, "already_sent": 0, "bounced": 0, "deferred": 0}
-        deferred: list[str] = []
+        first_deferral: str | None = None
         parts: tuple[str, str] | None = None
         streak = 0
         for subscriber in self.store.subscribers(lang=announcement.lang, state="confirmed"):
@@ -147,7 +147,7 @@ class EmailSender:
             except ChannelError as exc:
                 if exc.permanent or not self._recipient_specific(exc):
                     raise
-                deferred.append(exc.message)
+                first_deferral = first_deferral or exc.message
                 counts["deferred"] += 1
                 streak += 1
                 if streak >= _DEFER_STREAK:  # the server, not one mailbox, is deferring
@@ -162,9 +162,9 @@ class EmailSender:
             self.store.record_delivery(announcement.key, subscriber, str(message["Message-ID"]),
                                        self._clock())  # fmt: skip
             counts["sent"] += 1
-        if deferred:
+        if first_deferral is not None:
             raise ChannelError(
-                f"{len(deferred)} recipient(s) deferred ({deferred[0]}); "
+                f"{counts['deferred']} recipient(s) deferred ({first_deferral}); "
                 f"{counts['sent']} sent this run",
                 where=f"channel {self.name}",
                 hint="run 'tamizdat announce' again later: only the unsent copies go out",
