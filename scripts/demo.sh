@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in sample, end to end, on this machine only (127.0.0.1):
 #   build the sample site → demo signing keys → sign → verify → publish to two local mirrors
-#   served over HTTP → check the mirrors → a reader subscribes to both, the first gets
+#   served over HTTP → check the mirrors → announce on a local Telegram emulator → a reader subscribes to both, the first gets
 #   "blocked", the reader syncs from the second, verifies, exports a bundle for a friend,
 #   and serves the verified site with its freshness banner.
 # Usage: bash scripts/demo.sh
@@ -76,6 +76,47 @@ serve_dir "$port_a" "$work/mirror-a"
 serve_dir "$port_b" "$work/mirror-b"
 tamizdat "${site[@]}" publish
 tamizdat "${site[@]}" mirrors check --html "$work/mirror-status.html"
+
+step "6b. announce the release on a local Telegram emulator (no real Telegram is reached)"
+# The emulator is the npm package telegram-test-api (tests/telegram, installed by npm ci).
+if command -v node >/dev/null && command -v npm >/dev/null &&
+  { [ -d tests/telegram/node_modules ] ||
+    (cd tests/telegram && npm ci --no-audit --no-fund --loglevel=error); }; then
+  tg_port=$((port + 3))
+  (cd tests/telegram && exec node serve.js "$tg_port") >"$work/telegram.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q ready "$work/telegram.log" && break; sleep 0.1; done
+  cat >> "$work/site/tamizdat.toml" <<TOML
+
+[[channels]]
+name = "tg-demo"
+kind = "telegram"
+per_story = true
+[channels.options]
+chat_id = "@far_shore"
+api_url = "http://127.0.0.1:$tg_port"
+token_env = "DEMO_TELEGRAM_TOKEN"
+TOML
+  export DEMO_TELEGRAM_TOKEN=1:demo-token
+  tamizdat "${site[@]}" announce --dry-run
+  tamizdat "${site[@]}" announce
+  echo "-- what the channel received:"
+  "$root/.venv/bin/python" - "$tg_port" <<'PY'
+import html, json, re, sys, urllib.request
+request = urllib.request.Request(
+    f"http://127.0.0.1:{sys.argv[1]}/getUpdatesHistory",
+    data=json.dumps({"token": "1:demo-token"}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+for row in json.load(urllib.request.urlopen(request))["result"]:
+    text = html.unescape(re.sub(r"<[^>]+>", "", row["message"]["text"]))
+    print("\n  ".join(["--", *text.splitlines()]))
+PY
+  echo "-- a second run sends nothing twice:"
+  tamizdat "${site[@]}" announce
+else
+  echo "demo: node/npm not found: skipping the Telegram step (bash scripts/setup.sh --dev)"
+fi
 
 step "7. a reader subscribes to both mirrors"
 export TAMIZDAT_READER_HOME=$work/reader

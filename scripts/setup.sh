@@ -48,4 +48,6 @@ else
 fi
 if [ "${1:-}" = "--dev" ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  # the Telegram Bot API emulator the channel tests post to (no real Telegram is reachable)
+  (cd tests/telegram && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,28 +1,45 @@
-// Build the shipped verifier: one readable, unminified ES module bundled from src/, written
-// into the Python package so a newsroom needs no Node.js. Usage: node build.js [OUTFILE]
+// Build what ships inside the Python package (so a newsroom needs no Node.js): readable,
+// unminified bundles generated from src/. Usage: node build.js [OUTDIR]
+//   verifier.js     the verifier as an ES module (Node, the conformance CLI, the differential test)
+//   sw.js           the service worker (a classic script: `tamizdat build` prepends its config)
+//   tz-register.js  the register script every page loads
+//   tz-verify.js    the verify page's in-browser check
+//   tz-ed25519.js   the Ed25519 fallback the worker loads only when WebCrypto lacks Ed25519
 //
 // Two passes: bundle with whitespace minified (which drops the comments: the JSDoc types
-// live in src/, the bundle stays in the worker's size budget), then print the result again
+// live in src/, the bundles stay in the worker's size budget), then print the result again
 // unminified, so the shipped file reads like the sources, names and structure intact.
 import { build, transform } from "esbuild";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const outfile = process.argv[2] ?? `${here}../src/tamizdat/web/verifier.js`;
+const outdir = process.argv[2] ?? `${here}../src/tamizdat/web`;
 
-const bundled = await build({
-  entryPoints: [`${here}src/index.js`],
-  bundle: true,
-  write: false,
-  format: "esm",
-  target: "es2022",
-  platform: "neutral",
-  minifyWhitespace: true,
-  charset: "utf8",
-  legalComments: "none",
-  logLevel: "warning",
-});
-const readable = await transform(bundled.outputFiles[0].text, { format: "esm", target: "es2022", charset: "utf8" });
-const banner = "// tamizdat verifier: generated from web/src by `npm run build` (do not edit).\n";
-await writeFile(outfile, banner + readable.code);
+/** @type {[string, string, "esm" | "iife"][]} */
+const bundles = [
+  ["index.js", "verifier.js", "esm"],
+  ["sw/worker.js", "sw.js", "iife"],
+  ["register.js", "tz-register.js", "iife"],
+  ["verify-page.js", "tz-verify.js", "iife"],
+  ["ed25519-fallback.js", "tz-ed25519.js", "iife"],
+];
+
+for (const [entry, name, format] of bundles) {
+  const bundled = await build({
+    entryPoints: [`${here}src/${entry}`],
+    bundle: true,
+    write: false,
+    format,
+    target: "es2022",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    minifyWhitespace: true,
+    charset: "utf8",
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  const readable = await transform(bundled.outputFiles[0].text, { format: format === "esm" ? "esm" : undefined, target: "es2022", charset: "utf8" });
+  const banner = `// tamizdat ${name}: generated from web/src/${entry} by \`npm run build\` (do not edit).\n`;
+  await writeFile(`${outdir}/${name}`, banner + readable.code);
+}

@@ -24,7 +24,8 @@
     ├── TransportError                  a mirror did not answer properly: try the next one
     │   ├── MirrorUnreachableError      connection refused, DNS, TLS, too slow for one file
     │   ├── MirrorResponseError         an HTTP error status, a refused redirect, a store error
-    │   └── DeadlineError               the whole operation's deadline passed: ask no other mirror
+    │   ├── DeadlineError               the whole operation's deadline passed: ask no other mirror
+    │   └── ChannelError                an SMTP server or messenger API failed to deliver an announcement
     └── InternalError                   a bug in tamizdat: please report it
 
 An *expired* signature is deliberately not an error: an old but authentic copy is shown as

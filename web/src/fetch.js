@@ -14,7 +14,7 @@ import { METADATA_DIR } from "./layout.js";
  * @typedef {object} Source
  * @property {string} name for messages
  * @property {boolean} remote
- * @property {(path: string, maxLength: number) => Promise<Uint8Array>} fetch
+ * @property {(path: string, maxLength: number, signal?: AbortSignal) => Promise<Uint8Array>} fetch
  */
 
 /**
@@ -97,8 +97,9 @@ export function checkMetadataShape(path, data, where) {
  * @param {number} maxLength
  * @param {string} path
  * @param {string} where
+ * @param {() => void} [progress] called at every chunk (the stall watchdog's heartbeat)
  */
-async function readCapped(response, maxLength, path, where) {
+async function readCapped(response, maxLength, path, where, progress = () => {}) {
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (declared > maxLength) throw oversize(path, maxLength, where);
   if (!response.body) return new Uint8Array(0);
@@ -109,6 +110,7 @@ async function readCapped(response, maxLength, path, where) {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    progress();
     total += value.length;
     if (total > maxLength) {
       await reader.cancel();
@@ -126,13 +128,17 @@ async function readCapped(response, maxLength, path, where) {
 export class HttpSource {
   /**
    * @param {string} baseUrl the mirror's root (a trailing slash is added)
-   * @param {{timeoutMs?: number, fetch?: typeof fetch, name?: string}} [options]
+   * @param {{timeoutMs?: number, stallMs?: number, fetch?: typeof fetch, name?: string}} [options]
+   *   `stallMs`: abandon an answer that makes no progress (no headers, no next chunk) for
+   *   this long: censors freeze connections mid-file, and a frozen answer must not hold
+   *   the reader while another mirror could deliver.
    */
   constructor(baseUrl, options = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
     this.name = options.name ?? this.base.href;
     this.remote = true;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.stallMs = options.stallMs ?? 0;
     this.fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -141,15 +147,46 @@ export class HttpSource {
    * @param {string} url
    * @param {number} maxLength
    * @param {string} [path] the layout path, for messages and the metadata shape rule
+   * @param {AbortSignal} [signal] the caller gives up (another mirror delivered)
    */
-  async fetchUrl(url, maxLength, path = url) {
+  async fetchUrl(url, maxLength, path = url, signal) {
     const target = new URL(url, this.base);
+    const stall = new AbortController();
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    const progress = () => {
+      clearTimeout(timer);
+      if (this.stallMs) timer = setTimeout(() => stall.abort(new Error(`stalled: no progress for ${this.stallMs} ms`)), this.stallMs);
+    };
+    const signals = [AbortSignal.timeout(this.timeoutMs), stall.signal, ...(signal ? [signal] : [])];
+    progress();
+    try {
+      return await this.fetchSignalled(target, maxLength, path, AbortSignal.any(signals), progress);
+    } catch (error) {
+      if (stall.signal.aborted && !(error instanceof MissingFileError)) {
+        throw new TransportError(`abandoned ${path}: ${stall.signal.reason.message}`, { where: target.href });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * @param {URL} target
+   * @param {number} maxLength
+   * @param {string} path
+   * @param {AbortSignal} signal
+   * @param {() => void} progress
+   */
+  async fetchSignalled(target, maxLength, path, signal, progress) {
     let response;
     try {
-      response = await this.fetcher(target.href, { redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs), cache: "no-store" });
+      response = await this.fetcher(target.href, { redirect: "follow", signal, cache: "no-store" });
     } catch (error) {
       throw new TransportError(`cannot fetch ${path}: ${error instanceof Error ? error.message : error}`, { where: target.href });
     }
+    progress();
     const where = response.url || target.href;
     if (new URL(where).origin !== this.base.origin) {
       await response.body?.cancel();
@@ -164,7 +201,7 @@ export class HttpSource {
       throw new MirrorResponseError(`expected HTTP 200 for ${path}, found ${response.status}`, { where });
     }
     try {
-      const data = await readCapped(response, maxLength, path, where);
+      const data = await readCapped(response, maxLength, path, where, progress);
       checkMetadataShape(path, data, where);
       return data;
     } catch (error) {
@@ -173,9 +210,9 @@ export class HttpSource {
     }
   }
 
-  /** @param {string} path @param {number} maxLength */
-  fetch(path, maxLength) {
-    return this.fetchUrl(path.split("/").map(encodeURIComponent).join("/"), maxLength, path);
+  /** @param {string} path @param {number} maxLength @param {AbortSignal} [signal] */
+  fetch(path, maxLength, signal) {
+    return this.fetchUrl(path.split("/").map(encodeURIComponent).join("/"), maxLength, path, signal);
   }
 }
 

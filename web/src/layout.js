@@ -28,3 +28,4 @@ export const metadataPath = (role, version) => `${METADATA_DIR}/${version == nul
 
 /** @param {number} index */
 export const logEntryPath = (index) => `${LOG_DIR}/${index}.json`;
+export const MIRRORS_JSON = `${WELL_KNOWN}/mirrors.json`;

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeGuard, runtime_checkable
 
 from tamizdat.errors import InternalError, UserError
 from tamizdat.layout import METADATA_DIR
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from tamizdat.config import Config
     from tamizdat.content.model import Site
 
-__all__ = ["Channel", "ChannelReport", "ChannelRequest", "ChannelStage", "load_channel"]
+__all__ = [
+    "Channel",
+    "ChannelReport",
+    "ChannelRequest",
+    "ChannelStage",
+    "is_sender_factory",
+    "load_channel",
+]
 
 ChannelStage = Literal["export", "announce"]
 """``export``: writes a file from the release alone; ``announce``: tells readers of a
@@ -113,6 +120,14 @@ class Channel(Protocol):
         ...
 
 
+def is_sender_factory(made: object) -> TypeGuard[type]:
+    """Whether a declared channel's target is an announcing sender's class (built with
+    ``(name, options, environ)``, see :mod:`tamizdat.channels.announcer`), not a channel."""
+    return isinstance(made, type) and all(
+        callable(getattr(made, method, None)) for method in ("send", "was_sent", "close")
+    )
+
+
 def load_channel(name: str, registry: Registry = BUILTINS) -> Channel:
     """The channel declared as ``name``, ready to deliver.
 
@@ -121,6 +136,11 @@ def load_channel(name: str, registry: Registry = BUILTINS) -> Channel:
     """
     declared = registry.find("channel", name)
     made = declared.load()
+    if is_sender_factory(made):
+        raise UserError(
+            f"the {name} channel announces releases, it does not export one",
+            hint=f"add a [[channels]] entry of kind {name!r} and run 'tamizdat announce'",
+        )
     channel = made() if isinstance(made, type) else made
     if not isinstance(channel, Channel):
         raise InternalError(f"{declared.target} is not a channel (no name/stage/deliver)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,18 @@ def _fingerprint(config: Config) -> str | None:
     return fingerprint if isinstance(fingerprint, str) else None
 
 
+def _listed_mirrors(config: Config) -> tuple[str, ...]:
+    """The addresses the signed mirror list will name (what ``/mirrors/`` shows): the list
+    ``sign`` signs, from the publish stage; none without it."""
+    if importlib.util.find_spec("tamizdat.publish.mirrorlist") is None:
+        return ()
+    from tamizdat.layout import MIRRORS_JSON
+    from tamizdat.publish.mirrorlist import mirror_list_files
+
+    listed = json.loads(mirror_list_files(config)[MIRRORS_JSON])["mirrors"]
+    return tuple(str(m["public_url"]) for m in listed)
+
+
 def _summary(report: BuildReport) -> str:
     lines = [
         f"built {report.output_dir}: {report.articles} articles, "
@@ -197,6 +210,7 @@ def _run_build(config: Config, args: argparse.Namespace, out: Output) -> BuildRe
         workers=getattr(args, "workers", None),
         progress=out.progress,
         corrections="fail" if getattr(args, "strict_corrections", False) else None,
+        mirrors=_listed_mirrors(config),
     )
     for warning in report.warnings:
         out.warn(warning)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tamizdat.config._table import Table, suggest
+from tamizdat.config.channels import ChannelSettings, read_channels
 from tamizdat.config.distribution import DistributionConfig, read_distribution
 from tamizdat.config.locate import find_site
 from tamizdat.config.media import MediaSettings, read_media
@@ -28,6 +29,7 @@ from tamizdat.files import read_regular
 __all__ = [
     "CONFIG_NAME",
     "BuildSettings",
+    "ChannelSettings",
     "Config",
     "CorrectionsMode",
     "DeskSettings",
@@ -68,6 +70,7 @@ class Config:
     mirrors: tuple[MirrorSettings, ...]
     media: MediaSettings = field(default_factory=MediaSettings)
     distribution: DistributionConfig = field(default_factory=DistributionConfig)
+    channels: tuple[ChannelSettings, ...] = ()
     # Deprecated keys still honoured, one sentence each; the build reports them.
     warnings: tuple[str, ...] = ()
 
@@ -130,6 +133,7 @@ def load_config(site_dir: Path | str = ".") -> Config:
         mirrors=read_mirrors(top),
         media=read_media(top),
         distribution=read_distribution(top),
+        channels=read_channels(top, site.language_codes),
         warnings=warnings,
     )
 

@@ -363,11 +363,13 @@ def build_site(
     workers: int | None = None,
     progress: Progress | None = None,
     corrections: CorrectionsMode | None = None,
+    mirrors: tuple[str, ...] = (),
 ) -> BuildReport:
     """Load the content and build ``public/`` with the default theme (or its overrides).
 
     ``fingerprint`` (the root fingerprint, when signing keys exist) is printed on pages;
-    ``corrections`` overrides ``[build] corrections``.
+    ``corrections`` overrides ``[build] corrections``; ``mirrors`` (the addresses of the
+    signed mirror list, which the publish stage writes) are listed on ``/mirrors/``.
 
     Raises:
         ConfigError, ContentError, PrivacyError: see :func:`build_from_site` and the loader;
@@ -389,6 +391,7 @@ def build_site(
             theme_dir=theme_dir,
             cache_dir=config.build.cache_dir,
             links_inside=config.build.links_inside,
+            mirrors=mirrors,
         )
 
     return build_from_site(

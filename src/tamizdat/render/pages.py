@@ -39,6 +39,7 @@ from tamizdat.render.urls import (
     home_path,
     tag_path,
 )
+from tamizdat.web import page_script, worker_script
 
 # Theme images are design elements (logos, icons): re-encoded near-losslessly.
 THEME_IMAGE_QUALITY = 92
@@ -63,8 +64,10 @@ class Renderer:
         theme_dir: Path | None = None,
         cache_dir: Path | None = None,
         links_inside: Path | None = None,
+        mirrors: tuple[str, ...] = (),
     ) -> None:
         self.site = site
+        self.mirrors = mirrors
         self.settings = settings
         self.images = images
         self.fingerprint = fingerprint
@@ -83,12 +86,15 @@ class Renderer:
             "month": self._month,
             "search": self._search,
             "verify": self._verify,
+            "mirrors": self._mirrors,
             "search-index": lambda lang: search_index(lang, self.listing.by_lang[lang]),
             "atom": lambda lang: self._feed(feeds.atom_feed, lang),
             "rss": lambda lang: self._feed(feeds.rss_feed, lang),
             "jsonfeed": lambda lang: self._feed(feeds.json_feed, lang),
             "article": self._article,
             "asset": self._asset,
+            "web": page_script,
+            "worker": lambda: worker_script(self.fingerprint or "", settings.base_url),
         }
         self._output = ""
 
@@ -133,6 +139,7 @@ class Renderer:
             self.theme.digest,
             assets,
             self.fingerprint,
+            mirrors=self.mirrors,
         )
 
     def render(self, plan: PagePlan) -> bytes:
@@ -152,7 +159,7 @@ class Renderer:
         return data
 
     def _check(self, plan: PagePlan, data: bytes) -> None:
-        if plan.kind == "asset":
+        if plan.kind in ("asset", "web", "worker"):
             # The theme's own files: its scripts are part of the theme (static_check).
             violations = published_file_violations(plan.output, lambda: data, script_allowed=True)
         else:
@@ -160,7 +167,9 @@ class Renderer:
         if not violations:
             return
         first = violations[0]
-        if plan.kind == "asset":
+        if plan.kind in ("web", "worker"):
+            where = f"tamizdat/web/{plan.output}"
+        elif plan.kind == "asset":
             where = str(self.theme.assets[str(plan.args[0])])
         else:
             where = (first.url and self.theme.locate(first.url)) or self._template_hint(plan)
@@ -317,6 +326,14 @@ class Renderer:
             site_url=self.settings.base_url,
         )
         return self._page(lang, "verify.html", context)
+
+    def _mirrors(self) -> bytes:
+        """``/mirrors/``: the addresses of the signed mirror list, readable without
+        JavaScript (where the service worker sends an offline reader it cannot serve)."""
+        lang = self.settings.default_language
+        context = self.contexts.common(lang, self._output, self._gettext(lang)("Mirrors"))
+        context["mirrors"] = self.mirrors
+        return self._page(lang, "mirrors.html", context)
 
     # --- the article -----------------------------------------------------------------
 

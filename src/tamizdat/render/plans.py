@@ -214,10 +214,13 @@ def plan_pages(
     theme_digest: str,
     assets: Mapping[str, str],
     fingerprint: str | None,
+    *,
+    mirrors: tuple[str, ...] = (),
 ) -> list[PagePlan]:
     """Every output the theme produces, sorted by output path.
 
-    ``assets`` maps an asset name to a digest of its bytes.
+    ``assets`` maps an asset name to a digest of its bytes; ``mirrors`` are the addresses of
+    the signed mirror list, shown on ``mirrors/index.html``.
     """
     base = _digest(theme_digest, _settings_digest(settings), fingerprint)
     keys = _Keys(site, listing, images, base, settings.build.feed_size)
@@ -225,6 +228,7 @@ def plan_pages(
         PagePlan("index.html", "chooser", (), keys.key("chooser", ())),
         PagePlan("404.html", "404", (), keys.key("404", ())),
         PagePlan("robots.txt", "robots", (), keys.key("robots", ())),
+        PagePlan("mirrors/index.html", "mirrors", (), keys.key("mirrors", (), mirrors)),
     ]
     sitemap_deps = tuple(
         (keys.cards[a.source], keys.cards_of(listing.translations[a.source]))
@@ -241,5 +245,27 @@ def plan_pages(
         PagePlan(ASSET_PREFIX + name, "asset", (name,), keys.key("asset", (name,), digest))
         for name, digest in sorted(assets.items())
     )
+    plans.extend(_web_plans(keys, fingerprint))
     plans.sort(key=lambda p: p.output)
     return plans
+
+
+def _web_plans(keys: _Keys, fingerprint: str | None) -> list[PagePlan]:
+    """The browser scripts every page loads and, once
+    the site has a publisher fingerprint to anchor it, the service worker at the root."""
+    from tamizdat.web import PAGE_SCRIPTS, WORKER_PATH
+
+    digest = _digest(*(_web_digest(name) for name in (WORKER_PATH, *PAGE_SCRIPTS.values())))
+    plans = [
+        PagePlan(ASSET_PREFIX + name, "web", (name,), keys.key("web", (name,), digest))
+        for name in sorted(PAGE_SCRIPTS)
+    ]
+    if fingerprint:
+        plans.append(PagePlan(WORKER_PATH, "worker", (), keys.key("worker", (), digest)))
+    return plans
+
+
+def _web_digest(name: str) -> str:
+    from importlib import resources
+
+    return hashlib.sha256((resources.files("tamizdat") / "web" / name).read_bytes()).hexdigest()

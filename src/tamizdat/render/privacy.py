@@ -29,12 +29,13 @@ Why the CSP is what it is (a ``<meta>`` CSP cannot carry ``frame-ancestors``,
 
 - ``default-src 'none'``: anything not listed below is refused (frames, workers' fall-back,
   media, objects).
-- ``script-src 'self'``: the two small theme scripts (relative time, search) and, later, the
-  service worker registration; no inline script, no ``eval``.
+- ``script-src 'self'``: the small theme scripts (relative time, search), the service worker's
+  register script and the verify page's check; no inline script, no ``eval``.
 - ``style-src 'self'``: the theme stylesheet only; no inline styles.
 - ``img-src 'self'``: the re-encoded images only (no ``data:``, see above).
-- ``connect-src 'self'``: ``search.js`` fetches the same-origin search index; the future
-  service worker verifies mirrors through its own fetches, not the page's.
+- ``connect-src 'self'``: ``search.js`` fetches the same-origin search index; the service
+  worker verifies mirrors through its own fetches, not the page's.
+- ``worker-src 'self'``: the service worker, ``/sw.js`` of this origin only.
 - ``font-src 'self'``: no web fonts by default, a theme may ship its own.
 - ``manifest-src 'self'``: a web-app manifest for the offline reader.
 - ``base-uri 'none'``: an injected ``<base>`` cannot redirect every relative URL.

@@ -1,4 +1,4 @@
-// tamizdat verifier: generated from web/src by `npm run build` (do not edit).
+// tamizdat verifier.js: generated from web/src/index.js by `npm run build` (do not edit).
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
   for (var name in all) __defProp(target, name, { get: all[name], enumerable: true });
@@ -797,7 +797,7 @@ var TrustPolicy = class _TrustPolicy {
   }
 };
 var layout_exports = {};
-__export(layout_exports, { LOG_DIR: () => LOG_DIR, LOG_JSON: () => LOG_JSON, METADATA_DIR: () => METADATA_DIR, TARGETS_DIR: () => TARGETS_DIR, WELL_KNOWN: () => WELL_KNOWN, byHashPath: () => byHashPath, logEntryPath: () => logEntryPath, metadataPath: () => metadataPath });
+__export(layout_exports, { LOG_DIR: () => LOG_DIR, LOG_JSON: () => LOG_JSON, METADATA_DIR: () => METADATA_DIR, MIRRORS_JSON: () => MIRRORS_JSON, TARGETS_DIR: () => TARGETS_DIR, WELL_KNOWN: () => WELL_KNOWN, byHashPath: () => byHashPath, logEntryPath: () => logEntryPath, metadataPath: () => metadataPath });
 var WELL_KNOWN = ".well-known/tamizdat";
 var METADATA_DIR = `${WELL_KNOWN}/metadata`;
 var TARGETS_DIR = `${WELL_KNOWN}/targets`;
@@ -810,6 +810,7 @@ function byHashPath(path, sha256) {
 }
 var metadataPath = (role, version) => `${METADATA_DIR}/${version == null ? "" : `${version}.`}${role}.json`;
 var logEntryPath = (index) => `${LOG_DIR}/${index}.json`;
+var MIRRORS_JSON = `${WELL_KNOWN}/mirrors.json`;
 var oversize = (path, maxLength, where) => new OversizeError(`expected at most ${maxLength} bytes for ${path}, found more`, { where });
 var MemorySource = class {
   constructor(files, name = "memory") {
@@ -845,7 +846,8 @@ function checkMetadataShape(path, data, where) {
   if (found === expected && Array.isArray(document.signatures)) return;
   throw new MissingFileError(`expected ${expected} metadata for ${path}, found ${typeof found === "string" ? `${found} metadata` : "no metadata"}; taken as missing (a page served in place of a file the mirror does not have)`, { where });
 }
-async function readCapped(response, maxLength, path, where) {
+async function readCapped(response, maxLength, path, where, progress = () => {
+}) {
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (declared > maxLength) throw oversize(path, maxLength, where);
   if (!response.body) return new Uint8Array(0);
@@ -855,6 +857,7 @@ async function readCapped(response, maxLength, path, where) {
   for (; ; ) {
     const { done, value } = await reader.read();
     if (done) break;
+    progress();
     total += value.length;
     if (total > maxLength) {
       await reader.cancel();
@@ -873,16 +876,38 @@ var HttpSource = class {
     this.name = options.name ?? this.base.href;
     this.remote = true;
     this.timeoutMs = options.timeoutMs ?? 3e4;
+    this.stallMs = options.stallMs ?? 0;
     this.fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
-  async fetchUrl(url, maxLength, path = url) {
+  async fetchUrl(url, maxLength, path = url, signal) {
     const target = new URL(url, this.base);
+    const stall = new AbortController();
+    let timer;
+    const progress = () => {
+      clearTimeout(timer);
+      if (this.stallMs) timer = setTimeout(() => stall.abort(new Error(`stalled: no progress for ${this.stallMs} ms`)), this.stallMs);
+    };
+    const signals = [AbortSignal.timeout(this.timeoutMs), stall.signal, ...signal ? [signal] : []];
+    progress();
+    try {
+      return await this.fetchSignalled(target, maxLength, path, AbortSignal.any(signals), progress);
+    } catch (error) {
+      if (stall.signal.aborted && !(error instanceof MissingFileError)) {
+        throw new TransportError(`abandoned ${path}: ${stall.signal.reason.message}`, { where: target.href });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async fetchSignalled(target, maxLength, path, signal, progress) {
     let response;
     try {
-      response = await this.fetcher(target.href, { redirect: "follow", signal: AbortSignal.timeout(this.timeoutMs), cache: "no-store" });
+      response = await this.fetcher(target.href, { redirect: "follow", signal, cache: "no-store" });
     } catch (error) {
       throw new TransportError(`cannot fetch ${path}: ${error instanceof Error ? error.message : error}`, { where: target.href });
     }
+    progress();
     const where = response.url || target.href;
     if (new URL(where).origin !== this.base.origin) {
       await response.body?.cancel();
@@ -897,7 +922,7 @@ var HttpSource = class {
       throw new MirrorResponseError(`expected HTTP 200 for ${path}, found ${response.status}`, { where });
     }
     try {
-      const data = await readCapped(response, maxLength, path, where);
+      const data = await readCapped(response, maxLength, path, where, progress);
       checkMetadataShape(path, data, where);
       return data;
     } catch (error) {
@@ -905,8 +930,8 @@ var HttpSource = class {
       throw new TransportError(`reading ${path} failed: ${error instanceof Error ? error.message : error}`, { where });
     }
   }
-  fetch(path, maxLength) {
-    return this.fetchUrl(path.split("/").map(encodeURIComponent).join("/"), maxLength, path);
+  fetch(path, maxLength, signal) {
+    return this.fetchUrl(path.split("/").map(encodeURIComponent).join("/"), maxLength, path, signal);
   }
 };
 var SourceFetcher = class {

@@ -40,6 +40,8 @@ _KNOWN = frozenset(
         "site_dir", "theme_dir", "mirrors_per_story", "smtputf8", "imap_host", "imap_port",
         "imap_security", "imap_user_env", "imap_password_env", "imap_folder", "imap_move_to",
         "imap_ca_file", "max_requests", "default_lang", "require_authserv",
+        # added by 'tamizdat announce' (tamizdat.toml may not write tamizdat.* keys)
+        "tamizdat.site_dir", "tamizdat.cache_dir", "tamizdat.theme_dir",
     }
 )  # fmt: skip
 
@@ -258,8 +260,9 @@ def read_mail_settings(
     name = o.string("from_name")
     if name is not None and any(c in name for c in "\r\n\0"):
         raise o.error("from_name", "expected one line")
-    site = Path(o.string("site_dir", ".") or ".")
-    subs, theme = o.string("subscribers_file"), o.string("theme_dir")
+    site = Path(o.string("site_dir", o.string("tamizdat.site_dir", ".")) or ".")
+    subs = o.string("subscribers_file")
+    theme = o.string("theme_dir", o.string("tamizdat.theme_dir"))
     return MailSettings(
         channel=channel,
         sender=sender,

@@ -8,14 +8,13 @@ publishes or builds from (output, release, content, static, data, theme), whatev
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tamizdat.channels.email.settings import MailSettings, read_mail_settings
 from tamizdat.channels.email.subscribers import DEFAULT_STORE, SubscriberStore, check_store_location
-from tamizdat.config import Config
+from tamizdat.config import ChannelSettings, Config
 from tamizdat.errors import ConfigError
 
 __all__ = [
@@ -41,44 +40,38 @@ def email_channel(
 
 
 def email_channel_options(config: Config, name: str | None) -> tuple[str, dict[str, Any]]:
-    """``(name, options)`` of e-mail channel ``name`` (or the only one), ``site_dir`` set.
+    """``(name, options)`` of e-mail channel ``name`` (or the only one), with the site's
+    folders added exactly as ``tamizdat announce`` adds them (``tamizdat.site_dir`` …).
 
     Raises:
         ConfigError: no e-mail channel, or several and none named.
     """
-    data = tomllib.loads(config.file.read_text("utf-8"))
-    entries = [
-        e for e in data.get("channels", []) if isinstance(e, dict) and e.get("kind") == "email"
-    ]
-    names = [str(e.get("name")) for e in entries]
-    if name is None and len(entries) == 1:
-        entry = entries[0]
-    else:
-        chosen = [e for e in entries if e.get("name") == name]
-        if not chosen:
-            known = ", ".join(names) or "none"
-            raise ConfigError(
-                f"no e-mail channel named {name!r} (e-mail channels: {known})"
-                if name
-                else f"expected one e-mail channel or --channel NAME (e-mail channels: {known})",
-                where=f"{config.file}: channels",
-                hint='add [[channels]] with kind = "email" and its [channels.options]',
-            )
-        entry = chosen[0]
-    options = dict(entry.get("options") or {})
-    options.setdefault("site_dir", str(config.root))
-    return str(entry.get("name")), options
+    from tamizdat.channels.announcer import site_options
+
+    entry = _email_entry(config, name)
+    return entry.name, {**entry.options, **site_options(config)}
 
 
 def email_channel_languages(config: Config, name: str) -> tuple[str, ...]:
-    """The languages e-mail channel ``name`` sends in (``languages``; default: the site's)."""
-    data = tomllib.loads(config.file.read_text("utf-8"))
-    for entry in data.get("channels", []):
-        if isinstance(entry, dict) and entry.get("name") == name:
-            given = entry.get("languages")
-            if isinstance(given, list) and all(isinstance(x, str) for x in given) and given:
-                return tuple(given)
-    return config.site.language_codes
+    """The languages e-mail channel ``name`` sends in (its ``languages``, else the site's)."""
+    return _email_entry(config, name).languages
+
+
+def _email_entry(config: Config, name: str | None) -> ChannelSettings:
+    entries = [c for c in config.channels if c.kind == "email"]
+    if name is None and len(entries) == 1:
+        return entries[0]
+    chosen = [c for c in entries if c.name == name]
+    if chosen:
+        return chosen[0]
+    known = ", ".join(c.name for c in entries) or "none"
+    raise ConfigError(
+        f"no e-mail channel named {name!r} (e-mail channels: {known})"
+        if name
+        else f"expected one e-mail channel or --channel NAME (e-mail channels: {known})",
+        where=f"{config.file}: channels",
+        hint='add [[channels]] with kind = "email" and its [channels.options]',
+    )
 
 
 def published_folders(config: Config) -> list[Path]:
