@@ -18,6 +18,9 @@ debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-
 if [ "${1:-}" = "--dev" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
   debs+=(chromium nginx-light apache2-bin)
+  # Dovecot: the real IMAP server the mail robot's tests read requests from (loopback only;
+  # the fixture starts its own instance with a throwaway config, never the system one).
+  debs+=(dovecot-imapd)
 fi
 missing=()
 for deb in "${debs[@]}"; do

@@ -128,5 +128,8 @@ BUILTINS = Registry(
         Extension("channel", "telegram", "tamizdat.channels.telegram:TelegramSender",
                   example='[[channels]] kind = "telegram" (then: tamizdat announce)',
                   summary="announces new and corrected articles in a Telegram channel"),
+        Extension("channel", "email", "tamizdat.channels.email.sender:EmailSender",
+                  example="tamizdat announce --channel newsletter-ru",
+                  summary="a newsletter to confirmed subscribers over SMTP (DKIM-signed)"),
     )
 )  # fmt: skip

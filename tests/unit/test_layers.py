@@ -35,7 +35,18 @@ ALLOWED: dict[str, set[str]] = {
     "trust.verify": {BASE, "transport", "release", "trust"},
     "trust.sign": {BASE, "config", "release", "trust", "trust.verify"},
     "publish": {BASE, "config", "transport", "release", "trust", "trust.verify", "trust.sign"},
-    "channels": {BASE, "config", "content", "transport", "release", "trust", "trust.verify"},
+    # channels → render: the newsletter is rendered with the theme's templates (one loader,
+    # the same site overrides and third-party check as pages), from inside the sender.
+    "channels": {
+        BASE,
+        "config",
+        "content",
+        "render",
+        "transport",
+        "release",
+        "trust",
+        "trust.verify",
+    },
     "reader": {BASE, "transport", "release", "trust", "trust.verify", "channels"},
     "cli": {
         BASE,

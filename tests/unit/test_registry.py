@@ -20,7 +20,7 @@ from tamizdat.registry import BUILTINS, Extension, Registry
 
 def test_builtins_declare_every_store_and_channel_once() -> None:
     assert [e.name for e in BUILTINS.of_kind("store")] == ["file", "s3", "sftp", "webdav"]
-    assert [e.name for e in BUILTINS.of_kind("channel")] == ["bundle", "zim", "telegram"]
+    assert [e.name for e in BUILTINS.of_kind("channel")] == ["bundle", "zim", "telegram", "email"]
 
 
 @pytest.mark.parametrize("extension", BUILTINS.extensions, ids=lambda e: f"{e.kind}-{e.name}")

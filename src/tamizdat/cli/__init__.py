@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tamizdat import __version__
-from tamizdat.cli import announce, build, channels, publish, reader, trust, verify
+from tamizdat.cli import announce, build, channels, mail, publish, reader, trust, verify
 from tamizdat.cli._output import Output, internal_error, report_error
 from tamizdat.config import find_site
 from tamizdat.errors import ExitCode, TamizdatError
 
 __all__ = ["main", "run"]
 
-_GROUPS = (build, trust, verify, publish, channels, announce, reader)
+_GROUPS = (build, trust, verify, publish, channels, announce, mail, reader)
 
 _EPILOG = """\
 typical session:
