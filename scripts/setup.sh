@@ -17,6 +17,10 @@ debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-
 if [ "${1:-}" = "--dev" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
   debs+=(chromium)
+  # The censorship lab (tests/lab/): iproute2 builds its namespaces, nftables, iptables (its
+  # string match blocks TLS server names) and conntrack are the censor, faketime signs a
+  # release in the past (a frozen mirror's expired timestamp).
+  debs+=(iproute2 nftables iptables conntrack faketime)
 fi
 missing=()
 for deb in "${debs[@]}"; do
