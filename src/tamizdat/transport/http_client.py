@@ -304,6 +304,7 @@ class HttpClient:
             with self._lock:
                 self.wire_bytes += len(chunk)
             body.feed(chunk)
+        response.close()  # read1 never closes a body it read to its length: done with it
         return body.finish()
 
 
