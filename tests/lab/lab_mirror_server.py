@@ -44,6 +44,7 @@ class MirrorServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 20
+    disable_nagle_algorithm = True  # as real servers do: no 40 ms wait for a delayed ACK
     server: MirrorServer
 
     def setup(self) -> None:

@@ -6,10 +6,14 @@ state); a mirror that delivered unauthentic bytes is not asked again in this syn
 that could not be reached is not asked again either, and every skip is recorded as a
 :class:`MirrorNote` (in the report, not an error) as long as some other mirror delivers.
 Only when no mirror delivers does the pool raise — the most telling error it saw (untrusted
-beats transport). A slow mirror loses the race: a remote source (``Source.remote``) that has
-not delivered within ``NetworkLimits.hedge_seconds`` of the file's size gets company — the
-next mirror is asked in parallel and the first authentic answer wins. No wait outlasts the
-whole deadline: when it passes, :class:`~tamizdat.errors.DeadlineError` is raised at once.
+beats transport). A slow mirror loses the race (happy eyeballs): a remote source
+(``Source.remote``) that has not delivered within ``NetworkLimits.head_start`` — or, once it
+delivered something in this sync, within ``NetworkLimits.hedge_seconds`` of the file's size —
+gets company: the next mirror is asked in parallel and the first authentic answer wins; a
+question put to several mirrors (:meth:`MirrorPool.gather`) is hedged the same way. No wait
+outlasts the whole deadline: when it passes, :class:`~tamizdat.errors.DeadlineError` is
+raised at once. The pool remembers, per mirror, how fast its answers came
+(:attr:`MirrorPool.latency`), so a caller can ask the quick ones first next time.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ class _Answer:
     source: Source
     data: bytes | None
     error: TamizdatError | None
+    seconds: float = 0.0
 
 
 class _Race:
@@ -80,6 +85,7 @@ class _Race:
         self.waiting = list(pool.live)
         self.running = 0
         self.started = 0
+        self.last: Source | None = None  # the mirror asked most recently
         self.hedge_at: float | None = None
         self.answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
 
@@ -95,12 +101,13 @@ class _Race:
         source = self.waiting.pop(0)
         self.running += 1
         self.started += 1
+        self.last = source
         if not source.remote:
             self.hedge_at = None
             self.answers.put(self._ask(source))
             return
         if self.hedge:
-            self.hedge_at = time.monotonic() + self.pool.limits.hedge_seconds(self.max_length)
+            self.hedge_at = time.monotonic() + self.pool.hedge_delay(source, self.max_length)
         threading.Thread(
             target=lambda: self.answers.put(self._ask(source)),
             name=f"fetch {self.path}",
@@ -108,9 +115,16 @@ class _Race:
         ).start()
 
     def _ask(self, source: Source) -> _Answer:
+        started = time.monotonic()
         try:
             self.pool.check_deadline(self.path)
-            return _Answer(source, source.fetch(self.path, self.max_length), None)
+            data = source.fetch(self.path, self.max_length)
+            return _Answer(source, data, None, time.monotonic() - started)
+        except MirrorUnreachableError as exc:
+            # Noted here, not by the race: a loser's answer is never read, and a mirror that
+            # cannot be reached must not be asked again for the next file.
+            self.pool.unreachable(source, self.path, exc)
+            return _Answer(source, None, exc)
         except TamizdatError as exc:
             return _Answer(source, None, exc)
         except Exception as exc:  # a bug in a source must still end the wait
@@ -158,6 +172,8 @@ class MirrorPool:
         self.refusals: dict[str, UntrustedContentError] = {}
         self.fetched_files = 0
         self.fetched_bytes = 0
+        # Per mirror: the quickest answer it delivered in this sync, in seconds.
+        self.latency: dict[str, float] = {}
         self.limits = limits or NetworkLimits()
         self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
         self._local_bytes = 0  # from sources that do not count their own wire bytes
@@ -174,6 +190,14 @@ class MirrorPool:
     def live(self) -> list[Source]:
         return [s for s in self.sources if s.name not in self._skip]
 
+    def hedge_delay(self, source: Source, size: int) -> float:
+        """How long ``source`` may take on a file of ``size`` bytes before another mirror
+        is asked as well: a short head start until it has delivered something in this sync."""
+        hedge = self.limits.hedge_seconds(size)
+        with self._lock:
+            proven = source.name in self.latency
+        return hedge if proven else min(hedge, self.limits.head_start)
+
     def prefer(self, name: str) -> None:
         """Ask ``name`` first from now on (the newest timestamp, or the winner of a race)."""
         with self._lock:
@@ -186,6 +210,18 @@ class MirrorPool:
             if skip:
                 self._skip.add(source.name)
         logger.info("mirror %s skipped for %s: %s", source.name, path, problem)
+
+    def unreachable(self, source: Source, path: str, error: MirrorUnreachableError) -> None:
+        """``source`` could not be reached for ``path``: note it and ask it no more."""
+        self.note(source, path, "unreachable", error.message, skip=True)
+
+    def _slow(self, race: _Race) -> None:
+        """The mirror asked last did not answer in its head start: ask it last from now on
+        (it keeps its place in this race, and wins it if it still answers first)."""
+        slow = race.last
+        if slow is not None and slow.remote:
+            with self._lock:
+                self.sources = sorted(self.sources, key=lambda s: s.name == slow.name)
 
     def check_deadline(self, path: str) -> None:
         """Raise if the whole sync's deadline passed.
@@ -200,6 +236,8 @@ class MirrorPool:
             raise answer.error
         data = answer.data or b""
         with self._lock:
+            name = answer.source.name
+            self.latency[name] = min(self.latency.get(name, answer.seconds), answer.seconds)
             self.fetched_files += 1
             self.fetched_bytes += len(data)
             if answer.source.wire_bytes is None:
@@ -239,6 +277,7 @@ class MirrorPool:
             if answer is None:
                 if until is not None and time.monotonic() >= until:
                     break  # the slow ones had their quorum wait: the file is missing
+                self._slow(race)
                 race.start_next()  # the hedge time passed: ask the next mirror as well
                 continue
             source = answer.source
@@ -249,6 +288,8 @@ class MirrorPool:
             except TamizdatError as exc:
                 worst = self._failed(source, path, exc, worst, probe)
                 if isinstance(exc, MissingFileError):
+                    if probe and absent is not None:
+                        break  # two mirrors agree the file does not exist (yet)
                     absent = exc
                 if probe and until is None and isinstance(exc, MissingFileError):
                     # A file that usually does not exist yet: one mirror saying so is
@@ -288,23 +329,22 @@ class MirrorPool:
         if isinstance(exc, UntrustedContentError):
             self.note(source, path, "tampered", exc.message, skip=True)
             return exc
-        if isinstance(exc, MirrorUnreachableError):
-            self.note(source, path, "unreachable", exc.message, skip=True)
-        else:
+        if not isinstance(exc, MirrorUnreachableError):  # (unreachable: noted when it failed)
             self.note(source, path, "error", exc.message, skip=False)
         return worst or exc
 
     def gather(self, path: str, max_length: int, count: int) -> list[tuple[Source, bytes]]:
         """Raw answers for ``path`` from up to ``count`` mirrors (e.g. several timestamps).
 
-        The first ``count`` mirrors are asked in parallel (the next one when one fails);
-        once one has answered, the others get ``limits.quorum_wait`` more seconds.
+        The first ``count`` mirrors are asked in parallel; the next one when one fails, or
+        has not answered within its head start (:meth:`hedge_delay`); once one has
+        answered, the others get ``limits.quorum_wait`` more seconds.
 
         Raises:
             DeadlineError: the deadline passed.
         """
         self.check_deadline(path)
-        race = _Race(self, path, max_length, hedge=False)
+        race = _Race(self, path, max_length, hedge=True)
         order = {id(source): rank for rank, source in enumerate(race.waiting)}
         answers: list[tuple[Source, bytes]] = []
         until: float | None = None
@@ -313,7 +353,11 @@ class MirrorPool:
         while len(answers) < count and not race.exhausted:
             answer = race.next_answer(until)
             if answer is None:
-                break  # the others had their quorum wait: go on without the slow ones
+                if until is not None and time.monotonic() >= until:
+                    break  # the others had their quorum wait: go on without the slow ones
+                self._slow(race)
+                race.start_next()  # one is slow to answer: ask the next mirror as well
+                continue
             try:
                 answers.append((answer.source, self._delivered(answer)))
                 until = until or time.monotonic() + self.limits.quorum_wait
@@ -334,7 +378,7 @@ class MirrorPool:
             self.note(source, path, "tampered", exc.message, skip=True)
             with self._lock:
                 self.refusals[path] = exc
-        elif isinstance(exc, TransportError):
+        elif isinstance(exc, TransportError) and not isinstance(exc, MirrorUnreachableError):
             self.note(source, path, "unreachable", exc.message, skip=True)
         else:
             self.note(source, path, "error", exc.message, skip=False)

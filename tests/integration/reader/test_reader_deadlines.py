@@ -132,7 +132,8 @@ def test_slow_mirror_alone_fails_unreachable_within_the_deadline(
     assert code == 7, report
     assert report["outcome"] == "unreachable"
     assert seconds < DEADLINE * MARGIN, f"{behaviour} held the sync {seconds:.1f} s"
-    assert "deadline" in report["problem"]
+    # The whole deadline, or (a handshake dripped) the shorter connect timeout, cut it off.
+    assert "deadline" in report["problem"] or "within 2 s" in report["problem"]
     after = tree(home / "news")
     after.pop("subscription.json")
     before.pop("subscription.json")
