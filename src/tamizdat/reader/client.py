@@ -11,12 +11,14 @@ import logging
 import re
 import shutil
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.progress import Progress
+from tamizdat.reader.health import load_memory, order_mirrors, remember_sync
 from tamizdat.reader.store import Store, Subscription, reader_home
 from tamizdat.reader.sync import SyncReport, update_store
 from tamizdat.transport.failover import MirrorPool
@@ -101,6 +103,10 @@ def sync_subscription(
 ) -> SyncReport:
     """Sync ``store`` from its configured and learned mirrors (see ``update_store``).
 
+    Mirrors that delivered last time are asked first (the quickest first), those that
+    failed recently last (:mod:`tamizdat.reader.health`); how each one answered is
+    remembered for the next sync.
+
     Raises:
         UserError: the subscription has no mirror at all.
     """
@@ -114,6 +120,8 @@ def sync_subscription(
         )
     limits = replace(options.limits, read_timeout=options.timeout, deadline=options.deadline)
     deadline = Deadline(limits.deadline)  # one clock for the pool and every mirror
+    now = datetime.now(UTC)
+    memory = load_memory(store.root)
     sources = [
         HttpSource(
             url,
@@ -123,16 +131,18 @@ def sync_subscription(
             name=url,
             connections=options.workers,
         )
-        for url in sub.all_mirrors
+        for url in order_mirrors(sub.all_mirrors, memory, now)
     ]
     pool = MirrorPool(sources, deadline=deadline, limits=limits)
     try:
         return update_store(
-            store, pool, quorum=options.quorum, workers=options.workers, progress=progress
-        )
+            store, pool, now=now, quorum=options.quorum, workers=options.workers,
+            progress=progress,
+        )  # fmt: skip
     finally:
         for source in sources:
             source.close()
+        remember_sync(store.root, memory, dict(pool.latency), list(pool.notes), now)
 
 
 def import_bundle(store: Store, bundle: Path, *, limits: BundleLimits | None = None) -> SyncReport:

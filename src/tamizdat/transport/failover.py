@@ -85,7 +85,7 @@ class _Race:
         self.waiting = list(pool.live)
         self.running = 0
         self.started = 0
-        self.last: Source | None = None  # the mirror asked most recently
+        self.pending: dict[str, tuple[Source, float]] = {}  # asked, not answered: since when
         self.hedge_at: float | None = None
         self.answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
 
@@ -101,7 +101,7 @@ class _Race:
         source = self.waiting.pop(0)
         self.running += 1
         self.started += 1
-        self.last = source
+        self.pending[source.name] = (source, time.monotonic())
         if not source.remote:
             self.hedge_at = None
             self.answers.put(self._ask(source))
@@ -148,6 +148,7 @@ class _Race:
             self.pool.check_deadline(self.path)
             return None
         self.running -= 1
+        self.pending.pop(answer.source.name, None)
         return answer
 
 
@@ -216,12 +217,17 @@ class MirrorPool:
         self.note(source, path, "unreachable", error.message, skip=True)
 
     def _slow(self, race: _Race) -> None:
-        """The mirror asked last did not answer in its head start: ask it last from now on
-        (it keeps its place in this race, and wins it if it still answers first)."""
-        slow = race.last
-        if slow is not None and slow.remote:
+        """Mirrors still silent after their head start are asked last from now on (each
+        keeps its place in this race, and wins it if it still answers first)."""
+        now = time.monotonic()
+        slow = {
+            name
+            for name, (source, since) in race.pending.items()
+            if source.remote and now - since >= self.hedge_delay(source, race.max_length)
+        }
+        if slow:
             with self._lock:
-                self.sources = sorted(self.sources, key=lambda s: s.name == slow.name)
+                self.sources = sorted(self.sources, key=lambda s: s.name in slow)
 
     def check_deadline(self, path: str) -> None:
         """Raise if the whole sync's deadline passed.
