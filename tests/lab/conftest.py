@@ -189,8 +189,11 @@ def new_reader(
 ) -> Callable[[str], Reader]:
     """Make a reader from a template: ``new_reader("http" | "https" | "synced")``."""
 
+    made: list[Path] = []
+
     def make(kind: str = "http") -> Reader:
-        home = tmp_path / f"reader-{kind}"
+        home = tmp_path / f"reader-{kind}-{len(made)}"
+        made.append(home)
         shutil.copytree(reader_templates[kind], home, symlinks=True)
         return Reader(lab, home, releases.ca)
 

@@ -9,6 +9,7 @@ place in the suite where a timed assertion is asked for). Every run's figures ar
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -210,3 +211,35 @@ def test_verify_url_through_the_censor(lab: Lab, releases: Releases) -> None:
     )  # fmt: skip
     assert blocked.code == 7
     _within(blocked, 5)
+
+
+def test_the_reader_says_what_each_mirror_did(lab: Lab, new_reader: NewReader) -> None:
+    _use(lab, Policy(drop=frozenset({M1}), reset=frozenset({M2}), dns={mirror_name(3): FORGER_IP}))
+    reader = new_reader("synced")
+    done = reader.run("reader", "sync", "news")
+    print(f"\nFIGURE | three mirrors, three ways blocked | exit {done.code} | {done.seconds:.2f} s")
+    assert done.code != 0
+    assert f"mirror http://{mirror_name(1)}/ did not answer within 2 s" in done.stderr
+    assert f"mirror http://{mirror_name(2)}/ refused the connection" in done.stderr
+    assert f"mirror http://{mirror_name(3)}/ served a file that is not the publisher's" in (
+        done.stderr
+    )
+    assert "Error" not in done.stderr  # no raw exception without -v
+    assert "still holding release 1" in done.stdout
+    verbose = new_reader("synced").run("-v", "reader", "sync", "news")
+    assert "TimeoutError" in verbose.stderr
+    assert "ConnectionRefusedError" in verbose.stderr
+
+
+def test_the_next_sync_asks_the_mirror_that_answered_first(lab: Lab, new_reader: NewReader) -> None:
+    _use(lab, Policy(drop=frozenset({M1, M2})))
+    reader = new_reader("http")
+    first, report = _sync(reader)
+    assert (report["outcome"], report["version"]) == ("current", 2)
+    seen = json.loads((reader.home / "news" / "mirrors-seen.json").read_text())
+    assert seen[f"http://{mirror_name(3)}/"]["ok"]
+    assert seen[f"http://{mirror_name(1)}/"]["problem"] == "did not answer within 2 s"
+    second, report = _sync(reader)
+    assert (report["outcome"], report["version"]) == ("current", 2)
+    assert second.seconds < first.seconds
+    _within(second, 3)

@@ -18,7 +18,7 @@ from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.progress import Progress
-from tamizdat.reader.health import load_memory, order_mirrors, remember_sync
+from tamizdat.reader.health import failed_recently, load_memory, order_mirrors, remember_sync
 from tamizdat.reader.store import Store, Subscription, reader_home
 from tamizdat.reader.sync import SyncReport, update_store
 from tamizdat.transport.failover import MirrorPool
@@ -133,6 +133,11 @@ def sync_subscription(
         )
         for url in order_mirrors(sub.all_mirrors, memory, now)
     ]
+    expected = sum(not failed_recently(url, memory, now) for url in sub.all_mirrors)
+    if expected < options.quorum:
+        # Mirrors that failed last time are still asked for a second timestamp, but not
+        # waited for as long: waiting each sync for them would undo what the memory is for.
+        limits = replace(limits, quorum_wait=min(limits.quorum_wait, limits.head_start))
     pool = MirrorPool(sources, deadline=deadline, limits=limits)
     try:
         return update_store(

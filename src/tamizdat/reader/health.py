@@ -24,7 +24,14 @@ from pathlib import Path
 from tamizdat.files import write_atomic
 from tamizdat.transport.failover import MirrorNote
 
-__all__ = ["MEMORY_FILE", "MirrorMemory", "load_memory", "order_mirrors", "remember_sync"]
+__all__ = [
+    "MEMORY_FILE",
+    "MirrorMemory",
+    "failed_recently",
+    "load_memory",
+    "order_mirrors",
+    "remember_sync",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,11 @@ def order_mirrors(
     """``urls`` with the mirrors that delivered last time first (the quickest first), those
     never seen next, and those that failed recently last; ties keep the given order."""
     return sorted(urls, key=lambda url: _rank(memory.get(url), now))
+
+
+def failed_recently(url: str, memory: Mapping[str, MirrorMemory], now: datetime) -> bool:
+    """Whether ``url`` failed at its last try, less than ``FORGIVE_AFTER`` ago."""
+    return _rank(memory.get(url), now)[0] == 2
 
 
 def remember_sync(
