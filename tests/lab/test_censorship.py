@@ -97,9 +97,16 @@ def test_all_dropped_is_unreachable_with_a_reason_per_mirror(
     assert listed["subscriptions"][0]["release"]["version"] == 1  # type: ignore[index]
 
 
-def test_every_mirror_freezes_each_connection_after_16k(lab: Lab, new_reader: NewReader) -> None:
-    _use(lab, Policy(stall_after=16 * 1024))
-    done, report = _sync(new_reader("http"))
+@pytest.mark.parametrize(
+    ("scheme", "frozen"),
+    [("http", ALL), ("https", ALL), ("http", frozenset({M1}))],
+    ids=["every-mirror", "every-mirror-https", "first-mirror"],
+)
+def test_mirrors_freezing_each_connection_after_16k(
+    lab: Lab, new_reader: NewReader, scheme: str, frozen: frozenset[str]
+) -> None:
+    _use(lab, Policy(stall_after=16 * 1024, stall=frozen))
+    done, report = _sync(new_reader(scheme))
     assert (report["outcome"], report["version"]) == ("current", 2)
     _within(done, 30)
 
