@@ -1,6 +1,6 @@
 """Fixtures of the censorship lab: one lab and one set of signed releases per session.
 
-The lab (``labnet.Lab``) is built once; every test starts from "nothing censored, every
+The lab (``labnet.Lab``, built by ``labsetup``) is built once; every test starts from "nothing censored, every
 mirror serving the newest release" (the autouse ``clean_lab``) and switches the censor's
 policy itself. Releases are signed by the real publisher (``tamizdat build`` and ``sign``
 on a copy of the sample site); the forger signs the same site with keys of its own.
@@ -8,116 +8,28 @@ on a copy of the sample site); the forger signs the same site with keys of its o
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 from labnet import (
     FORGER_IP,
     MIRROR_COUNT,
-    SRC,
     Lab,
     Policy,
     Reader,
     Releases,
     cleanup_stale,
-    mirror_ip,
-    mirror_name,
     probe,
 )
-
-from tamizdat.cli import main
-
-SAMPLE = Path(__file__).resolve().parents[2] / "sample"
-UPDATE = """---
-title: Ferry back in service
-date: 2026-10-20
-desk: news
-summary: The northern ferry runs again after two weeks.
----
-The ferry to the northern shore runs again on its usual timetable.
-"""
-FORGED_LINE = "\nThe council has resolved every complaint. Nothing to report.\n"
-
-
-def _cli(*argv: str) -> None:
-    code = main(["-q", *argv])
-    assert code == 0, f"tamizdat {' '.join(argv)} failed with {code}"
-
-
-def _sign_in_past(site: Path, days: int) -> None:
-    # The publisher's clock set back: the release's timestamp (1 day) expired since.
-    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin", "TAMIZDAT_DEMO_KEYS": "1"}
-    command = ["faketime", "-f", f"-{days}d", sys.executable, "-m", "tamizdat", "-q", "-C", str(site),
-               "sign", "--demo"]  # fmt: skip
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def _site(root: Path, name: str) -> Path:
-    site = root / name
-    shutil.copytree(SAMPLE, site)
-    toml = site / "tamizdat.toml"
-    text = toml.read_text(encoding="utf-8")
-    lines = [
-        'base_url = "http://m1.lab.test/"' if line.startswith("base_url") else line
-        for line in text.splitlines()
-    ]
-    toml.write_text(
-        "\n".join(lines) + '\n\n[signing]\nkeys_dir = "keys"\n\n[signing.expiry_days]\n'
-        "timestamp = 1\n",
-        encoding="utf-8",
-    )
-    _cli("-C", str(site), "keys", "init", "--demo")
-    return site
+from labsetup import make_releases, reader_homes, start_lab
 
 
 @pytest.fixture(scope="session")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
     """v1 (expired), v2 (one article more), a forgery and a tampered copy of v2."""
-    root = tmp_path_factory.mktemp("releases")
-    site = _site(root, "site")
-    _cli("-C", str(site), "build")
-    _sign_in_past(site, 3)
-    v1 = root / "v1"
-    shutil.copytree(site / "release", v1)
-    (site / "content" / "news" / "ferry-back.md").write_text(UPDATE, encoding="utf-8")
-    _cli("-C", str(site), "build")
-    _cli("-C", str(site), "sign", "--demo")
-    v2 = root / "v2"
-    shutil.copytree(site / "release", v2)
-    bundle = root / "friend.tamizdat"
-    _cli("-C", str(site), "bundle", "-o", str(bundle))
-    fingerprint = hashlib.sha256(
-        (v2 / ".well-known/tamizdat/metadata/1.root.json").read_bytes()
-    ).hexdigest()
-
-    forger = _site(root, "forger")
-    article = next((forger / "content" / "news").glob("*.md"))
-    article.write_text(article.read_text(encoding="utf-8") + FORGED_LINE, encoding="utf-8")
-    _cli("-C", str(forger), "build")
-    _cli("-C", str(forger), "sign", "--demo")
-
-    tampered = root / "tampered"
-    shutil.copytree(v2, tampered)
-    page = max(
-        (tampered / ".well-known/tamizdat/targets").rglob("*index.html"),
-        key=lambda p: p.stat().st_size,
-    )
-    data = bytearray(page.read_bytes())
-    data[len(data) // 2] ^= 0x20
-    page.write_bytes(bytes(data))
-    return Releases(
-        v1=v1, v2=v2, forged=forger / "release", tampered=tampered, bundle=bundle,
-        fingerprint=fingerprint, ca=root / "ca.pem",
-    )  # fmt: skip
+    return make_releases(tmp_path_factory.mktemp("releases"))
 
 
 @pytest.fixture(scope="session")
@@ -128,33 +40,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory, releases: Releases) -> Iterato
     missing = probe()
     if "core" in missing:
         pytest.skip(f"censorship lab unavailable: {missing['core']}")
-    root = tmp_path_factory.mktemp("lab")
-    names = [mirror_name(n) for n in range(1, MIRROR_COUNT + 1)]
-    addresses = [mirror_ip(n) for n in range(1, MIRROR_COUNT + 1)]
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(releases.ca))
-    leaf = root / "leaf.pem"
-    ca.issue_cert(*names, *addresses).private_key_and_cert_chain_pem.write_to_path(str(leaf))
-    foreign = root / "forger.pem"
-    trustme.CA().issue_cert(*names, FORGER_IP).private_key_and_cert_chain_pem.write_to_path(
-        str(foreign)
-    )
-    the_lab = Lab(root, missing)
+    the_lab = start_lab(tmp_path_factory.mktemp("lab"), releases, missing)
     try:
-        the_lab.start(releases.ca, leaf, foreign)
         yield the_lab
     finally:
         the_lab.stop()
 
 
 @pytest.fixture(autouse=True)
-def clean_lab(lab: Lab, releases: Releases) -> Iterator[None]:
+def clean_lab(lab: Lab, releases: Releases) -> None:
     """Every test starts uncensored, every mirror serving v2, the forger its forgery."""
     for index in range(1, MIRROR_COUNT + 1):
         lab.serve(index, releases.v2)
     lab.serve(FORGER_IP, releases.forged)
     lab.set_policy(Policy())
-    return
 
 
 @pytest.fixture(scope="session")
@@ -162,25 +61,7 @@ def reader_templates(
     lab: Lab, releases: Releases, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Reader homes to copy: subscribed (http, https) and synced to v1 (http)."""
-    root = tmp_path_factory.mktemp("readers")
-    homes: dict[str, Path] = {}
-    for scheme in ("http", "https"):
-        home = root / scheme
-        mirrors = [f"--mirror={scheme}://{mirror_name(n)}/" for n in range(1, MIRROR_COUNT + 1)]
-        reader = Reader(lab, home, releases.ca)
-        done = reader.run("reader", "add", "news", *mirrors, "--fingerprint", releases.fingerprint)
-        assert done.code == 0, done
-        homes[scheme] = home
-    synced = root / "synced"
-    shutil.copytree(homes["http"], synced, symlinks=True)
-    for index in range(1, MIRROR_COUNT + 1):
-        lab.serve(index, releases.v1)
-    done = Reader(lab, synced, releases.ca).run("--json", "reader", "sync", "news")
-    for index in range(1, MIRROR_COUNT + 1):
-        lab.serve(index, releases.v2)
-    assert done.code in (0, 3), done.stdout  # v1 is stale: its timestamp expired
-    homes["synced"] = synced
-    return homes
+    return reader_homes(lab, releases, tmp_path_factory.mktemp("readers"))
 
 
 @pytest.fixture

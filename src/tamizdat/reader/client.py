@@ -140,14 +140,17 @@ def sync_subscription(
         limits = replace(limits, quorum_wait=min(limits.quorum_wait, limits.head_start))
     pool = MirrorPool(sources, deadline=deadline, limits=limits)
     try:
-        return update_store(
+        report = update_store(
             store, pool, now=now, quorum=options.quorum, workers=options.workers,
             progress=progress,
         )  # fmt: skip
+        # Mirrors the sync did not wait for: said in the report, remembered for next time.
+        report = replace(report, notes=report.notes + tuple(pool.silent()))
+        remember_sync(store.root, memory, dict(pool.latency), report.notes, now)
+        return report
     finally:
         for source in sources:
             source.close()
-        remember_sync(store.root, memory, dict(pool.latency), list(pool.notes), now)
 
 
 def import_bundle(store: Store, bundle: Path, *, limits: BundleLimits | None = None) -> SyncReport:

@@ -116,6 +116,8 @@ class _Race:
 
     def _ask(self, source: Source) -> _Answer:
         started = time.monotonic()
+        key = (source.name, self.path, started)
+        self.pool.asking(key, True)
         try:
             self.pool.check_deadline(self.path)
             data = source.fetch(self.path, self.max_length)
@@ -130,6 +132,8 @@ class _Race:
         except Exception as exc:  # a bug in a source must still end the wait
             logger.exception("source %s failed on %s", source.name, self.path)
             return _Answer(source, None, InternalError(f"source failed: {exc!r}"))
+        finally:
+            self.pool.asking(key, False)
 
     def next_answer(self, until: float | None = None) -> _Answer | None:
         """The next answer, or None when ``until`` (or the hedge time) came first.
@@ -178,6 +182,7 @@ class MirrorPool:
         self.limits = limits or NetworkLimits()
         self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
         self._local_bytes = 0  # from sources that do not count their own wire bytes
+        self._asking: set[tuple[str, str, float]] = set()  # (mirror, path, since) in flight
         self._skip: set[str] = set()
         self._lock = threading.Lock()
 
@@ -211,6 +216,31 @@ class MirrorPool:
             if skip:
                 self._skip.add(source.name)
         logger.info("mirror %s skipped for %s: %s", source.name, path, problem)
+
+    def asking(self, key: tuple[str, str, float], busy: bool) -> None:
+        """A request (mirror, path, since) started (``busy``) or ended."""
+        with self._lock:
+            if busy:
+                self._asking.add(key)
+            else:
+                self._asking.discard(key)
+
+    def silent(self) -> list[MirrorNote]:
+        """Mirrors that delivered nothing in this sync and still owe an answer older than
+        their head start: what the sync did not wait for, as notes (call it at the end)."""
+        now = time.monotonic()
+        oldest: dict[str, tuple[float, str]] = {}
+        with self._lock:
+            noted = {n.mirror for n in self.notes}
+            for name, path, since in self._asking:
+                if name in self.latency or name in noted or now - since < self.limits.head_start:
+                    continue
+                if name not in oldest or since < oldest[name][0]:
+                    oldest[name] = (since, path)
+        return [
+            MirrorNote(name, path, "unreachable", f"had not answered after {now - since:.1f} s")
+            for name, (since, path) in sorted(oldest.items())
+        ]
 
     def unreachable(self, source: Source, path: str, error: MirrorUnreachableError) -> None:
         """``source`` could not be reached for ``path``: note it and ask it no more."""

@@ -177,3 +177,14 @@ def test_two_mirrors_saying_missing_end_a_probe() -> None:
     with pytest.raises(MissingFileError):
         pool.fetch("2.root.json", 10, _accept, probe=True)
     stalled.release.set()
+
+
+def test_a_mirror_still_silent_at_the_end_is_noted_as_such() -> None:
+    stalled = _Remote({"a": b"1"}, "stalled", None)
+    pool = MirrorPool([stalled, _Remote({"a": b"1"}, "fast", 0.0)], limits=EYEBALLS)
+    assert pool.fetch("a", 10, _accept) == (b"1", "fast")
+    time.sleep(EYEBALLS.head_start)
+    [note] = pool.silent()
+    assert (note.mirror, note.path, note.kind) == ("stalled", "a", "unreachable")
+    assert note.problem.startswith("had not answered after")
+    stalled.release.set()
