@@ -74,6 +74,9 @@ def test_first_mirror_blocked_by_address(lab: Lab, new_reader: NewReader, how: s
     done, report = _sync(new_reader("http"))
     assert (report["outcome"], report["version"]) == ("current", 2)
     _within(done, 3)
+    said = {n["problem"] for n in report["notes"] if n["mirror"] == f"http://{mirror_name(1)}/"}
+    expected = ("refused the connection",) if how == "reset" else ("answer",)
+    assert any(words in problem for problem in said for words in expected), said
 
 
 def test_two_of_three_dropped(lab: Lab, new_reader: NewReader) -> None:
