@@ -77,12 +77,19 @@ class _Answer:
 class _Race:
     """The requests for one file: started one by one, hedged, answers in arrival order."""
 
-    def __init__(self, pool: MirrorPool, path: str, max_length: int, *, hedge: bool) -> None:
+    def __init__(
+        self, pool: MirrorPool, path: str, max_length: int, *, hedge: bool, opinion: bool = False
+    ) -> None:
         self.pool = pool
         self.hedge = hedge
         self.path = path
         self.max_length = max_length
         self.waiting = list(pool.live)
+        if opinion:
+            # A second opinion (the next root, another timestamp) is not worth waiting for
+            # from a mirror that has not answered anything yet and still owes an answer.
+            silent = {note.mirror for note in pool.silent()}
+            self.waiting = [s for s in self.waiting if s.name not in silent] or self.waiting
         self.running = 0
         self.started = 0
         self.pending: dict[str, tuple[Source, float]] = {}  # asked, not answered: since when
@@ -227,7 +234,7 @@ class MirrorPool:
 
     def silent(self) -> list[MirrorNote]:
         """Mirrors that delivered nothing in this sync and still owe an answer older than
-        their head start: what the sync did not wait for, as notes (call it at the end)."""
+        their head start: at the end, what the sync did not wait for, as notes."""
         now = time.monotonic()
         oldest: dict[str, tuple[float, str]] = {}
         with self._lock:
@@ -303,7 +310,7 @@ class MirrorPool:
             TransportError: no mirror could be reached. DeadlineError: the deadline passed.
         """
         self.check_deadline(path)
-        race = _Race(self, path, max_length, hedge=True)
+        race = _Race(self, path, max_length, hedge=True, opinion=probe)
         worst: TamizdatError | None = None
         until: float | None = None  # a probe: how long the rest may take after a "missing"
         absent: MissingFileError | None = None
@@ -380,7 +387,7 @@ class MirrorPool:
             DeadlineError: the deadline passed.
         """
         self.check_deadline(path)
-        race = _Race(self, path, max_length, hedge=True)
+        race = _Race(self, path, max_length, hedge=True, opinion=True)
         order = {id(source): rank for rank, source in enumerate(race.waiting)}
         answers: list[tuple[Source, bytes]] = []
         until: float | None = None

@@ -188,3 +188,15 @@ def test_a_mirror_still_silent_at_the_end_is_noted_as_such() -> None:
     assert (note.mirror, note.path, note.kind) == ("stalled", "a", "unreachable")
     assert note.problem.startswith("had not answered after")
     stalled.release.set()
+
+
+def test_a_second_opinion_is_not_awaited_from_a_mirror_still_silent() -> None:
+    stalled = _Remote({"a": b"1"}, "stalled", None)
+    pool = MirrorPool([stalled, _Remote({"a": b"1"}, "fast", 0.0)], deadline=10.0, limits=EYEBALLS)
+    assert pool.fetch("a", 10, _accept) == (b"1", "fast")
+    time.sleep(EYEBALLS.head_start)
+    with pytest.raises(MissingFileError):  # not DeadlineError: the silent one is not asked
+        pool.fetch("2.root.json", 10, _accept, probe=True)
+    assert [(s.name, d) for s, d in pool.gather("a", 10, 2)] == [("fast", b"1")]
+    assert stalled.asked == ["a"]
+    stalled.release.set()
