@@ -330,6 +330,8 @@ class Lab:
         for process, log in self._daemons:
             process.kill()
             process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
             log.close()
         for ns in (self.reader_ns, self.censor_ns, self.inet_ns):
             _delete_namespace(ns)

@@ -62,3 +62,40 @@ def test_stale_labs_of_a_killed_run_are_removed(tmp_path: Path) -> None:
         if sleeper.poll() is None:
             os.kill(sleeper.pid, signal.SIGKILL)
         run("ip", "netns", "delete", name, check=False)
+
+
+HELPER = """
+import subprocess, sys
+sys.path.insert(0, {lab!r})
+from labnet import _die_with_parent
+child = subprocess.Popen(["ip", "netns", "exec", {ns!r}, "sleep", "60"], preexec_fn=_die_with_parent)
+print(child.pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_daemon_dies_with_the_process_that_started_it(lab: Lab) -> None:
+    # As pytest starts the lab's daemons: when it is killed (-9), they die with it.
+    script = HELPER.format(lab=str(Path(__file__).parent), ns=lab.inet_ns)
+    starter = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    daemon = starter.stdout.readline().strip()
+
+    def running() -> bool:
+        return daemon in run("ip", "netns", "pids", lab.inet_ns).stdout.split()
+
+    until = time.monotonic() + 10
+    while time.monotonic() < until and not running():  # `ip netns exec` is entering it
+        time.sleep(0.05)
+    assert running()
+    starter.kill()
+    starter.wait(timeout=10)
+    until = time.monotonic() + 10
+    while time.monotonic() < until and running():
+        time.sleep(0.05)
+    assert not running()
+    assert starter.stdin is not None
+    starter.stdin.close()
+    starter.stdout.close()
