@@ -367,7 +367,7 @@ class HttpClient:
         """One URL; a body cut off by a frozen connection is resumed on a fresh one."""
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        data = b""
+        data = bytearray()  # grows piece by piece (a bytes object would be copied each time)
         size: int | None = None  # the file's full length, once an answer said it
         validator: str | None = None
         fruitless = 0  # resumptions in a row that brought no new byte
@@ -387,20 +387,20 @@ class HttpClient:
                     raise _oversize(url, max_length)
                 data += piece.body
             elif piece.status == 200:
-                data = piece.body  # the whole file (again): the server ignored the range
+                data = bytearray(piece.body)  # the whole file (again): the range was ignored
                 size = len(data) if piece.complete else None
                 validator = piece.validator
             elif not (piece.status == 416 and size is not None and start == size):
                 return piece.status, piece.location, b""
             validator = validator or piece.validator
             if size is not None and len(data) >= size:
-                return 200, None, data
+                return 200, None, bytes(data)
             progress = piece.plain and len(data) > before
             if piece.complete and piece.status == 206 and progress:
                 continue  # one piece of several: ask for the next
             fruitless = 0 if progress else fruitless + 1
             if not piece.plain:
-                data = b""  # compressed bytes cannot be resumed: again, plain and in pieces
+                data = bytearray()  # compressed bytes cannot be resumed: again, plain, in pieces
             if fruitless >= 2 or (piece.plain and validator is None):
                 logger.info("%s: stopped at byte %d of %s", url, len(data), size or "?")
                 raise MirrorUnreachableError(
