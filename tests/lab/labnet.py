@@ -120,9 +120,15 @@ def cleanup_stale() -> list[str]:
 
 def ensure_blackhole() -> None:
     """Add the host namespace's blackhole route for the lab range if it is missing."""
-    shown = run("ip", "route", "show", "type", "blackhole", LAB_RANGE, check=False).stdout
-    if LAB_RANGE.split("/")[0] not in shown:
-        run("ip", "route", "add", "blackhole", LAB_RANGE)
+
+    def present() -> bool:
+        shown = run("ip", "route", "show", "type", "blackhole", LAB_RANGE, check=False).stdout
+        return LAB_RANGE.split("/")[0] in shown
+
+    if not present():
+        added = run("ip", "route", "add", "blackhole", LAB_RANGE, check=False)
+        if not present():  # (another lab, e.g. a parallel test worker, may have added it)
+            raise LabError(f"cannot add the blackhole route for {LAB_RANGE}: {added.stderr}")
 
 
 def probe() -> dict[str, str]:
