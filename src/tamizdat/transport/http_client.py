@@ -371,7 +371,7 @@ class HttpClient:
         size: int | None = None  # the file's full length, once an answer said it
         validator: str | None = None
         fruitless = 0  # resumptions in a row that brought no new byte
-        while True:
+        for _ in range(self.limits.max_pieces):
             start = len(data)
             ranged = self._range(start, validator)
             piece = self._exchange(target, url, ranged or _HEADERS, start, max_length, clock)
@@ -409,6 +409,10 @@ class HttpClient:
                     else "stopped sending in the middle of a file, and offers no way to resume",
                     where=url,
                 )
+        raise MirrorUnreachableError(
+            f"froze so often that {self.limits.max_pieces} requests did not bring the whole file",
+            where=url,
+        )
 
     def _acquire(self, *, fresh: bool) -> tuple[_Connection, bool]:
         with self._lock:

@@ -35,7 +35,8 @@ class NetworkLimits:
     ``hedge_rate``: the same for a mirror that has (the first authentic answer wins).
     ``quorum_wait``: after the first answer to a question put to several mirrors (the
     timestamp), how long to wait for the others. ``max_redirects``: redirects followed, only
-    within the mirror's origin.
+    within the mirror's origin. ``max_pieces``: requests one file may take when connections
+    freeze (a 16 KB freeze needs one per 8 KB: 4096 carry 32 MB).
     """
 
     read_timeout: float = 10.0
@@ -49,6 +50,7 @@ class NetworkLimits:
     connect_timeout: float = 2.0
     stall_timeout: float = 2.0
     head_start: float = 0.5
+    max_pieces: int = 4096
 
     def file_seconds(self, size: int) -> float:
         """The wall-clock budget for one file of at most ``size`` bytes from one mirror."""

@@ -145,6 +145,14 @@ def test_a_file_frozen_on_every_connection_arrives_whole(freeze_after: int) -> N
     assert state.connections <= 2 * len(BIG) // (freeze_after // 2) + 3
 
 
+def test_a_file_that_needs_too_many_pieces_is_given_up() -> None:
+    state = _Freezer({"big.bin": BIG}, 4096)
+    limits = NetworkLimits(stall_timeout=0.3, deadline=60.0, max_pieces=5)
+    with _freezing(state) as url, pytest.raises(MirrorUnreachableError) as caught:
+        _fetch(url, "big.bin", limits)
+    assert "5 requests did not bring the whole file" in caught.value.message
+
+
 def test_a_kept_alive_connection_carries_request_after_request() -> None:
     files = {f"f{n}.txt": f"file {n}".encode() * 100 for n in range(5)}
     state = _Freezer(files, None)
