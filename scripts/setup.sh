@@ -21,6 +21,10 @@ if [ "${1:-}" = "--dev" ]; then
   # Dovecot: the real IMAP server the mail robot's tests read requests from (loopback only;
   # the fixture starts its own instance with a throwaway config, never the system one).
   debs+=(dovecot-imapd)
+  # The censorship lab (tests/lab/): iproute2 builds its namespaces, nftables, iptables (its
+  # string match blocks TLS server names) and conntrack are the censor, faketime signs a
+  # release in the past (a frozen mirror's expired timestamp).
+  debs+=(iproute2 nftables iptables conntrack faketime)
 fi
 missing=()
 for deb in "${debs[@]}"; do

@@ -158,7 +158,30 @@ def _report_dict(report: Any) -> dict[str, Any]:
     return data
 
 
-def _show_report(out: Output, report: Any) -> int:
+# What a skipped mirror did, in words a reader understands (the raw problem under -v).
+_SKIPPED = {
+    "tampered": "served a file that is not the publisher's",
+    "lagging": "serves an older release than the others",
+    "missing": "lacks files of this release",
+    "error": "answered with an error",
+}
+
+
+def mirror_lines(notes: Any, verbose: bool) -> list[str]:
+    """One line per mirror that was skipped: what it did, in plain words."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for note in notes:
+        if note.mirror in seen and not verbose:
+            continue
+        seen.add(note.mirror)
+        words = note.problem if note.kind == "unreachable" else _SKIPPED.get(note.kind, note.kind)
+        raw = f" [{note.kind}: {note.path}: {note.problem}]" if verbose else ""
+        lines.append(f"  mirror {note.mirror} {words}{raw}")
+    return lines
+
+
+def _show_report(out: Output, report: Any, verbose: bool = False) -> int:
     def human() -> None:
         if report.outcome in ("current", "stale"):
             label = (
@@ -177,8 +200,8 @@ def _show_report(out: Output, report: Any) -> int:
         else:
             held = f"; still holding release {report.version}" if report.version else ""
             out.say(f"{report.name}: {report.outcome}: {report.problem} ({report.where}){held}")
-        for note in report.notes:
-            out.note(f"note: skipped {note.mirror} for {note.path}: {note.kind}: {note.problem}")
+        for line in mirror_lines(report.notes, verbose):
+            out.note(line)
 
     out.result(_report_dict(report), human)
     return int(_EXIT[report.outcome])
@@ -272,7 +295,8 @@ def cmd_sync(args: argparse.Namespace, out: Output) -> int:
 
     options = SyncOptions(ca_file=args.ca_file, timeout=args.timeout, deadline=args.deadline)
     store = Store.open(args.name, args.store_dir)
-    return _show_report(out, sync_subscription(store, options, progress=out.progress))
+    report = sync_subscription(store, options, progress=out.progress)
+    return _show_report(out, report, verbose=getattr(args, "verbose", 0) > 0)
 
 
 def cmd_import(args: argparse.Namespace, out: Output) -> int:

@@ -12,12 +12,14 @@ import re
 import secrets
 import shutil
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tamizdat.channels.bundle import BundleLimits, open_bundle, write_bundle
 from tamizdat.errors import BundleError, UserError
 from tamizdat.fingerprint import normalize_fingerprint
 from tamizdat.progress import Progress
+from tamizdat.reader.health import failed_recently, load_memory, order_mirrors, remember_sync
 from tamizdat.reader.store import Store, Subscription, reader_home, subscription_names
 from tamizdat.reader.sync import SyncReport, update_store
 from tamizdat.transport.failover import MirrorPool
@@ -170,6 +172,10 @@ def sync_subscription(
 ) -> SyncReport:
     """Sync ``store`` from its configured and learned mirrors (see ``update_store``).
 
+    Mirrors that delivered last time are asked first (the quickest first), those that
+    failed recently last (:mod:`tamizdat.reader.health`); how each one answered is
+    remembered for the next sync.
+
     Raises:
         UserError: the subscription has no mirror at all.
     """
@@ -183,6 +189,8 @@ def sync_subscription(
         )
     limits = replace(options.limits, read_timeout=options.timeout, deadline=options.deadline)
     deadline = Deadline(limits.deadline)  # one clock for the pool and every mirror
+    now = datetime.now(UTC)
+    memory = load_memory(store.root)
     sources = [
         HttpSource(
             url,
@@ -192,13 +200,23 @@ def sync_subscription(
             name=url,
             connections=options.workers,
         )
-        for url in sub.all_mirrors
+        for url in order_mirrors(sub.all_mirrors, memory, now)
     ]
+    expected = sum(not failed_recently(url, memory, now) for url in sub.all_mirrors)
+    if expected < options.quorum:
+        # Mirrors that failed last time are still asked for a second timestamp, but not
+        # waited for as long: waiting each sync for them would undo what the memory is for.
+        limits = replace(limits, quorum_wait=min(limits.quorum_wait, limits.head_start))
     pool = MirrorPool(sources, deadline=deadline, limits=limits)
     try:
-        return update_store(
-            store, pool, quorum=options.quorum, workers=options.workers, progress=progress
-        )
+        report = update_store(
+            store, pool, now=now, quorum=options.quorum, workers=options.workers,
+            progress=progress,
+        )  # fmt: skip
+        # Mirrors the sync did not wait for: said in the report, remembered for next time.
+        report = replace(report, notes=report.notes + tuple(pool.silent()))
+        remember_sync(store.root, memory, dict(pool.latency), report.notes, now)
+        return report
     finally:
         for source in sources:
             source.close()

@@ -6,10 +6,14 @@ state); a mirror that delivered unauthentic bytes is not asked again in this syn
 that could not be reached is not asked again either, and every skip is recorded as a
 :class:`MirrorNote` (in the report, not an error) as long as some other mirror delivers.
 Only when no mirror delivers does the pool raise — the most telling error it saw (untrusted
-beats transport). A slow mirror loses the race: a remote source (``Source.remote``) that has
-not delivered within ``NetworkLimits.hedge_seconds`` of the file's size gets company — the
-next mirror is asked in parallel and the first authentic answer wins. No wait outlasts the
-whole deadline: when it passes, :class:`~tamizdat.errors.DeadlineError` is raised at once.
+beats transport). A slow mirror loses the race (happy eyeballs): a remote source
+(``Source.remote``) that has not delivered within ``NetworkLimits.head_start`` — or, once it
+delivered something in this sync, within ``NetworkLimits.hedge_seconds`` of the file's size —
+gets company: the next mirror is asked in parallel and the first authentic answer wins; a
+question put to several mirrors (:meth:`MirrorPool.gather`) is hedged the same way. No wait
+outlasts the whole deadline: when it passes, :class:`~tamizdat.errors.DeadlineError` is
+raised at once. The pool remembers, per mirror, how fast its answers came
+(:attr:`MirrorPool.latency`), so a caller can ask the quick ones first next time.
 """
 
 from __future__ import annotations
@@ -68,19 +72,28 @@ class _Answer:
     source: Source
     data: bytes | None
     error: TamizdatError | None
+    seconds: float = 0.0
 
 
 class _Race:
     """The requests for one file: started one by one, hedged, answers in arrival order."""
 
-    def __init__(self, pool: MirrorPool, path: str, max_length: int, *, hedge: bool) -> None:
+    def __init__(
+        self, pool: MirrorPool, path: str, max_length: int, *, hedge: bool, opinion: bool = False
+    ) -> None:
         self.pool = pool
         self.hedge = hedge
         self.path = path
         self.max_length = max_length
         self.waiting = list(pool.live)
+        if opinion:
+            # A second opinion (the next root, another timestamp) is not worth waiting for
+            # from a mirror that has not answered anything yet and still owes an answer.
+            silent = {note.mirror for note in pool.silent()}
+            self.waiting = [s for s in self.waiting if s.name not in silent] or self.waiting
         self.running = 0
         self.started = 0
+        self.pending: dict[str, tuple[Source, float]] = {}  # asked, not answered: since when
         self.hedge_at: float | None = None
         self.answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
 
@@ -96,12 +109,13 @@ class _Race:
         source = self.waiting.pop(0)
         self.running += 1
         self.started += 1
+        self.pending[source.name] = (source, time.monotonic())
         if not source.remote:
             self.hedge_at = None
             self.answers.put(self._ask(source))
             return
         if self.hedge:
-            self.hedge_at = time.monotonic() + self.pool.limits.hedge_seconds(self.max_length)
+            self.hedge_at = time.monotonic() + self.pool.hedge_delay(source, self.max_length)
         threading.Thread(
             target=lambda: self.answers.put(self._ask(source)),
             name=f"fetch {self.path}",
@@ -109,14 +123,25 @@ class _Race:
         ).start()
 
     def _ask(self, source: Source) -> _Answer:
+        started = time.monotonic()
+        key = (source.name, self.path, started)
+        self.pool.asking(key, True)
         try:
             self.pool.check_deadline(self.path)
-            return _Answer(source, source.fetch(self.path, self.max_length), None)
+            data = source.fetch(self.path, self.max_length)
+            return _Answer(source, data, None, time.monotonic() - started)
+        except MirrorUnreachableError as exc:
+            # Noted here, not by the race: a loser's answer is never read, and a mirror that
+            # cannot be reached must not be asked again for the next file.
+            self.pool.unreachable(source, self.path, exc)
+            return _Answer(source, None, exc)
         except TamizdatError as exc:
             return _Answer(source, None, exc)
         except Exception as exc:  # a bug in a source must still end the wait
             logger.exception("source %s failed on %s", source.name, self.path)
             return _Answer(source, None, InternalError(f"source failed: {exc!r}"))
+        finally:
+            self.pool.asking(key, False)
 
     def next_answer(self, until: float | None = None) -> _Answer | None:
         """The next answer, or None when ``until`` (or the hedge time) came first.
@@ -135,6 +160,7 @@ class _Race:
             self.pool.check_deadline(self.path)
             return None
         self.running -= 1
+        self.pending.pop(answer.source.name, None)
         return answer
 
 
@@ -159,9 +185,12 @@ class MirrorPool:
         self.refusals: dict[str, UntrustedContentError] = {}
         self.fetched_files = 0
         self.fetched_bytes = 0
+        # Per mirror: the quickest answer it delivered in this sync, in seconds.
+        self.latency: dict[str, float] = {}
         self.limits = limits or NetworkLimits()
         self.deadline = deadline if isinstance(deadline, Deadline) else Deadline(deadline)
         self._local_bytes = 0  # from sources that do not count their own wire bytes
+        self._asking: set[tuple[str, str, float]] = set()  # (mirror, path, since) in flight
         self._skip: set[str] = set()
         self._lock = threading.Lock()
 
@@ -174,6 +203,14 @@ class MirrorPool:
     @property
     def live(self) -> list[Source]:
         return [s for s in self.sources if s.name not in self._skip]
+
+    def hedge_delay(self, source: Source, size: int) -> float:
+        """How long ``source`` may take on a file of ``size`` bytes before another mirror
+        is asked as well: a short head start until it has delivered something in this sync."""
+        hedge = self.limits.hedge_seconds(size)
+        with self._lock:
+            proven = source.name in self.latency
+        return hedge if proven else min(hedge, self.limits.head_start)
 
     def prefer(self, name: str) -> None:
         """Ask ``name`` first from now on (the newest timestamp, or the winner of a race)."""
@@ -188,6 +225,48 @@ class MirrorPool:
                 self._skip.add(source.name)
         logger.info("mirror %s skipped for %s: %s", source.name, path, problem)
 
+    def asking(self, key: tuple[str, str, float], busy: bool) -> None:
+        """A request (mirror, path, since) started (``busy``) or ended."""
+        with self._lock:
+            if busy:
+                self._asking.add(key)
+            else:
+                self._asking.discard(key)
+
+    def silent(self) -> list[MirrorNote]:
+        """Mirrors that delivered nothing in this sync and still owe an answer older than
+        their head start: at the end, what the sync did not wait for, as notes."""
+        now = time.monotonic()
+        oldest: dict[str, tuple[float, str]] = {}
+        with self._lock:
+            noted = {n.mirror for n in self.notes}
+            for name, path, since in self._asking:
+                if name in self.latency or name in noted or now - since < self.limits.head_start:
+                    continue
+                if name not in oldest or since < oldest[name][0]:
+                    oldest[name] = (since, path)
+        return [
+            MirrorNote(name, path, "unreachable", f"had not answered after {now - since:.1f} s")
+            for name, (since, path) in sorted(oldest.items())
+        ]
+
+    def unreachable(self, source: Source, path: str, error: MirrorUnreachableError) -> None:
+        """``source`` could not be reached for ``path``: note it and ask it no more."""
+        self.note(source, path, "unreachable", error.message, skip=True)
+
+    def _slow(self, race: _Race) -> None:
+        """Mirrors still silent after their head start are asked last from now on (each
+        keeps its place in this race, and wins it if it still answers first)."""
+        now = time.monotonic()
+        slow = {
+            name
+            for name, (source, since) in race.pending.items()
+            if source.remote and now - since >= self.hedge_delay(source, race.max_length)
+        }
+        if slow:
+            with self._lock:
+                self.sources = sorted(self.sources, key=lambda s: s.name in slow)
+
     def check_deadline(self, path: str) -> None:
         """Raise if the whole sync's deadline passed.
 
@@ -201,6 +280,8 @@ class MirrorPool:
             raise answer.error
         data = answer.data or b""
         with self._lock:
+            name = answer.source.name
+            self.latency[name] = min(self.latency.get(name, answer.seconds), answer.seconds)
             self.fetched_files += 1
             self.fetched_bytes += len(data)
             if answer.source.wire_bytes is None:
@@ -230,7 +311,7 @@ class MirrorPool:
             TransportError: no mirror could be reached. DeadlineError: the deadline passed.
         """
         self.check_deadline(path)
-        race = _Race(self, path, max_length, hedge=True)
+        race = _Race(self, path, max_length, hedge=True, opinion=probe)
         worst: TamizdatError | None = None
         until: float | None = None  # a probe: how long the rest may take after a "missing"
         absent: MissingFileError | None = None
@@ -240,6 +321,7 @@ class MirrorPool:
             if answer is None:
                 if until is not None and time.monotonic() >= until:
                     break  # the slow ones had their quorum wait: the file is missing
+                self._slow(race)
                 race.start_next()  # the hedge time passed: ask the next mirror as well
                 continue
             source = answer.source
@@ -250,6 +332,8 @@ class MirrorPool:
             except TamizdatError as exc:
                 worst = self._failed(source, path, exc, worst, probe)
                 if isinstance(exc, MissingFileError):
+                    if probe and absent is not None:
+                        break  # two mirrors agree the file does not exist (yet)
                     absent = exc
                 if probe and until is None and isinstance(exc, MissingFileError):
                     # A file that usually does not exist yet: one mirror saying so is
@@ -292,23 +376,22 @@ class MirrorPool:
         if isinstance(exc, UntrustedContentError):
             self.note(source, path, "tampered", exc.message, skip=True)
             return exc
-        if isinstance(exc, MirrorUnreachableError):
-            self.note(source, path, "unreachable", exc.message, skip=True)
-        else:
+        if not isinstance(exc, MirrorUnreachableError):  # (unreachable: noted when it failed)
             self.note(source, path, "error", exc.message, skip=False)
         return worst or exc
 
     def gather(self, path: str, max_length: int, count: int) -> list[tuple[Source, bytes]]:
         """Raw answers for ``path`` from up to ``count`` mirrors (e.g. several timestamps).
 
-        The first ``count`` mirrors are asked in parallel (the next one when one fails);
-        once one has answered, the others get ``limits.quorum_wait`` more seconds.
+        The first ``count`` mirrors are asked in parallel; the next one when one fails, or
+        has not answered within its head start (:meth:`hedge_delay`); once one has
+        answered, the others get ``limits.quorum_wait`` more seconds.
 
         Raises:
             DeadlineError: the deadline passed.
         """
         self.check_deadline(path)
-        race = _Race(self, path, max_length, hedge=False)
+        race = _Race(self, path, max_length, hedge=True, opinion=True)
         order = {id(source): rank for rank, source in enumerate(race.waiting)}
         answers: list[tuple[Source, bytes]] = []
         until: float | None = None
@@ -317,7 +400,11 @@ class MirrorPool:
         while len(answers) < count and not race.exhausted:
             answer = race.next_answer(until)
             if answer is None:
-                break  # the others had their quorum wait: go on without the slow ones
+                if until is not None and time.monotonic() >= until:
+                    break  # the others had their quorum wait: go on without the slow ones
+                self._slow(race)
+                race.start_next()  # one is slow to answer: ask the next mirror as well
+                continue
             try:
                 answers.append((answer.source, self._delivered(answer)))
                 until = until or time.monotonic() + self.limits.quorum_wait
@@ -338,7 +425,7 @@ class MirrorPool:
             self.note(source, path, "tampered", exc.message, skip=True)
             with self._lock:
                 self.refusals[path] = exc
-        elif isinstance(exc, TransportError):
+        elif isinstance(exc, TransportError) and not isinstance(exc, MirrorUnreachableError):
             self.note(source, path, "unreachable", exc.message, skip=True)
         else:
             self.note(source, path, "error", exc.message, skip=False)

@@ -21,14 +21,22 @@ __all__ = ["Deadline", "NetworkLimits"]
 class NetworkLimits:
     """Time limits of network reads, in seconds (rates in bytes per second).
 
-    ``read_timeout``: one connect, TLS handshake, send or receive. ``file_budget`` plus the
-    file's size at ``min_rate``: one file from one mirror, all reads and redirects included
-    (a mirror slower than that is skipped as unreachable). ``deadline``: the whole operation
-    (a sync, a verify, a mirror check); None only where a caller bounds it otherwise.
-    ``hedge_delay`` plus the size at ``hedge_rate``: how long one mirror may take before the
-    next one is asked in parallel (the first authentic answer wins). ``quorum_wait``: after
-    the first answer to a question put to several mirrors (the timestamp), how long to wait
-    for the others. ``max_redirects``: redirects followed, only within the mirror's origin.
+    ``read_timeout``: one send, or the wait for a fresh connection's answer. ``connect_timeout``:
+    a TCP connect or TLS handshake (a censor that drops packets makes both hang: the next
+    mirror is asked instead). ``stall_timeout``: the longest pause inside an answer, or before
+    the answer on a kept-alive connection; a connection that pauses longer is taken as frozen
+    (the censor freezes connections after some bytes) and the transfer resumes on a fresh
+    one with an HTTP ``Range`` request. ``file_budget`` plus the file's size at ``min_rate``:
+    one file from one mirror, all reads, resumptions and redirects included (a mirror slower
+    than that is skipped as unreachable). ``deadline``: the whole operation (a sync, a
+    verify, a mirror check); None only where a caller bounds it otherwise. ``head_start``:
+    how long a mirror that has not yet delivered anything in this operation may take before
+    the next one is asked in parallel (happy eyeballs); ``hedge_delay`` plus the size at
+    ``hedge_rate``: the same for a mirror that has (the first authentic answer wins).
+    ``quorum_wait``: after the first answer to a question put to several mirrors (the
+    timestamp), how long to wait for the others. ``max_redirects``: redirects followed, only
+    within the mirror's origin. ``max_pieces``: requests one file may take when connections
+    freeze (a 16 KB freeze needs one per 8 KB: 4096 carry 32 MB).
     """
 
     read_timeout: float = 10.0
@@ -39,6 +47,10 @@ class NetworkLimits:
     hedge_rate: float = 1024 * 1024.0
     quorum_wait: float = 2.0
     max_redirects: int = 3
+    connect_timeout: float = 2.0
+    stall_timeout: float = 2.0
+    head_start: float = 0.5
+    max_pieces: int = 4096
 
     def file_seconds(self, size: int) -> float:
         """The wall-clock budget for one file of at most ``size`` bytes from one mirror."""

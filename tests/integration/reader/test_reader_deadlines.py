@@ -132,10 +132,13 @@ def test_slow_mirror_alone_fails_unreachable_within_the_deadline(
     assert code == 7, report
     assert report["outcome"] == "unreachable"
     assert seconds < DEADLINE * MARGIN, f"{behaviour} held the sync {seconds:.1f} s"
-    assert "deadline" in report["problem"]
+    # The whole deadline, or (a handshake dripped) the shorter connect timeout, cut it off.
+    assert "deadline" in report["problem"] or "within 2 s" in report["problem"]
     after = tree(home / "news")
-    after.pop("subscription.json")
-    before.pop("subscription.json")
+    # Only the memory of how the mirrors answered may change (reader/health.py).
+    for changed in ("subscription.json", "mirrors-seen.json"):
+        after.pop(changed)
+        before.pop(changed)
     assert after == before  # the store is exactly as it was
     assert Store.open("news", home).release.version == 1  # type: ignore[union-attr]
 
