@@ -1,5 +1,7 @@
 // Build what ships inside the Python package (so a newsroom needs no Node.js): readable,
 // unminified bundles generated from src/. Usage: node build.js [OUTDIR]
+// `node build.js --sizes` (npm run sizes) writes nothing: it prints what each source module
+// contributes to sw.js, the file with a size budget (issue 10), largest first.
 //   verifier.js     the verifier as an ES module (Node, the conformance CLI, the differential test)
 //   sw.js           the service worker (a classic script: `tamizdat build` prepends its config)
 //   tz-register.js  the register script every page loads
@@ -12,9 +14,11 @@
 import { build, transform } from "esbuild";
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const outdir = process.argv[2] ?? `${here}../src/tamizdat/web`;
+const sizes = process.argv[2] === "--sizes";
+const outdir = (sizes ? undefined : process.argv[2]) ?? `${here}../src/tamizdat/web`;
 
 /** @type {[string, string, "esm" | "iife"][]} */
 const bundles = [
@@ -26,6 +30,7 @@ const bundles = [
 ];
 
 for (const [entry, name, format] of bundles) {
+  if (sizes && name !== "sw.js") continue;
   const bundled = await build({
     entryPoints: [`${here}src/${entry}`],
     bundle: true,
@@ -38,8 +43,25 @@ for (const [entry, name, format] of bundles) {
     charset: "utf8",
     legalComments: "none",
     logLevel: "warning",
+    metafile: sizes,
   });
   const readable = await transform(bundled.outputFiles[0].text, { format: format === "esm" ? "esm" : undefined, target: "es2022", charset: "utf8" });
+  if (sizes) {
+    printSizes(bundled.metafile, readable.code);
+    continue;
+  }
   const banner = `// tamizdat ${name}: generated from web/src/${entry} by \`npm run build\` (do not edit).\n`;
   await writeFile(`${outdir}/${name}`, banner + readable.code);
+}
+
+/**
+ * @param {import("esbuild").Metafile | undefined} metafile
+ * @param {string} readable the bundle as shipped (without its banner)
+ */
+function printSizes(metafile, readable) {
+  const inputs = Object.values(metafile?.outputs ?? {})[0]?.inputs ?? {};
+  const rows = Object.entries(inputs).sort((a, b) => b[1].bytesInOutput - a[1].bytesInOutput);
+  const total = rows.reduce((sum, [, input]) => sum + input.bytesInOutput, 0);
+  console.log(`sw.js: ${Buffer.byteLength(readable)} B readable, ${gzipSync(readable, { level: 9 }).length} B gzip; by module (whitespace-minified bytes):`);
+  for (const [path, input] of rows) console.log(`${String(input.bytesInOutput).padStart(7)}  ${(100 * input.bytesInOutput / total).toFixed(1).padStart(5)}%  ${path}`);
 }

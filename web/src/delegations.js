@@ -12,7 +12,6 @@
 import { InternalError, UnauthorizedPathError } from "./errors.js";
 import { binFor, binName, isBinName } from "./metadata.js";
 import { roleCovers } from "./fnmatch.js";
-import { compareCodePoints } from "./bytes.js";
 
 /** @typedef {import("./metadata.js").Targets} Targets */
 /** @typedef {import("./metadata.js").TargetFile} TargetFile */
@@ -137,15 +136,6 @@ export class DelegationTree {
     }
   }
 
-  /** @throws {UnauthorizedPathError} the first unauthorised listing */
-  async checkAllAuthorized() {
-    for (const [role, targets] of this.roles) {
-      for (const path of targets.targets.keys()) {
-        if (!(await this.authorized(role, path))) await this.checkAuthorized(path);
-      }
-    }
-  }
-
   /**
    * The roles `role` delegates `path` to, in order (python-tuf `get_roles_for_target`).
    * @param {string} role
@@ -196,20 +186,5 @@ export class DelegationTree {
       stack.push(...children.reverse());
     }
     return null;
-  }
-
-  /**
-   * Every signed path, resolved as a client would (every reachable role must be loaded).
-   * @returns {Promise<Map<string, TargetFile>>} sorted by path
-   */
-  async resolvedTargets() {
-    const paths = new Set();
-    for (const targets of this.roles.values()) for (const path of targets.targets.keys()) paths.add(path);
-    const out = new Map();
-    for (const path of [...paths].sort(compareCodePoints)) {
-      const found = await this.resolve(path);
-      if (found) out.set(path, found[1]);
-    }
-    return out;
   }
 }

@@ -4,12 +4,12 @@
  * for an authentic release, and says what this machine must remember (`seen`) only then;
  * every refusal is an outcome with the error that caused it, never a silent pass.
  */
-import { outcomeOf } from "./errors.js";
+import { OversizeError, outcomeOf } from "./errors.js";
 import { ClientWorkflow } from "./workflow.js";
 import { SourceFetcher } from "./fetch.js";
 import { LOG_JSON } from "./layout.js";
 import { releaseEntry } from "./log.js";
-import { sha256Hex } from "./bytes.js";
+import { compareCodePoints, sha256Hex } from "./bytes.js";
 import { formatTime } from "./metadata.js";
 
 /**
@@ -40,6 +40,49 @@ import { formatTime } from "./metadata.js";
  */
 
 /**
+ * Steps 6–7 for a whole release: every delegation edge reachable from `targets`
+ * (breadth first), then every listed path must be authorised. Whole-release only, so it
+ * lives here and not in ClientWorkflow: the worker (lazy, per path) never ships it.
+ * @param {ClientWorkflow} workflow refreshed already
+ * @throws {OversizeError | import("./errors.js").UnauthorizedPathError} and as `loadDelegation`
+ */
+async function loadAllRoles(workflow) {
+  const tree = workflow.policy.tree;
+  const queue = tree.children("targets").map(([child]) => [child, "targets"]);
+  let roles = 1;
+  for (let i = 0; i < queue.length; i++) {
+    const [role, delegator] = queue[i];
+    const first = !tree.roles.has(role);
+    if (first && ++roles > workflow.limits.maxDelegations) {
+      throw new OversizeError(`expected at most ${workflow.limits.maxDelegations} targets roles, found more`, { where: workflow.fetcher.name });
+    }
+    await workflow.loadDelegation(role, delegator);
+    if (first) queue.push(...tree.children(role).map(([child]) => [child, role]));
+  }
+  for (const [role, targets] of tree.roles) {
+    for (const path of targets.targets.keys()) {
+      if (!(await tree.authorized(role, path))) await tree.checkAuthorized(path);
+    }
+  }
+}
+
+/**
+ * Every signed path, resolved as a client would (every reachable role must be loaded).
+ * @param {import("./delegations.js").DelegationTree} tree
+ * @returns {Promise<Map<string, import("./metadata.js").TargetFile>>} sorted by path
+ */
+async function resolvedTargets(tree) {
+  const paths = new Set();
+  for (const targets of tree.roles.values()) for (const path of targets.targets.keys()) paths.add(path);
+  const out = new Map();
+  for (const path of [...paths].sort(compareCodePoints)) {
+    const found = await tree.resolve(path);
+    if (found) out.set(path, found[1]);
+  }
+  return out;
+}
+
+/**
  * Verify the whole release a fetcher (or source) serves: steps 1–10 and 12.
  * @param {import("./fetch.js").Fetcher | import("./fetch.js").Source} from
  * @param {VerifyOptions} options
@@ -55,9 +98,9 @@ export async function verifyRelease(from, options) {
       limits: options.limits,
     });
     await workflow.refresh();
-    await workflow.loadAllRoles();
+    await loadAllRoles(workflow);
     const policy = workflow.policy;
-    const targets = await policy.tree.resolvedTargets();
+    const targets = await resolvedTargets(policy.tree);
     const chosen = options.check === "metadata" ? [...targets.keys()].filter((p) => p === LOG_JSON) : [...targets.keys()];
     /** @type {import("./log.js").LogEntry[] | null} */
     let log = null;

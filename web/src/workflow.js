@@ -2,7 +2,7 @@
  * The TUF client workflow, written once (trust/verify/workflow.py): which file to ask for
  * next, from where, with which cap (docs/verification-policy.md steps 1–10); the policy
  * alone decides what the bytes are worth. Two ways to use it:
- * - whole release (`refresh` + `loadAllRoles`): every delegation edge verified, every
+ * - whole release (`refresh` + `loadAllRoles` in release.js): every delegation edge verified, every
  *   listed path authorised: `verify`, the differential test, a full check;
  * - lazy, per path (`refresh` + `resolve(path)`): only the roles the depth-first search for
  *   that path crosses are fetched and verified: the service worker, the conformance client.
@@ -265,27 +265,6 @@ export class ClientWorkflow {
     });
     this.metadata.set(name, data);
     await this.copy.keep(role, version, data);
-  }
-
-  /**
-   * Steps 6–7 for a whole release: every delegation edge reachable from `targets`
-   * (breadth first), then every listed path must be authorised.
-   * @throws {OversizeError | import("./errors.js").UnauthorizedPathError} and as `loadDelegation`
-   */
-  async loadAllRoles() {
-    const policy = this.policy;
-    const queue = policy.tree.children("targets").map(([child]) => [child, "targets"]);
-    let roles = 1;
-    for (let i = 0; i < queue.length; i++) {
-      const [role, delegator] = queue[i];
-      const first = !policy.tree.roles.has(role);
-      if (first && ++roles > this.limits.maxDelegations) {
-        throw new OversizeError(`expected at most ${this.limits.maxDelegations} targets roles, found more`, { where: this.fetcher.name });
-      }
-      await this.loadDelegation(role, delegator);
-      if (first) queue.push(...policy.tree.children(role).map(([child]) => [child, role]));
-    }
-    await policy.tree.checkAllAuthorized();
   }
 
   /**

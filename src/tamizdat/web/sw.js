@@ -511,13 +511,6 @@
         }
       }
     }
-    async checkAllAuthorized() {
-      for (const [role, targets] of this.roles) {
-        for (const path of targets.targets.keys()) {
-          if (!await this.authorized(role, path)) await this.checkAuthorized(path);
-        }
-      }
-    }
     async delegatesTo(role, path) {
       const dele = this.roles.get(role).delegations;
       if (!dele) return [];
@@ -550,16 +543,6 @@
         stack.push(...children.reverse());
       }
       return null;
-    }
-    async resolvedTargets() {
-      const paths = /* @__PURE__ */ new Set();
-      for (const targets of this.roles.values()) for (const path of targets.targets.keys()) paths.add(path);
-      const out = /* @__PURE__ */ new Map();
-      for (const path of [...paths].sort(compareCodePoints)) {
-        const found = await this.resolve(path);
-        if (found) out.set(path, found[1]);
-      }
-      return out;
     }
   };
   var noneSeen = () => ({ root: 0, timestamp: 0, snapshot: 0, roles: {}, timestamp_keys: [], snapshot_keys: [], log_head: null, role_keys: {} });
@@ -1116,21 +1099,6 @@
       });
       this.metadata.set(name, data);
       await this.copy.keep(role, version, data);
-    }
-    async loadAllRoles() {
-      const policy = this.policy;
-      const queue = policy.tree.children("targets").map(([child]) => [child, "targets"]);
-      let roles = 1;
-      for (let i = 0; i < queue.length; i++) {
-        const [role, delegator] = queue[i];
-        const first = !policy.tree.roles.has(role);
-        if (first && ++roles > this.limits.maxDelegations) {
-          throw new OversizeError(`expected at most ${this.limits.maxDelegations} targets roles, found more`, { where: this.fetcher.name });
-        }
-        await this.loadDelegation(role, delegator);
-        if (first) queue.push(...policy.tree.children(role).map(([child]) => [child, role]));
-      }
-      await policy.tree.checkAllAuthorized();
     }
     resolve(path) {
       return this.policy.tree.resolve(path, (role, delegator) => this.loadDelegation(role, delegator));

@@ -573,13 +573,6 @@ var DelegationTree = class {
       }
     }
   }
-  async checkAllAuthorized() {
-    for (const [role, targets] of this.roles) {
-      for (const path of targets.targets.keys()) {
-        if (!await this.authorized(role, path)) await this.checkAuthorized(path);
-      }
-    }
-  }
   async delegatesTo(role, path) {
     const dele = this.roles.get(role).delegations;
     if (!dele) return [];
@@ -612,16 +605,6 @@ var DelegationTree = class {
       stack.push(...children.reverse());
     }
     return null;
-  }
-  async resolvedTargets() {
-    const paths = /* @__PURE__ */ new Set();
-    for (const targets of this.roles.values()) for (const path of targets.targets.keys()) paths.add(path);
-    const out = /* @__PURE__ */ new Map();
-    for (const path of [...paths].sort(compareCodePoints)) {
-      const found = await this.resolve(path);
-      if (found) out.set(path, found[1]);
-    }
-    return out;
   }
 };
 var KiB = 1024;
@@ -1276,21 +1259,6 @@ var ClientWorkflow = class {
     this.metadata.set(name, data);
     await this.copy.keep(role, version, data);
   }
-  async loadAllRoles() {
-    const policy = this.policy;
-    const queue = policy.tree.children("targets").map(([child]) => [child, "targets"]);
-    let roles = 1;
-    for (let i = 0; i < queue.length; i++) {
-      const [role, delegator] = queue[i];
-      const first = !policy.tree.roles.has(role);
-      if (first && ++roles > this.limits.maxDelegations) {
-        throw new OversizeError(`expected at most ${this.limits.maxDelegations} targets roles, found more`, { where: this.fetcher.name });
-      }
-      await this.loadDelegation(role, delegator);
-      if (first) queue.push(...policy.tree.children(role).map(([child]) => [child, role]));
-    }
-    await policy.tree.checkAllAuthorized();
-  }
   resolve(path) {
     return this.policy.tree.resolve(path, (role, delegator) => this.loadDelegation(role, delegator));
   }
@@ -1347,14 +1315,43 @@ var ClientWorkflow = class {
   }
 };
 var at = (where, location) => where.includes(location) ? where : `${where}: ${location}`;
+async function loadAllRoles(workflow) {
+  const tree = workflow.policy.tree;
+  const queue = tree.children("targets").map(([child]) => [child, "targets"]);
+  let roles = 1;
+  for (let i = 0; i < queue.length; i++) {
+    const [role, delegator] = queue[i];
+    const first = !tree.roles.has(role);
+    if (first && ++roles > workflow.limits.maxDelegations) {
+      throw new OversizeError(`expected at most ${workflow.limits.maxDelegations} targets roles, found more`, { where: workflow.fetcher.name });
+    }
+    await workflow.loadDelegation(role, delegator);
+    if (first) queue.push(...tree.children(role).map(([child]) => [child, role]));
+  }
+  for (const [role, targets] of tree.roles) {
+    for (const path of targets.targets.keys()) {
+      if (!await tree.authorized(role, path)) await tree.checkAuthorized(path);
+    }
+  }
+}
+async function resolvedTargets(tree) {
+  const paths = /* @__PURE__ */ new Set();
+  for (const targets of tree.roles.values()) for (const path of targets.targets.keys()) paths.add(path);
+  const out = /* @__PURE__ */ new Map();
+  for (const path of [...paths].sort(compareCodePoints)) {
+    const found = await tree.resolve(path);
+    if (found) out.set(path, found[1]);
+  }
+  return out;
+}
 async function verifyRelease(from, options) {
   const fetcher = "fetchChecked" in from ? from : new SourceFetcher(from);
   try {
     const workflow = new ClientWorkflow(fetcher, { now: options.now ?? Date.now(), fingerprint: options.fingerprint.toLowerCase(), seen: options.seen, limits: options.limits });
     await workflow.refresh();
-    await workflow.loadAllRoles();
+    await loadAllRoles(workflow);
     const policy = workflow.policy;
-    const targets = await policy.tree.resolvedTargets();
+    const targets = await resolvedTargets(policy.tree);
     const chosen = options.check === "metadata" ? [...targets.keys()].filter((p) => p === LOG_JSON) : [...targets.keys()];
     let log = null;
     for (const path of chosen) {
