@@ -43,6 +43,12 @@ class DeskSettings:
 
     name: str
     title: str
+    # The desk's name in other languages (``[desks.NAME.titles] ru = "Новости"``), sorted.
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The desk's name for pages in ``lang``: its translation, else ``title``."""
+        return dict(self.titles).get(lang, self.title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +278,18 @@ def read_site(top: Table, root: Path) -> SiteSettings:
             raise desks_table.error(
                 name, f"expected lowercase letters, digits and '-', found {name!r}"
             )
-        desk.reject_unknown({"title"})
-        desks.append(DeskSettings(name, desk.string("title", name)))
+        desk.reject_unknown({"title", "titles"})
+        titles = desk.table("titles")
+        for code in titles.data:
+            if code not in codes:
+                raise titles.error(code, f"{code!r} is not one of the [languages] tables")
+        desks.append(
+            DeskSettings(
+                name,
+                desk.string("title", name),
+                tuple(sorted((code, titles.string(code, name)) for code in titles.data)),
+            )
+        )
     if build.default_desk not in {d.name for d in desks}:
         if desks:
             raise top.table("build").error(
