@@ -49,7 +49,7 @@ class _StaticHost(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -60,7 +60,7 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keys = site.parent / "keys"  # outside the site, never the user's own key folder
     with (site / "tamizdat.toml").open("a", encoding="utf-8") as config:
         config.write(f'\n[signing]\nkeys_dir = "{keys.as_posix()}"\n')
-    os.environ["TAMIZDAT_PASSPHRASE"] = "screenshots only"  # noqa: S105 - throwaway keys
+    os.environ["TAMIZDAT_PASSPHRASE"] = "screenshots only"
     try:
         assert main(["-q", "-C", str(site), "keys", "init"]) == 0
         assert main(["-q", "-C", str(site), "build"]) == 0

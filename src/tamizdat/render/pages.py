@@ -232,9 +232,10 @@ class Renderer:
             {
                 "code": code,
                 "title": self._t(code, "Page not found"),
-                "text": self._t(code, 
+                "text": self._t(
+                    code,
                     "There is no page at this address. It may have moved, or the link may "
-                    "be mistyped."
+                    "be mistyped.",
                 ),
                 "action": self._t(code, "Go to the front page"),
                 "href": context["root"] + home_path(code),
@@ -330,9 +331,7 @@ class Renderer:
         """A section front: the desk's stories in the same style as the home page."""
         articles = self.listing.by_desk.get((lang, desk), ())
         title = next((d.title_in(lang) for d in self.settings.desks if d.name == desk), desk)
-        return self._list(
-            lang, title, articles, n, partial(desk_path, lang, desk), parallel=n == 0
-        )
+        return self._list(lang, title, articles, n, partial(desk_path, lang, desk), parallel=n == 0)
 
     def _tag(self, lang: str, slug: str, n: int) -> bytes:
         articles = self.listing.by_tag[(lang, slug)]

@@ -57,9 +57,13 @@ def _settings_digest(settings: SiteSettings) -> str:
     )
 
 
-def card_digest(article: Article) -> str:
-    """What a list, a feed entry or a "don't miss" block shows of ``article``."""
+def card_digest(article: Article, image: ImageSet | None = None) -> str:
+    """What a list, a feed entry or a "don't miss" block shows of ``article``, with the
+    encoded widths of its lead ``image`` (the card's thumbnail)."""
     return _digest(
+        image,
+        article.image,
+        article.desk,
         article.source,
         article.url_path,
         article.lang,
@@ -102,7 +106,7 @@ class _Keys:
         self.base = base
         # A card shows the lead image as a thumbnail: its encoded widths are part of it.
         self.cards = {
-            source: _digest(card_digest(a), images.get(a.image.source) if a.image else None)
+            source: card_digest(a, images.get(a.image.source) if a.image else None)
             for source, a in listing.by_source.items()
         }
         # repr() of a dataclass runs Python code per field: do it once per author.
