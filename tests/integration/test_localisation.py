@@ -149,9 +149,13 @@ def _theme_messages() -> set[str]:
             "jinja2.ext.babel_extract", str(template), options=options
         ):
             found.update(message if isinstance(message, tuple) else (message,))
-    renderer = REPO / "src" / "tamizdat" / "render" / "pages.py"
-    for _, message, _, _ in extract_from_file("python", str(renderer), keywords={"_t": (2,)}):
-        found.add(message if isinstance(message, str) else message[0])
+    render = REPO / "src" / "tamizdat" / "render"
+    keywords = {"_t": (2,), "gettext": None}
+    for module in ("pages.py", "markdown.py"):
+        for _, message, _, _ in extract_from_file(
+            "python", str(render / module), keywords=keywords
+        ):
+            found.add(message if isinstance(message, str) else message[0])
     return {m for m in found if m}
 
 
