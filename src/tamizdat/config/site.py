@@ -79,6 +79,8 @@ class BuildSettings:
     # A Hugo shortcode tamizdat does not translate (content/shortcodes.py): "fail" refuses
     # the build naming FILE:LINE, "warn" prints it as written and says where.
     unknown_shortcodes: Literal["fail", "warn"] = "fail"
+    # Feeds carry each article's whole text (sanitised HTML), not only its lead.
+    feed_full_text: bool = False
     # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
     allow_scripts: tuple[tuple[str, str], ...] = ()
     # Opt-in ``[build] follow_links_inside_site``: the site root, into which symbolic links
@@ -153,6 +155,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "cache_dir",
         "page_size",
         "feed_size",
+        "feed_full_text",
         "related_count",
         "image_widths",
         "image_quality",
@@ -193,6 +196,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         cache_dir=_path(root, table.string("cache_dir", ".tamizdat")),
         page_size=table.integer("page_size", 10, minimum=1),
         feed_size=table.integer("feed_size", 20, minimum=1),
+        feed_full_text=table.boolean("feed_full_text", False),
         related_count=table.integer("related_count", 4, minimum=0),
         image_widths=tuple(sorted(set(widths))),
         image_quality=quality,

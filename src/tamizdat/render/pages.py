@@ -252,7 +252,12 @@ class Renderer:
 
     def _feed(self, write: Callable[..., bytes], lang: str) -> bytes:
         newest = self.listing.by_lang[lang][: self.settings.build.feed_size]
-        return write(self.site, self.settings, lang, newest)
+        bodies = None
+        if self.settings.build.feed_full_text:
+            # Read on other machines: links and images resolve against base_url.
+            base = self.settings.base_url
+            bodies = {a.source: render_body(a, self.images, base) for a in newest}
+        return write(self.site, self.settings, lang, newest, bodies)
 
     # --- lists -----------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ def _settings_digest(settings: SiteSettings) -> str:
         settings.copyright,
         build.page_size,
         build.feed_size,
+        build.feed_full_text,
         build.related_count,
         build.budget,  # a page published under "warn" is checked again under "fail"
     )
@@ -99,9 +100,11 @@ class _Keys:
         images: Mapping[str, ImageSet],
         base: str,
         feed_size: int,
+        full_text: bool = False,
     ) -> None:
         self.listing = listing
         self.feed_size = feed_size
+        self.full_text = full_text
         self.images = images
         self.base = base
         # A card shows the lead image as a thumbnail: its encoded widths are part of it.
@@ -226,7 +229,9 @@ def _language_plans(
         (lang,),
         keys.key("search-index", (lang,), every_card),
     )
-    newest = keys.cards_of(articles[: keys.feed_size])
+    newest: tuple[object, ...] = keys.cards_of(articles[: keys.feed_size])
+    if keys.full_text:  # the bodies are in the feed: the source files' hashes are too
+        newest = (*newest, *(a.content_hash for a in articles[: keys.feed_size]))
     for kind, name in (("atom", "atom.xml"), ("rss", "rss.xml"), ("jsonfeed", "feed.json")):
         yield PagePlan(f"{lang}/{name}", kind, (lang,), keys.key(kind, (lang,), newest))
 
@@ -245,7 +250,9 @@ def plan_pages(
     ``assets`` maps an asset name to a digest of its bytes.
     """
     base = _digest(theme_digest, _settings_digest(settings), fingerprint)
-    keys = _Keys(site, listing, images, base, settings.build.feed_size)
+    keys = _Keys(
+        site, listing, images, base, settings.build.feed_size, settings.build.feed_full_text
+    )
     plans = [
         PagePlan("index.html", "chooser", (), keys.key("chooser", ())),
         PagePlan("404.html", "404", (), keys.key("404", ())),
