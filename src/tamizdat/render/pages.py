@@ -271,6 +271,7 @@ class Renderer:
         intro: str = "",
         *,
         parallel: bool = False,
+        section: bool = False,
         extra: Mapping[str, Any] | None = None,
     ) -> bytes:
         """List root (``n == 0``: the newest articles) or numbered page ``n``.
@@ -303,6 +304,8 @@ class Renderer:
             older=root + path(older) if older else "",
             newer=root + path(newer) if newer else "",
             total=len(articles) if n == 0 else None,
+            # A section's own page need not label every story with the section's name.
+            section=section,
         )
         if extra is not None:
             context.update(extra)
