@@ -13,6 +13,7 @@ import functools
 import gettext
 import hashlib
 import io
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -20,9 +21,18 @@ import babel
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["DOMAIN", "catalog_digest", "catalog_languages", "translations_for"]
+__all__ = [
+    "DOMAIN",
+    "accepted_languages",
+    "catalog_digest",
+    "catalog_languages",
+    "preferred_language",
+    "translations_for",
+]
 
 DOMAIN = "tamizdat"
+# A language tag as a path segment may hold it: letters, digits and '-' only (no '/', '..').
+_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$")
 FALLBACK = "en"
 
 
@@ -64,3 +74,41 @@ def catalog_digest() -> str:
     for lang in catalog_languages():
         digest.update(lang.encode() + b"\0" + _po_path(lang).read_bytes())
     return digest.hexdigest()
+
+
+def accepted_languages(accept_language: str | None, limit: int = 8) -> list[str]:
+    """The language tags a browser's ``Accept-Language`` asks for, most wanted first,
+    each followed by its base language (``ru-RU``, then ``ru``), lowercased, no repeats.
+
+    Quality values order the tags (RFC 9110 §12.5.4); ``*`` and ``q=0`` ask for nothing.
+    The header is the browser's, so it is read defensively: its first ``limit`` entries
+    only, malformed ones skipped.
+    """
+    wanted: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")[:limit]):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if not _TAG.match(tag) or not quality > 0:
+            continue
+        wanted.append((-quality, index, tag))
+    found: dict[str, None] = {}
+    for _, _, tag in sorted(wanted):
+        found.setdefault(tag)
+        found.setdefault(tag.split("-")[0])
+    return list(found)
+
+
+def preferred_language(accept_language: str | None, available: list[str]) -> str | None:
+    """The first of ``available`` the browser asks for (see :func:`accepted_languages`);
+    None when it asks for none of them."""
+    lowered = {code.lower(): code for code in available}
+    for tag in accepted_languages(accept_language):
+        if tag in lowered:
+            return lowered[tag]
+    return None
