@@ -17,6 +17,8 @@ debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-
 if [ "${1:-}" = "--dev" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
   debs+=(chromium)
+  # The Nu HTML Checker (vnu.jar from npm, tests/tools/html-checker) runs on Java.
+  command -v java >/dev/null || debs+=(default-jre-headless)
 fi
 missing=()
 for deb in "${debs[@]}"; do
@@ -45,4 +47,6 @@ else
 fi
 if [ "${1:-}" = "--dev" ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  # --ignore-scripts: the package's own installer would download a Java runtime.
+  (cd tests/tools/html-checker && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
