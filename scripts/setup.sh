@@ -17,7 +17,7 @@ debs=(python3-venv libimage-exiftool-perl ffmpeg openssh-server zim-tools kiwix-
 if [ "${1:-}" = "--dev" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
   debs+=(chromium)
-  # The Nu HTML Checker (vnu.jar from npm, tests/tools/html-checker) runs on Java.
+  # The Nu HTML Checker (vnu.jar from npm, tests/tools/web-quality) runs on Java.
   command -v java >/dev/null || debs+=(default-jre-headless)
 fi
 missing=()
@@ -48,5 +48,5 @@ fi
 if [ "${1:-}" = "--dev" ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   # --ignore-scripts: the package's own installer would download a Java runtime.
-  (cd tests/tools/html-checker && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  (cd tests/tools/web-quality && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi

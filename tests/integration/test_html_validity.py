@@ -1,7 +1,7 @@
 """Every page of the sample, and the stylesheet, pass the Nu HTML Checker with no error.
 
 The checker is ``vnu.jar`` (npm ``vnu-jar``, installed by ``scripts/setup.sh --dev`` into
-``tests/tools/html-checker``) run with Debian's Java; missing, the test FAILS (a skip would
+``tests/tools/web-quality``) run with Debian's Java; missing, the test FAILS (a skip would
 let the web-quality target slip unnoticed). The sample is signed with throwaway keys so the
 verify page carries its fingerprint and inline QR code; the mirror status page is checked
 too, in both languages.
@@ -23,7 +23,7 @@ from tamizdat.publish.check import CheckReport, MirrorHealth
 from tamizdat.publish.status_html import render_status_html
 
 REPO = Path(__file__).resolve().parents[2]
-VNU = REPO / "tests/tools/html-checker/node_modules/vnu-jar/build/dist/vnu.jar"
+VNU = REPO / "tests/tools/web-quality/node_modules/vnu-jar/build/dist/vnu.jar"
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def _checker() -> list[str]:
     java = shutil.which("java")
     if java is None or not VNU.is_file():
         pytest.fail(
-            "the Nu HTML Checker is not installed (Java and tests/tools/html-checker): "
+            "the Nu HTML Checker is not installed (Java and tests/tools/web-quality): "
             "bash scripts/setup.sh --dev",
             pytrace=False,
         )
