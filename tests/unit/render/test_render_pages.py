@@ -335,3 +335,57 @@ def test_assets_are_small_and_font_free(rendered: dict[str, bytes]) -> None:
     assert b"@font-face" not in rendered["assets/style.css"]
     assert len(rendered["assets/search.js"]) < 4096
     assert len(rendered["assets/relative-time.js"]) < 2048
+
+
+def test_front_page_title_says_the_name_once(rendered: dict[str, bytes]) -> None:
+    assert "<title>The Test Shore</title>" in rendered["en/index.html"].decode()
+    assert "<title>Тестовый берег</title>" in rendered["ru/index.html"].decode()
+    assert "<title>News · The Test Shore</title>" in rendered["en/news/index.html"].decode()
+
+
+def test_pages_describe_themselves_and_carry_the_favicon(
+    rendered: dict[str, bytes], kit: Any
+) -> None:
+    home = rendered["ru/index.html"].decode()
+    assert '<meta name="description" content="Новости по-русски">' in home
+    article = rendered[kit.article_output(rendered, "court-extends-detention")].decode()
+    summary = re.search(r'<meta name="description" content="([^"]*)">', article)
+    assert summary is not None
+    assert summary.group(1)
+    assert summary.group(1) != "News in English"  # the article's own summary or lead
+    for output, data in rendered.items():
+        if output.endswith(".html") and not output.endswith("404.html"):
+            icon = re.search(r'<link rel="icon" href="([^"]+)"', data.decode())
+            assert icon is not None, output
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(output), icon.group(1)))
+            assert target == "assets/favicon.png", output
+    assert "assets/favicon.png" in rendered
+
+
+def test_home_pages_and_section_fronts_list_every_language_absolutely(
+    rendered: dict[str, bytes],
+) -> None:
+    for output in ("en/index.html", "ru/news/index.html", "de/verify/index.html"):
+        text = rendered[output].decode()
+        tail = output.split("/", 1)[1].removesuffix("index.html")
+        for code in ("en", "ru", "de"):
+            href = f"https://shore.example/{code}/{tail}"
+            assert f'<link rel="alternate" hreflang="{code}" href="{href}">' in text, output
+
+
+def test_search_status_speaks_the_page_language(rendered: dict[str, bytes]) -> None:
+    text = rendered["ru/search/index.html"].decode()
+    assert 'data-found="Найдено: {found} из {total}"' in text
+    assert 'data-none="Ничего не найдено."' in text
+
+
+def test_language_switch_marks_each_language_and_the_current_one(
+    rendered: dict[str, bytes], kit: Any
+) -> None:
+    article = rendered[kit.article_output(rendered, "sud-prodlil-arest")].decode()
+    switch = re.search(r'<nav class="langs".*?</nav>', article, re.S)
+    assert switch is not None
+    # To the translation itself, marked with its language; the page's own marked current.
+    assert 'hreflang="en" lang="en">English</a>' in switch.group(0)
+    assert "court-extends-detention/index.html" in switch.group(0)
+    assert 'lang="ru" aria-current="true">Русский</a>' in switch.group(0)
