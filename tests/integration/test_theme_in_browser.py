@@ -125,3 +125,34 @@ def test_the_front_reads_without_javascript(browser: Any, site_url: str) -> None
         assert lazy.count() >= 1
         assert all(lazy.nth(i).get_attribute("loading") == "lazy" for i in range(lazy.count()))
         assert top.locator("img").get_attribute("loading") is None
+
+
+# What the front page's first screen may cost on a phone (3x display), bytes before gzip: the
+# page, the stylesheet, the favicon, the top story's photo at the width the phone needs and
+# the thumbnails in view. Far below the fold, lazy thumbnails wait (Chromium starts loading a
+# lazy image some 1,250-2,500 px before it scrolls into view).
+FRONT_BUDGET = 100 * 1024
+LAZY_MARGIN = 2600
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_front_page_first_view_stays_within_its_weight_budget(
+    browser: Any, site_url: str, lang: str
+) -> None:
+    with browser_context(browser, viewport=PHONE, device_scale_factor=3) as context:
+        page = context.new_page()
+        sizes: dict[str, int] = {}
+        page.on("response", lambda response: sizes.__setitem__(response.url, len(response.body())))
+        page.goto(site_url + f"{lang}/index.html", wait_until="load")
+        thumbs = page.locator(".card img.thumb")
+        below = [
+            thumbs.nth(i).get_attribute("src") or ""
+            for i in range(thumbs.count())
+            if thumbs.nth(i).evaluate(
+                f"e => e.getBoundingClientRect().top > innerHeight + {LAZY_MARGIN}"
+            )
+        ]
+        loaded = " ".join(sizes)
+        for src in below:
+            assert src.rsplit("/", 1)[-1] not in loaded, f"{src} loaded before it was needed"
+        assert sum(sizes.values()) <= FRONT_BUDGET, sizes
