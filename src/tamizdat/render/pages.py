@@ -182,9 +182,9 @@ class Renderer:
         )
 
     def _template_hint(self, plan: PagePlan) -> str:
-        name = {"article": "article.html", "chooser": "chooser.html", "404": "404.html"}.get(
-            plan.kind, f"{plan.kind}.html"
-        )
+        lists = dict.fromkeys(("desk", "tag", "author", "month"), "list.html")
+        names = {"article": "article.html", "chooser": "chooser.html", "404": "404.html", **lists}
+        name = names.get(plan.kind, f"{plan.kind}.html")
         return str(self.theme.templates.get(name, name))
 
     def _page(self, lang: str, template: str, context: dict[str, Any]) -> bytes:
