@@ -97,8 +97,16 @@ def test_wide_table_scrolls_inside_a_region_the_keyboard_reaches(
         assert region.evaluate("e => e.scrollWidth > e.clientWidth")  # it does scroll
         region.focus()
         assert page.evaluate("document.activeElement.className") == "table-wrap"
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function("document.querySelector('.table-wrap').scrollLeft > 0")
+        # Polled from Python: wait_for_function evaluates strings, which the page's CSP
+        # (no 'unsafe-eval') refuses. Scrolling is smooth, so it may take a few frames.
+        scrolled = 0
+        for _ in range(50):
+            page.keyboard.press("ArrowRight")
+            scrolled = region.evaluate("e => e.scrollLeft")
+            if scrolled > 0:
+                break
+            page.wait_for_timeout(20)
+        assert scrolled > 0
 
 
 def test_404_deep_in_the_tree_keeps_its_style_and_links(browser: Any, site_url: str) -> None:
