@@ -107,6 +107,52 @@ def draw_press(draw: ImageDraw.ImageDraw) -> None:
     draw.rectangle([0, 740, 1200, 800], fill=(30, 22, 18))
 
 
+def draw_ferry(draw: ImageDraw.ImageDraw) -> None:
+    """A grey northern harbour: low sky, dark water with ice, a small ferry at the pier."""
+    _gradient(draw, (168, 182, 196), (210, 214, 220))
+    draw.rectangle([0, 470, 1200, 800], fill=(44, 62, 78))
+    for i in range(9):
+        x = 60 + i * 130
+        draw.polygon(
+            [(x, 560 + i % 3 * 40), (x + 90, 550 + i % 2 * 30), (x + 60, 600 + i % 3 * 30)],
+            fill=(226, 232, 238),
+        )
+    draw.polygon([(380, 470), (820, 470), (770, 540), (430, 540)], fill=(236, 236, 230))
+    draw.rectangle([500, 400, 700, 470], fill=(190, 40, 40))
+    draw.rectangle([560, 340, 600, 400], fill=(40, 40, 44))
+    draw.rectangle([0, 540, 300, 580], fill=(70, 60, 52))
+
+
+def draw_court(draw: ImageDraw.ImageDraw) -> None:
+    """A courthouse front in winter light: pale stone, six columns, a flag pole, steps."""
+    _gradient(draw, (120, 150, 190), (200, 210, 222))
+    draw.polygon([(200, 260), (600, 120), (1000, 260)], fill=(214, 206, 190))
+    draw.rectangle([200, 260, 1000, 300], fill=(200, 192, 176))
+    for i in range(6):
+        x = 250 + i * 140
+        draw.rectangle(
+            [x, 300, x + 60, 640], fill=(232, 226, 212), outline=(170, 162, 148), width=3
+        )
+    draw.rectangle([200, 640, 1000, 670], fill=(180, 172, 158))
+    draw.rectangle([160, 670, 1040, 700], fill=(168, 160, 146))
+    draw.rectangle([0, 700, 1200, 800], fill=(226, 230, 234))
+    draw.line([(1080, 140), (1080, 700)], fill=(60, 60, 60), width=6)
+
+
+def draw_bread(draw: ImageDraw.ImageDraw) -> None:
+    """A market stall: wooden counter, loaves in rows, a handwritten price board."""
+    _gradient(draw, (70, 58, 48), (120, 96, 70))
+    draw.rectangle([0, 520, 1200, 800], fill=(140, 98, 58))
+    for row in range(3):
+        for i in range(7):
+            x, y = 120 + i * 140 + row * 30, 330 + row * 70
+            draw.ellipse(
+                [x, y, x + 120, y + 70], fill=(196, 142, 72), outline=(120, 80, 40), width=3
+            )
+    draw.rectangle([840, 120, 1100, 280], fill=(34, 40, 36), outline=(160, 120, 80), width=8)
+    draw.line([(880, 200), (1060, 200)], fill=(240, 240, 230), width=10)
+
+
 PHOTOS = (
     Photo(
         "square.jpg",
@@ -146,6 +192,45 @@ PHOTOS = (
         photographer="Anonymous printer",
         city="Zarechye",
         caption="The press in the basement, photographed the night before the raid",
+    ),
+    Photo(
+        "ferry.jpg",
+        draw_ferry,
+        latitude=64.5401,
+        longitude=40.5433,
+        make="Orrery",
+        model="Pocket 3",
+        serial="ORP3-55010022",
+        taken="2026:11:20 14:02:51",
+        photographer="Deckhand R.",
+        city="Severny",
+        caption="The last ferry of the year at the Severny pier",
+    ),
+    Photo(
+        "court.jpg",
+        draw_court,
+        latitude=55.7558,
+        longitude=37.6173,
+        make="Lumen",
+        model="LX-7 Field",
+        serial="LX7-0042-2290",
+        taken="2026:10:24 09:12:40",
+        photographer="Source K.",
+        city="Novograd",
+        caption="The regional court building",
+    ),
+    Photo(
+        "bread.jpg",
+        draw_bread,
+        latitude=55.7601,
+        longitude=37.6001,
+        make="Lumen",
+        model="LX-5",
+        serial="LX5-0009-4412",
+        taken="2026:11:14 07:40:02",
+        photographer="Market vendor",
+        city="Novograd",
+        caption="Loaves at the Central Market",
     ),
 )
 

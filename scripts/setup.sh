@@ -25,6 +25,8 @@ if [ "${1:-}" = "--dev" ]; then
   # string match blocks TLS server names) and conntrack are the censor, faketime signs a
   # release in the past (a frozen mirror's expired timestamp).
   debs+=(iproute2 nftables iptables conntrack faketime)
+  # The Nu HTML Checker (vnu.jar from npm, tests/tools/web-quality) runs on Java.
+  command -v java >/dev/null || debs+=(default-jre-headless)
 fi
 missing=()
 for deb in "${debs[@]}"; do
@@ -55,4 +57,6 @@ if [ "${1:-}" = "--dev" ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   # the Telegram Bot API emulator the channel tests post to (no real Telegram is reachable)
   (cd tests/telegram && npm ci --no-audit --no-fund --loglevel=error)
+  # --ignore-scripts: the package's own installer would download a Java runtime.
+  (cd tests/tools/web-quality && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi

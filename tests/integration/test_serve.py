@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -208,5 +210,68 @@ def test_preview_answers_a_name_given_with_allow_host_and_only_that(tmp_path: Pa
         port = int(running.url.rstrip("/").rsplit(":", 1)[1])
         assert ask(port, "/", f"newsroom.lan:{port}").status == 200
         assert ask(port, "/", f"evil.example:{port}").status == 421
+    finally:
+        running.close()
+
+
+def _raw_get(url: str, path: str, language: str | None) -> tuple[int, dict[str, str], bytes]:
+    """One request, redirects not followed."""
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parsed.hostname or "", parsed.port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Accept-Language": language} if language else {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("accept", "location"),
+    [
+        ("ru-RU,ru;q=0.9,en;q=0.8", "/ru/index.html"),
+        ("en-GB", "/en/index.html"),
+        ("fr, ru;q=0.3", "/ru/index.html"),
+        ("fr", None),
+        ("*", None),
+        ("ru;q=0, ../etc", None),
+        (None, None),
+    ],
+)
+def test_root_goes_to_the_language_the_browser_asks_for(
+    tmp_path: Path, accept: str | None, location: str | None
+) -> None:
+    site = tmp_path / "site"
+    assert main(["-q", "init", str(site), "--language", "en", "--language", "ru"]) == 0
+    running = Server(site)
+    try:
+        status, headers, _body = _raw_get(running.url, "/", accept)
+        if location is None:
+            assert status == 200  # the root page greets in every language
+        else:
+            assert status == 302
+            assert headers["location"] == location
+            assert headers["vary"] == "Accept-Language"
+    finally:
+        running.close()
+
+
+def test_404_speaks_the_language_of_the_missing_address(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert main(["-q", "init", str(site), "--language", "en", "--language", "ru"]) == 0
+    running = Server(site)
+    try:
+        status, _h, body = _raw_get(running.url, "/ru/no/such/page/", None)
+        assert status == 404
+        assert '<html lang="ru">' in body.decode()
+        assert "Страница не найдена" in body.decode()
+        status, _h, body = _raw_get(running.url, "/no/such/page", "ru")
+        assert status == 404
+        assert '<html lang="ru">' in body.decode()
+        status, _h, body = _raw_get(running.url, "/no/such/page", None)
+        assert status == 404
+        # The site-wide 404 page: every language, each marked with its own.
+        assert 'lang="ru"' in body.decode()
+        assert 'lang="en"' in body.decode()
     finally:
         running.close()

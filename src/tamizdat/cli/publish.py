@@ -326,7 +326,8 @@ def run_check(args: argparse.Namespace, out: Output) -> int:
         progress=out.progress,
     )
     if args.html:
-        write_atomic(Path(args.html), render_status_html(report).encode("utf-8"))
+        page = render_status_html(report, config.site.default_language)
+        write_atomic(Path(args.html), page.encode("utf-8"))
     blocking = _summarize_blocking(config, fingerprint, report, out)
     data = report.to_json()
     data["distribution"] = blocking.to_json() if blocking else None

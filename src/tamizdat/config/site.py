@@ -43,6 +43,12 @@ class DeskSettings:
 
     name: str
     title: str
+    # The desk's name in other languages (``[desks.NAME.titles] ru = "Новости"``), sorted.
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The desk's name for pages in ``lang``: its translation, else ``title``."""
+        return dict(self.titles).get(lang, self.title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ class BuildSettings:
     # A Hugo shortcode tamizdat does not translate (content/shortcodes.py): "fail" refuses
     # the build naming FILE:LINE, "warn" prints it as written and says where.
     unknown_shortcodes: Literal["fail", "warn"] = "fail"
+    # Feeds carry each article's whole text (sanitised HTML), not only its lead.
+    feed_full_text: bool = False
     # Static scripts allowed to be published, as (site-relative source, "sha256:HEX").
     allow_scripts: tuple[tuple[str, str], ...] = ()
     # Opt-in ``[build] follow_links_inside_site``: the site root, into which symbolic links
@@ -147,6 +155,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         "cache_dir",
         "page_size",
         "feed_size",
+        "feed_full_text",
         "related_count",
         "image_widths",
         "image_quality",
@@ -187,6 +196,7 @@ def _read_build(table: Table, root: Path) -> BuildSettings:
         cache_dir=_path(root, table.string("cache_dir", ".tamizdat")),
         page_size=table.integer("page_size", 10, minimum=1),
         feed_size=table.integer("feed_size", 20, minimum=1),
+        feed_full_text=table.boolean("feed_full_text", False),
         related_count=table.integer("related_count", 4, minimum=0),
         image_widths=tuple(sorted(set(widths))),
         image_quality=quality,
@@ -272,8 +282,18 @@ def read_site(top: Table, root: Path) -> SiteSettings:
             raise desks_table.error(
                 name, f"expected lowercase letters, digits and '-', found {name!r}"
             )
-        desk.reject_unknown({"title"})
-        desks.append(DeskSettings(name, desk.string("title", name)))
+        desk.reject_unknown({"title", "titles"})
+        titles = desk.table("titles")
+        for code in titles.data:
+            if code not in codes:
+                raise titles.error(code, f"{code!r} is not one of the [languages] tables")
+        desks.append(
+            DeskSettings(
+                name,
+                desk.string("title", name),
+                tuple(sorted((code, titles.string(code, name)) for code in titles.data)),
+            )
+        )
     if build.default_desk not in {d.name for d in desks}:
         if desks:
             raise top.table("build").error(

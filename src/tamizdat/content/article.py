@@ -310,6 +310,13 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
             f"{_where(source, fm, 'lang')}: 'lang: {fm.data['lang']}' ignored: "
             f"the file name says '{suffix}'"
         )
+    image_ref = _image(fm, source)
+    if image_ref is not None and not image_ref[1]:
+        # The lead photo is the first thing a screen-reader user meets after the headline.
+        warnings.append(
+            f"{source}:{image_ref[3]}: the lead image {quoted(image_ref[0])} has no alt text; "
+            "describe it with 'alt:' under 'image:' (or 'image_alt:')"
+        )
     bundle = posixpath.basename(key_path) == "index" and "/" in key_path
     if bundle:
         key_path = posixpath.dirname(key_path)
@@ -352,7 +359,7 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     return ParsedFile(
         article=article,
         author_line=fm.line(author_key),
-        image_ref=_image(fm, source),
+        image_ref=image_ref,
         body_refs=tuple(body_image_refs(body, fm.body_line)),
         warnings=tuple(warnings),
         slug_line=fm.line("slug" if "slug" in fm.data else "title"),

@@ -26,6 +26,7 @@ from typing import Any
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 
+from tamizdat.catalogs import accepted_languages, catalog_languages, translations_for
 from tamizdat.errors import TamperedError, UnsafeFileError, UserError
 from tamizdat.fingerprint import format_fingerprint
 from tamizdat.local_http import (
@@ -55,6 +56,7 @@ _BANNER_CSS = (
     b".tamizdat-banner.stale{background:#fff1d6;border-color:#c80}"
     b".tamizdat-banner code{font-size:12px;word-spacing:.2em}"
 )
+_LANGUAGE_DIR = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$")
 _BODY = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 _LANG = re.compile(rb"<html\b[^>]*\blang=[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)", re.I)
 
@@ -90,26 +92,36 @@ def make_banner(info: ReleaseInfo, language: str, now: datetime | None = None) -
 
 
 def banner_html(banner: Banner, language: str = "en") -> bytes:
-    """The banner as an HTML fragment (no script, no inline style: CSP-safe)."""
+    """The banner as an HTML fragment (no script, no inline style: CSP-safe), in
+    ``language`` (the shared catalogs; English where there is none)."""
+    # The page's own language when a catalog speaks it, else English: the lang attribute
+    # says which one the words are in (and only shipped catalogs are ever compiled).
+    base = language.split("-")[0].lower()
+    language = base if base in catalog_languages() else "en"
+    _ = translations_for(language).gettext
+    locale = Locale.parse(language)
     fingerprint = html.escape(format_fingerprint(banner.fingerprint))
-    verb = "updated" if banner.published else "checked"
-    text = f"Verified copy · release {banner.version} · {verb} {html.escape(banner.age)}"
+    if banner.published:
+        line = _("Verified copy · release %(version)s · updated %(age)s")
+    else:
+        line = _("Verified copy · release %(version)s · checked %(age)s")
+    text = html.escape(line % {"version": banner.version, "age": banner.age})
     warning = ""
     if banner.stale:
         when = (
-            format_date(banner.published, format="long", locale="en")
+            format_date(banner.published, format="long", locale=locale)
             if banner.published
-            else "an unknown date"
+            else _("an unknown date")
         )
-        warning = (
-            f"<br><strong>Authentic, published {html.escape(when)}, possibly outdated.</strong> "
-            "No newer release could be confirmed; sync again when you can."
-        )
+        stale = _("Authentic, published %(date)s, possibly outdated.") % {"date": when}
+        advice = _("No newer release could be confirmed; sync again when you can.")
+        warning = f"<br><strong>{html.escape(stale)}</strong> {html.escape(advice)}"
     css = "tamizdat-banner stale" if banner.stale else "tamizdat-banner"
+    lang = html.escape(language, quote=True)
     return (
         f'<link rel="stylesheet" href="{BANNER_CSS_PATH}">'
-        f'<div class="{css}" role="status" lang="en">{text}<br>'
-        f"Publisher fingerprint <code>{fingerprint}</code>{warning}</div>"
+        f'<div class="{css}" role="status" lang="{lang}">{text}<br>'
+        f"{html.escape(_('Publisher fingerprint'))} <code>{fingerprint}</code>{warning}</div>"
     ).encode()
 
 
@@ -165,9 +177,11 @@ class _Handler(GuardedRequestHandler):
         if not self.share and "/" + path == BANNER_CSS_PATH:
             self._send(_BANNER_CSS, "text/css; charset=utf-8", head)
             return
+        if not self.share and path == "" and self._to_preferred_language(head):
+            return
         found = self._read(path)
         if found is None:
-            self.send_error(404)
+            self._not_found(path, info, head)
             return
         name, data = found
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -176,6 +190,46 @@ class _Handler(GuardedRequestHandler):
         if kind.startswith("text/") or kind in ("application/json", "application/javascript"):
             kind += "; charset=utf-8"
         self._send(data, kind, head)
+
+    def _has_page(self, path: str) -> bool:
+        try:
+            self.store.read_site(path)
+        except (FileNotFoundError, TamperedError, UnsafeFileError):
+            return False
+        return True
+
+    def _to_preferred_language(self, head: bool) -> bool:
+        """Redirect the root to the home page in the browser's language, when the site has
+        one (``Accept-Language``); False leaves the root page, which greets in all."""
+        for lang in accepted_languages(self.headers.get("Accept-Language")):
+            if self._has_page(f"{lang}/index.html"):
+                self.send_response(302)
+                self.send_header("Location", f"/{lang}/index.html")
+                self.send_header("Vary", "Accept-Language")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+        return False
+
+    def _not_found(self, path: str, info: ReleaseInfo, head: bool) -> None:
+        """The site's own 404 page (the missing address's language, else the browser's,
+        else the one in every language), with the banner; a bare 404 when sharing."""
+        if not self.share:
+            first = path.split("/", 1)[0]
+            wanted = [first, *accepted_languages(self.headers.get("Accept-Language"))]
+            names = [f"{lang}/404.html" for lang in wanted if _LANGUAGE_DIR.match(lang)]
+            for name in [*names, "404.html"]:
+                found = self._read(name)
+                if found is not None:
+                    data = inject_banner(found[1], info)
+                    self.send_response(404)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if not head:
+                        self.write_body(data)
+                    return
+        self.send_error(404)
 
     def _send(self, data: bytes, kind: str, head: bool) -> None:
         # No Access-Control-Allow-Origin, even when sharing: tamizdat readers syncing from

@@ -27,6 +27,7 @@ from tamizdat.render.urls import (
     article_path,
     author_path,
     canonical,
+    desk_path,
     home_path,
     month_path,
     root_of,
@@ -64,13 +65,32 @@ class ContextBuilder:
         self.listing = listing
         self.images = images
 
-    def common(self, lang: str, output: str, title: str) -> dict[str, Any]:
-        """What every page needs: language, root prefix, metas, navigation."""
-        root = root_of(output)
+    def common(
+        self, lang: str, output: str, title: str, *, parallel: bool = False, root: str = ""
+    ) -> dict[str, Any]:
+        """What every page needs: language, root prefix, metas, navigation.
+
+        ``parallel``: the page exists at the same path in every language (a home, a
+        section front, the archive, search, verify), so each language is an alternate.
+        ``root``: the prefix to the output root when links must not be relative to the
+        page (a 404 page, served at whatever address was missing).
+        """
+        root = root or root_of(output)
+        site_title = self.site_title(lang)
         try:
-            site_title = self.settings.language(lang).title
+            description = self.settings.language(lang).description
         except KeyError:
-            site_title = self.settings.title
+            description = ""
+        same_path = output.split("/", 1)[1] if "/" in output else ""
+        languages = [
+            {
+                "code": code,
+                "name": language_name(code),
+                "href": root + (f"{code}/{same_path}" if parallel else home_path(code)),
+                "current": code == lang,
+            }
+            for code in self.listing.languages
+        ]
         return {
             "lang": lang,
             "root": root,
@@ -79,6 +99,7 @@ class ContextBuilder:
             "referrer": REFERRER,
             "page_title": title,
             "site_title": site_title,
+            "description": description,
             "canonical": canonical(self.settings.base_url, output),
             "copyright": self.settings.copyright,
             "nav": {
@@ -89,13 +110,33 @@ class ContextBuilder:
                 "atom": f"{root}{lang}/atom.xml",
                 "rss": f"{root}{lang}/rss.xml",
                 "json": f"{root}{lang}/feed.json",
+                "favicon": f"{root}assets/favicon.png",
             },
-            "languages": [
-                {"code": code, "name": language_name(code), "href": root + home_path(code)}
-                for code in self.listing.languages
+            "desks": [
+                {
+                    "name": desk.name,
+                    "title": desk.title_in(lang),
+                    "href": root + desk_path(lang, desk.name),
+                    "current": output.startswith(f"{lang}/{desk.name}/"),
+                }
+                for desk in self.settings.desks
             ],
-            "alternates": [],
+            "languages": languages,
+            # Absolute: search engines resolve hreflang alternates only from full URLs.
+            "alternates": [
+                {"lang": code, "href": canonical(self.settings.base_url, f"{code}/{same_path}")}
+                for code in self.listing.languages
+            ]
+            if parallel and len(self.listing.languages) > 1
+            else [],
         }
+
+    def site_title(self, lang: str) -> str:
+        """The site's name in ``lang`` (``[languages.LANG] title``)."""
+        try:
+            return self.settings.language(lang).title
+        except KeyError:
+            return self.settings.title
 
     def author_name(self, key: str, lang: str) -> str:
         try:
@@ -104,13 +145,17 @@ class ContextBuilder:
             return key
 
     def card(self, article: Article, root: str) -> dict[str, Any]:
-        """An article as lists show it."""
+        """An article as lists show it: headline, section, date, text, thumbnail."""
         return {
             "title": article.title,
             "href": root + article_path(article),
+            "lang": article.lang,
+            "desk": _desk_title(self.settings, article.desk, article.lang),
+            "desk_href": root + desk_path(article.lang, article.desk),
             "datetime": article.date.isoformat(),
             "date": _medium_date(article.date.date(), article.lang),
             "text": article.lead or article.summary,
+            "image": self.image(article, root),
         }
 
     def cards(self, articles: Sequence[Article], root: str) -> list[dict[str, Any]]:
@@ -129,8 +174,12 @@ class ContextBuilder:
         if images is None or not images.variants:
             raise ContentError(f"lead image {ref.source!r} was not processed", where=article.source)
         middle = images.variants[len(images.variants) // 2]
+        small = images.variants[0]
         return {
             "src": root + middle.output,
+            "thumb": root + small.output,
+            "thumb_width": small.width,
+            "thumb_height": small.height,
             "srcset": images.srcset(root),
             "width": middle.width,
             "height": middle.height,
@@ -144,9 +193,19 @@ class ContextBuilder:
         context = self.common(lang, output, article.title)
         root = context["root"]
         translations = self.listing.translations[article.source]
-        context["alternates"] = [
-            {"lang": a.lang, "href": root + article_path(a)} for a in translations
-        ]
+        base = self.settings.base_url
+        context["alternates"] = (
+            [
+                {"lang": a.lang, "href": canonical(base, article_path(a))}
+                for a in sorted((article, *translations), key=lambda a: a.lang)
+            ]
+            if translations
+            else []
+        )
+        context["description"] = article.summary or article.lead or context["description"]
+        translated = {a.lang: root + article_path(a) for a in translations}
+        for language in context["languages"]:
+            language["href"] = translated.get(language["code"], language["href"])
         updated = article.updated if article.updated and article.updated > article.date else None
         context.update(
             article=article,
@@ -175,7 +234,8 @@ class ContextBuilder:
             ],
             image=self.image(article, root),
             related=self.cards(self.listing.related[article.source], root),
-            desk=_desk_title(self.settings, article.desk),
+            desk=_desk_title(self.settings, article.desk, lang),
+            desk_href=root + desk_path(lang, article.desk),
         )
         return context
 
@@ -205,8 +265,8 @@ class ContextBuilder:
         return context
 
 
-def _desk_title(settings: SiteSettings, desk: str) -> str:
+def _desk_title(settings: SiteSettings, desk: str, lang: str) -> str:
     for candidate in settings.desks:
         if candidate.name == desk:
-            return candidate.title
+            return candidate.title_in(lang)
     return desk

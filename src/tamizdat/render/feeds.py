@@ -8,6 +8,7 @@ on other machines, so they use absolute URLs under ``base_url``.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -56,8 +57,17 @@ def _feed_title(settings: SiteSettings, lang: str) -> str:
         return settings.title
 
 
-def atom_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[Article]) -> bytes:
-    """An Atom 1.0 feed (RFC 4287) of ``articles`` (already the newest few)."""
+def atom_feed(
+    site: Site,
+    settings: SiteSettings,
+    lang: str,
+    articles: Sequence[Article],
+    bodies: Mapping[str, str] | None = None,
+) -> bytes:
+    """An Atom 1.0 feed (RFC 4287) of ``articles`` (already the newest few).
+
+    ``bodies`` (source → sanitised HTML with absolute URLs) makes it a full-text feed.
+    """
     home = canonical(settings.base_url, home_path(lang))
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -84,22 +94,36 @@ def atom_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[
         lines += [f"<category term={quoteattr(tag)}/>" for tag in article.tags]
         if _text(article):
             lines.append(f"<summary>{escape(_text(article))}</summary>")
+        if bodies and article.source in bodies:
+            lines.append(f'<content type="html">{escape(bodies[article.source])}</content>')
         lines.append("</entry>")
     lines.append("</feed>")
     return ("\n".join(lines) + "\n").encode()
 
 
-def rss_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[Article]) -> bytes:
-    """An RSS 2.0 feed of ``articles``; authors as ``dc:creator`` (RSS wants e-mails)."""
+def rss_feed(
+    site: Site,
+    settings: SiteSettings,
+    lang: str,
+    articles: Sequence[Article],
+    bodies: Mapping[str, str] | None = None,
+) -> bytes:
+    """An RSS 2.0 feed of ``articles``; authors as ``dc:creator`` (RSS wants e-mails).
+
+    Feed readers read an RSS ``description`` as HTML, so the plain-text lead is escaped as
+    HTML first (a ``<`` in a lead is text, never a tag), then as XML. ``bodies`` adds the
+    full text as ``content:encoded``.
+    """
     home = canonical(settings.base_url, home_path(lang))
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:atom="http://www.w3.org/2005/Atom">',
+        'xmlns:atom="http://www.w3.org/2005/Atom" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/">',
         "<channel>",
         f"<title>{escape(_feed_title(settings, lang))}</title>",
         f"<link>{escape(home)}</link>",
-        f"<description>{escape(_description(settings, lang))}</description>",
+        f"<description>{escape(html.escape(_description(settings, lang)))}</description>",
         f"<language>{escape(lang)}</language>",
         f"<lastBuildDate>{format_datetime(_newest(articles))}</lastBuildDate>",
         f'<atom:link rel="self" type="application/rss+xml" '
@@ -117,7 +141,9 @@ def rss_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[A
         lines += [f"<dc:creator>{escape(n)}</dc:creator>" for n in _names(site, article, lang)]
         lines += [f"<category>{escape(tag)}</category>" for tag in article.tags]
         if _text(article):
-            lines.append(f"<description>{escape(_text(article))}</description>")
+            lines.append(f"<description>{escape(html.escape(_text(article)))}</description>")
+        if bodies and article.source in bodies:
+            lines.append(f"<content:encoded>{escape(bodies[article.source])}</content:encoded>")
         lines.append("</item>")
     lines += ["</channel>", "</rss>"]
     return ("\n".join(lines) + "\n").encode()
@@ -130,8 +156,15 @@ def _description(settings: SiteSettings, lang: str) -> str:
         return settings.title
 
 
-def json_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[Article]) -> bytes:
-    """A JSON Feed 1.1 (https://jsonfeed.org/version/1.1) of ``articles``."""
+def json_feed(
+    site: Site,
+    settings: SiteSettings,
+    lang: str,
+    articles: Sequence[Article],
+    bodies: Mapping[str, str] | None = None,
+) -> bytes:
+    """A JSON Feed 1.1 (https://jsonfeed.org/version/1.1) of ``articles``; ``bodies`` adds
+    each item's ``content_html``."""
     items = []
     for article in articles:
         item: dict[str, object] = {
@@ -149,6 +182,8 @@ def json_feed(site: Site, settings: SiteSettings, lang: str, articles: Sequence[
             item["summary"] = article.summary
         if article.tags:
             item["tags"] = list(article.tags)
+        if bodies and article.source in bodies:
+            item["content_html"] = bodies[article.source]
         items.append(item)
     feed = {
         "version": "https://jsonfeed.org/version/1.1",

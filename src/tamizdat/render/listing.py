@@ -18,7 +18,10 @@ from tamizdat.content import TranslationIndex, slugify
 from tamizdat.content.model import Article, Site
 from tamizdat.content.related_cache import related_lists
 
-__all__ = ["Listing", "numbered_pages", "page_articles", "root_older"]
+__all__ = ["Listing", "dont_miss", "numbered_pages", "page_articles", "root_older"]
+
+# How many stories the home page's "Don't miss" block shows.
+DONT_MISS = 4
 
 
 # Stable pagination: numbered pages count from the OLDEST article, so page 1 holds the
@@ -46,6 +49,15 @@ def root_older(items: int, size: int) -> int:
     return 0 if items <= size else -(-(items - size) // size)
 
 
+def dont_miss(items: Sequence[Article], size: int) -> Sequence[Article]:
+    """The home page's "Don't miss": the stories just pushed off the front page.
+
+    A front shows the newest ``size`` stories; the next few are still news that a reader
+    who visits every few days has not seen, and without them they would be one page away.
+    """
+    return items[size : size + DONT_MISS]
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
     """Published articles, grouped per language, tag, author and month."""
@@ -54,6 +66,7 @@ class Listing:
     by_source: dict[str, Article]
     by_lang: dict[str, tuple[Article, ...]]
     by_tag: dict[tuple[str, str], tuple[Article, ...]]  # (lang, tag slug)
+    by_desk: dict[tuple[str, str], tuple[Article, ...]]  # (lang, desk name)
     tag_names: dict[tuple[str, str], str]  # (lang, slug) → display name, first seen
     tag_slugs: dict[str, str]  # display name → slug
     by_author: dict[tuple[str, str], tuple[Article, ...]]  # (lang, author key)
@@ -81,10 +94,12 @@ class Listing:
                 tag_names.setdefault((article.lang, slug), tag)
         by_lang: dict[str, list[Article]] = defaultdict(list)
         by_tag: dict[tuple[str, str], list[Article]] = defaultdict(list)
+        by_desk: dict[tuple[str, str], list[Article]] = defaultdict(list)
         by_author: dict[tuple[str, str], list[Article]] = defaultdict(list)
         by_month: dict[tuple[str, int, int], list[Article]] = defaultdict(list)
         for article in published:
             by_lang[article.lang].append(article)
+            by_desk[(article.lang, article.desk)].append(article)
             for slug in dict.fromkeys(tag_slugs[tag] for tag in article.tags):
                 by_tag[(article.lang, slug)].append(article)
             for key in dict.fromkeys(article.authors):
@@ -97,6 +112,7 @@ class Listing:
             by_source={a.source: a for a in published},
             by_lang={lang: tuple(by_lang.get(lang, ())) for lang in languages},
             by_tag={k: tuple(v) for k, v in sorted(by_tag.items())},
+            by_desk={k: tuple(v) for k, v in sorted(by_desk.items())},
             tag_names=tag_names,
             tag_slugs=tag_slugs,
             by_author={k: tuple(v) for k, v in sorted(by_author.items())},

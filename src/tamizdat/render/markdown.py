@@ -24,6 +24,7 @@ from cmarkgfm.cmark import Options
 
 from tamizdat.content.model import Article
 from tamizdat.errors import ContentError, PrivacyError
+from tamizdat.render.i18n import translations_for
 from tamizdat.render.privacy import find_external_resources, is_external
 from tamizdat.render.types import ImageSet
 
@@ -144,6 +145,30 @@ def _rewrite_images(body: str, article: Article, images: Mapping[str, ImageSet],
     return _IMG.sub(replace, body)
 
 
+_ALIGN = re.compile(r'<(td|th)\b([^>]*?) align="([^"]*)"')
+_TABLE_OPEN = re.compile(r"<table\b")
+
+
+def _table_markup(body: str, lang: str) -> str:
+    """GFM alignment as classes (the obsolete ``align`` attribute fails validation, and the
+    CSP forbids the inline style that would replace it), and every table in a scroll
+    region a keyboard can reach: wide tables scroll sideways on a phone."""
+
+    def align(match: re.Match[str]) -> str:
+        tag, before, value = match.groups()
+        if value in ("left", "center", "right"):
+            return f'<{tag}{before} class="align-{value}"'
+        return f"<{tag}{before}"
+
+    body = _ALIGN.sub(align, body)
+    if "<table" not in body:
+        return body
+    label = html.escape(translations_for(lang).gettext("Table"), quote=True)
+    region = f'<div class="table-wrap" tabindex="0" role="region" aria-label="{label}">'
+    body = _TABLE_OPEN.sub(lambda m: region + m.group(0), body)
+    return body.replace("</table>", "</table></div>")
+
+
 def render_body(article: Article, images: Mapping[str, ImageSet], root: str) -> str:
     """The article body as sanitised HTML; ``root`` is the relative path to public/.
 
@@ -163,7 +188,7 @@ def render_body(article: Article, images: Mapping[str, ImageSet], root: str) -> 
             "or link to it with [text](URL)",
         )
     clean = _CLEANER.clean(raw)
-    body = _rewrite_images(clean, article, images, root)
+    body = _table_markup(_rewrite_images(clean, article, images, root), article.lang)
     # Defence in depth: nothing the sanitiser kept may point elsewhere either.
     for match in _IMG.finditer(body):
         for name, value in _ATTR.findall(match.group(1)):

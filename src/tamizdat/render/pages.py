@@ -20,12 +20,18 @@ from tamizdat.config import SiteSettings
 from tamizdat.content.model import Site
 from tamizdat.errors import ContentError, PrivacyError
 from tamizdat.files import read_regular
-from tamizdat.fingerprint import format_fingerprint
+from tamizdat.fingerprint import fingerprint_qr_svg, format_fingerprint
 from tamizdat.render import feeds
 from tamizdat.render.context import ContextBuilder
 from tamizdat.render.i18n import translations_for
 from tamizdat.render.images import reencode_image, static_image_type
-from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
+from tamizdat.render.listing import (
+    Listing,
+    dont_miss,
+    numbered_pages,
+    page_articles,
+    root_older,
+)
 from tamizdat.render.markdown import render_body
 from tamizdat.render.plans import plan_pages
 from tamizdat.render.privacy import find_violations
@@ -36,7 +42,10 @@ from tamizdat.render.theme import Theme
 from tamizdat.render.types import ImageSet, PagePlan
 from tamizdat.render.urls import (
     archive_path,
+    desk_path,
     home_path,
+    root_of,
+    site_root_path,
     tag_path,
 )
 from tamizdat.web import page_script, worker_script
@@ -80,6 +89,7 @@ class Renderer:
             "robots": lambda: feeds.robots_txt(settings),
             "sitemap": self._sitemap,
             "home": self._home,
+            "desk": self._desk,
             "tag": self._tag,
             "author": self._author,
             "archive": self._archive,
@@ -181,28 +191,67 @@ class Renderer:
         )
 
     def _template_hint(self, plan: PagePlan) -> str:
-        name = {"article": "article.html", "chooser": "chooser.html", "404": "404.html"}.get(
-            plan.kind, f"{plan.kind}.html"
-        )
+        lists = dict.fromkeys(("desk", "tag", "author", "month"), "list.html")
+        names = {"article": "article.html", "chooser": "chooser.html", "404": "404.html", **lists}
+        name = names.get(plan.kind, f"{plan.kind}.html")
         return str(self.theme.templates.get(name, name))
 
     def _page(self, lang: str, template: str, context: dict[str, Any]) -> bytes:
         return self.theme.render(lang, template, context).encode()
 
-    def _gettext(self, lang: str) -> Callable[[str], str]:
-        return translations_for(lang).gettext
+    def _t(self, lang: str, message: str) -> str:
+        """``message`` in ``lang`` (the catalogs' msgids are found by ``_t(lang, "…")``)."""
+        return translations_for(lang).gettext(message)
 
     # --- site-wide pages -------------------------------------------------------------
 
     def _chooser(self) -> bytes:
+        """The root page: a greeting in every site language, each in its own words."""
         lang = self.settings.default_language
-        context = self.contexts.common(lang, self._output, self.settings.title)
+        context = self.contexts.common(lang, self._output, "")
+        context["greetings"] = [
+            {
+                "code": code,
+                "title": self.contexts.site_title(code),
+                "description": self._description(code),
+                "action": self._t(code, "Read the news"),
+                "href": context["root"] + home_path(code),
+            }
+            for code in self.listing.languages
+        ]
         return self._page(lang, "chooser.html", context)
 
-    def _not_found(self) -> bytes:
-        lang = self.settings.default_language
-        title = self._gettext(lang)("Page not found")
-        return self._page(lang, "404.html", self.contexts.common(lang, self._output, title))
+    def _description(self, lang: str) -> str:
+        try:
+            return self.settings.language(lang).description
+        except KeyError:
+            return ""
+
+    def _not_found(self, lang: str = "") -> bytes:
+        """A 404 page: hosts serve it at whatever address was missing, however deep, so
+        its links start from the site's own path (``/`` or the base_url's), never from
+        the page's. Without ``lang`` (the root ``404.html``) it speaks every language."""
+        page_lang = lang or self.settings.default_language
+        title = self._t(page_lang, "Page not found")
+        context = self.contexts.common(
+            page_lang, self._output, title, root=site_root_path(self.settings.base_url)
+        )
+        codes = [lang] if lang else list(self.listing.languages)
+        context["notices"] = [
+            {
+                "code": code,
+                "title": self._t(code, "Page not found"),
+                "text": self._t(
+                    code,
+                    "There is no page at this address. It may have moved, or the link may "
+                    "be mistyped.",
+                ),
+                "action": self._t(code, "Go to the front page"),
+                "href": context["root"] + home_path(code),
+            }
+            for code in codes
+        ]
+        return self._page(page_lang, "404.html", context)
 
     def _sitemap(self) -> bytes:
         articles = list(self.listing.by_source.values())
@@ -212,7 +261,12 @@ class Renderer:
 
     def _feed(self, write: Callable[..., bytes], lang: str) -> bytes:
         newest = self.listing.by_lang[lang][: self.settings.build.feed_size]
-        return write(self.site, self.settings, lang, newest)
+        bodies = None
+        if self.settings.build.feed_full_text:
+            # Read on other machines: links and images resolve against base_url.
+            base = self.settings.base_url
+            bodies = {a.source: render_body(a, self.images, base) for a in newest}
+        return write(self.site, self.settings, lang, newest, bodies)
 
     # --- lists -----------------------------------------------------------------------
 
@@ -224,6 +278,10 @@ class Renderer:
         n: int,
         path: Callable[[int | None], str],
         intro: str = "",
+        *,
+        parallel: bool = False,
+        section: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> bytes:
         """List root (``n == 0``: the newest articles) or numbered page ``n``.
 
@@ -241,11 +299,11 @@ class Renderer:
             shown = page_articles(articles, n, size)
             older = n - 1
             newer = n + 1 if n < numbered_pages(len(articles), size) else 0
-            page_title = self._gettext(lang)("%(title)s, page %(page)d") % {
+            page_title = self._t(lang, "%(title)s, page %(page)d") % {
                 "title": title,
                 "page": n,
             }
-        context = self.contexts.common(lang, self._output, page_title)
+        context = self.contexts.common(lang, self._output, page_title, parallel=parallel)
         root = context["root"]
         context.update(
             heading=title,
@@ -255,13 +313,42 @@ class Renderer:
             older=root + path(older) if older else "",
             newer=root + path(newer) if newer else "",
             total=len(articles) if n == 0 else None,
+            # A section's own page need not label every story with the section's name.
+            section=section,
         )
-        return self._page(lang, "list.html", context)
+        if extra is not None:
+            context.update(extra)
+            context["items"] = _photo_first(context["items"])
+        return self._page(lang, "home.html" if extra is not None else "list.html", context)
 
     def _home(self, lang: str, n: int) -> bytes:
-        title = self.contexts.common(lang, self._output, "")["site_title"]
+        """The news front (``n == 0``) or a numbered page of every story in ``lang``."""
+        title = self.contexts.site_title(lang)
         articles = self.listing.by_lang[lang]
-        return self._list(lang, title, articles, n, partial(home_path, lang))
+        extra = None
+        if n == 0:
+            root = root_of(self._output)
+            size = self.settings.build.page_size
+            extra = {
+                # The front's own heading is the site's name; the <title> says it once.
+                "page_title": "",
+                "dont_miss": self.contexts.cards(dont_miss(articles, size), root),
+            }
+        return self._list(
+            lang,
+            title,
+            articles,
+            n,
+            partial(home_path, lang),
+            parallel=n == 0,
+            extra=extra,
+        )
+
+    def _desk(self, lang: str, desk: str, n: int) -> bytes:
+        """A section front: the desk's stories in the same style as the home page."""
+        articles = self.listing.by_desk.get((lang, desk), ())
+        title = next((d.title_in(lang) for d in self.settings.desks if d.name == desk), desk)
+        return self._list(lang, title, articles, n, partial(desk_path, lang, desk), parallel=n == 0)
 
     def _tag(self, lang: str, slug: str, n: int) -> bytes:
         articles = self.listing.by_tag[(lang, slug)]
@@ -289,8 +376,9 @@ class Renderer:
         return self._page(lang, "list.html", context)
 
     def _archive(self, lang: str) -> bytes:
-        title = self._gettext(lang)("Archive")
-        return self._page(lang, "archive.html", self.contexts.archive(lang, self._output, title))
+        title = self._t(lang, "Archive")
+        context = self.contexts.archive(lang, self._output, title)
+        return self._page(lang, "archive.html", context)
 
     def _month(self, lang: str, year: int, month: int) -> bytes:
         articles = self.listing.by_month[(lang, year, month)]
@@ -312,17 +400,26 @@ class Renderer:
     # --- utility pages ---------------------------------------------------------------
 
     def _search(self, lang: str) -> bytes:
-        title = self._gettext(lang)("Search")
-        context = self.contexts.common(lang, self._output, title)
+        title = self._t(lang, "Search")
+        context = self.contexts.common(lang, self._output, title, parallel=True)
         context["index"] = "../search-index.json"
         return self._page(lang, "search.html", context)
 
     def _verify(self, lang: str) -> bytes:
-        title = self._gettext(lang)("Check this copy")
-        context = self.contexts.common(lang, self._output, title)
+        title = self._t(lang, "Check this copy")
+        context = self.contexts.common(lang, self._output, title, parallel=True)
+        qr = ""
+        if self.fingerprint:
+            # Inline SVG: no request, no inline style (segno writes attributes only).
+            label = self._t(lang, "QR code of the fingerprint")
+            qr = fingerprint_qr_svg(self.fingerprint, title=label).decode()
         context.update(
             fingerprint=format_fingerprint(self.fingerprint) if self.fingerprint else "",
+            fingerprint_groups=format_fingerprint(self.fingerprint).split()
+            if self.fingerprint
+            else [],
             raw_fingerprint=self.fingerprint or "",
+            qr=Markup(qr),  # noqa: S704 - segno's SVG of 64 hex digits, no outside input
             site_url=self.settings.base_url,
         )
         return self._page(lang, "verify.html", context)
@@ -343,3 +440,12 @@ class Renderer:
         body = Markup(render_body(article, self.images, root))  # noqa: S704 - sanitised by nh3
         context = self.contexts.article(article, self._output, body)
         return self._page(article.lang, "article.html", context)
+
+
+def _photo_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The front's stories with the newest one that has a photo on top (it is shown large);
+    the others keep their order. Without any photo, the newest story leads."""
+    for index, item in enumerate(items):
+        if item["image"]:
+            return [item, *items[:index], *items[index + 1 :]]
+    return items

@@ -20,12 +20,13 @@ from operator import attrgetter
 
 from tamizdat.config import SiteSettings
 from tamizdat.content.model import Article, Site
-from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
+from tamizdat.render.listing import Listing, dont_miss, numbered_pages, page_articles, root_older
 from tamizdat.render.types import ImageSet, PagePlan
 from tamizdat.render.urls import (
     archive_path,
     article_path,
     author_path,
+    desk_path,
     home_path,
     month_path,
     tag_path,
@@ -51,14 +52,19 @@ def _settings_digest(settings: SiteSettings) -> str:
         settings.copyright,
         build.page_size,
         build.feed_size,
+        build.feed_full_text,
         build.related_count,
         build.budget,  # a page published under "warn" is checked again under "fail"
     )
 
 
-def card_digest(article: Article) -> str:
-    """What a list, a feed entry or a "don't miss" block shows of ``article``."""
+def card_digest(article: Article, image: ImageSet | None = None) -> str:
+    """What a list, a feed entry or a "don't miss" block shows of ``article``, with the
+    encoded widths of its lead ``image`` (the card's thumbnail)."""
     return _digest(
+        image,
+        article.image,
+        article.desk,
         article.source,
         article.url_path,
         article.lang,
@@ -94,12 +100,18 @@ class _Keys:
         images: Mapping[str, ImageSet],
         base: str,
         feed_size: int,
+        full_text: bool = False,
     ) -> None:
         self.listing = listing
         self.feed_size = feed_size
+        self.full_text = full_text
         self.images = images
         self.base = base
-        self.cards = {source: card_digest(a) for source, a in listing.by_source.items()}
+        # A card shows the lead image as a thumbnail: its encoded widths are part of it.
+        self.cards = {
+            source: card_digest(a, images.get(a.image.source) if a.image else None)
+            for source, a in listing.by_source.items()
+        }
         # repr() of a dataclass runs Python code per field: do it once per author.
         self.author_reprs: dict[str, str] = {a.key: repr(a) for a in site.authors}
 
@@ -135,6 +147,7 @@ def _paged(
     size: int,
     path: Callable[[int | None], str],
     extra: object = None,
+    root_extra: object = None,
 ) -> Iterator[PagePlan]:
     """The list root (page argument 0) and the numbered pages, oldest first.
 
@@ -144,7 +157,7 @@ def _paged(
     total = len(articles)
     args: tuple[str | int, ...] = (*head, 0)
     newest = keys.cards_of(articles[:size])
-    deps = (total, root_older(total, size), newest, extra)
+    deps = (total, root_older(total, size), newest, extra, root_extra)
     yield PagePlan(path(None), kind, args, keys.key(kind, args, *deps))
     pages = numbered_pages(total, size)
     for n in range(1, pages + 1):
@@ -153,10 +166,24 @@ def _paged(
         yield PagePlan(path(n), kind, args, keys.key(kind, args, n < pages, chunk, extra))
 
 
-def _language_plans(keys: _Keys, listing: Listing, lang: str, size: int) -> Iterator[PagePlan]:
+def _language_plans(
+    keys: _Keys, listing: Listing, lang: str, size: int, desks: tuple[str, ...]
+) -> Iterator[PagePlan]:
     articles = listing.by_lang[lang]
     every_card = keys.cards_of(articles)
-    yield from _paged(keys, "home", (lang,), articles, size, partial(home_path, lang))
+    front_extra = keys.cards_of(dont_miss(articles, size))
+    yield from _paged(
+        keys, "home", (lang,), articles, size, partial(home_path, lang), None, front_extra
+    )
+    for desk in desks:  # every configured desk has a section page, even before its first story
+        yield from _paged(
+            keys,
+            "desk",
+            (lang, desk),
+            listing.by_desk.get((lang, desk), ()),
+            size,
+            partial(desk_path, lang, desk),
+        )
     for (tag_lang, slug), tagged in listing.by_tag.items():
         if tag_lang != lang:
             continue
@@ -190,6 +217,7 @@ def _language_plans(keys: _Keys, listing: Listing, lang: str, size: int) -> Iter
             args,
             keys.key("month", args, keys.cards_of(listed)),
         )
+    yield PagePlan(f"{lang}/404.html", "404", (lang,), keys.key("404", (lang,)))
     for kind, output in (
         ("search", f"{lang}/search/index.html"),
         ("verify", f"{lang}/verify/index.html"),
@@ -201,7 +229,9 @@ def _language_plans(keys: _Keys, listing: Listing, lang: str, size: int) -> Iter
         (lang,),
         keys.key("search-index", (lang,), every_card),
     )
-    newest = keys.cards_of(articles[: keys.feed_size])
+    newest: tuple[object, ...] = keys.cards_of(articles[: keys.feed_size])
+    if keys.full_text:  # the bodies are in the feed: the source files' hashes are too
+        newest = (*newest, *(a.content_hash for a in articles[: keys.feed_size]))
     for kind, name in (("atom", "atom.xml"), ("rss", "rss.xml"), ("jsonfeed", "feed.json")):
         yield PagePlan(f"{lang}/{name}", kind, (lang,), keys.key(kind, (lang,), newest))
 
@@ -223,7 +253,9 @@ def plan_pages(
     the signed mirror list, shown on ``mirrors/index.html``.
     """
     base = _digest(theme_digest, _settings_digest(settings), fingerprint)
-    keys = _Keys(site, listing, images, base, settings.build.feed_size)
+    keys = _Keys(
+        site, listing, images, base, settings.build.feed_size, settings.build.feed_full_text
+    )
     plans = [
         PagePlan("index.html", "chooser", (), keys.key("chooser", ())),
         PagePlan("404.html", "404", (), keys.key("404", ())),
@@ -236,7 +268,9 @@ def plan_pages(
     )
     plans.append(PagePlan("sitemap.xml", "sitemap", (), keys.key("sitemap", (), sitemap_deps)))
     for lang in listing.languages:
-        plans.extend(_language_plans(keys, listing, lang, settings.build.page_size))
+        plans.extend(
+            _language_plans(keys, listing, lang, settings.build.page_size, settings.desk_names)
+        )
     plans.extend(
         PagePlan(article_path(a), "article", (a.source,), keys.article(a))
         for a in listing.by_source.values()

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tamizdat.catalogs import preferred_language
 from tamizdat.config import Config
 from tamizdat.errors import TamizdatError, UnsafeFileError
 from tamizdat.files import open_below, read_regular
@@ -74,7 +75,19 @@ class _Handler(GuardedRequestHandler, http.server.SimpleHTTPRequestHandler):
     def send_head(self) -> Any:
         """The base class's answer, once the file proved a regular file reached through no
         link below the folder (:func:`tamizdat.files.open_below`): a link, FIFO or device
-        planted in the output folder is a 404, never followed, never a hung request."""
+        planted in the output folder is a 404, never followed, never a hung request.
+
+        The root address goes to the language the browser asks for (``Accept-Language``),
+        when the site has it; otherwise the root page lets the reader choose."""
+        if self.path.split("?", 1)[0] == "/":
+            lang = preferred_language(self.headers.get("Accept-Language"), self._languages())
+            if lang is not None:
+                self.send_response(302)
+                self.send_header("Location", f"/{lang}/index.html")
+                self.send_header("Vary", "Accept-Language")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
         path = self.translate_path(self.path)
         if os.path.isdir(path):  # noqa: PTH112 - the base class works on strings
             path = os.path.join(path, "index.html")  # noqa: PTH118
@@ -100,12 +113,24 @@ class _Handler(GuardedRequestHandler, http.server.SimpleHTTPRequestHandler):
             return
         super().send_error(code, message, explain)
 
+    def _languages(self) -> list[str]:
+        """The site's languages: the top folders with their own 404 page."""
+        return sorted(p.parent.name for p in Path(self.directory).glob("*/404.html"))
+
     def _not_found(self) -> None:
-        page = Path(self.directory) / "404.html"
-        try:
-            body = read_regular(page)
-        except (OSError, UnsafeFileError):
-            body = b"<h1>Not found</h1>"
+        """The 404 page in the language of the missing address's first folder, else the
+        browser's, else the site-wide one that speaks every language."""
+        languages = self._languages()
+        first = self.path.lstrip("/").split("/", 1)[0]
+        lang = first if first in languages else None
+        lang = lang or preferred_language(self.headers.get("Accept-Language"), languages)
+        body = b"<h1>Not found</h1>"
+        for name in ([f"{lang}/404.html"] if lang else []) + ["404.html"]:
+            try:
+                body = read_regular(Path(self.directory) / name)
+                break
+            except (OSError, UnsafeFileError):
+                continue
         self.send_response(404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

@@ -8,6 +8,8 @@ sitemap use the absolute ``base_url``.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from tamizdat.content.model import Article
 
 __all__ = [
@@ -16,9 +18,11 @@ __all__ = [
     "article_path",
     "author_path",
     "canonical",
+    "desk_path",
     "home_path",
     "month_path",
     "root_of",
+    "site_root_path",
     "tag_path",
 ]
 
@@ -38,6 +42,15 @@ def home_path(lang: str, n: int | None = None) -> str:
 def tag_path(lang: str, slug: str, n: int | None = None) -> str:
     """The tag's list root, or its numbered page ``n`` (1 = the oldest articles)."""
     base = f"{lang}/tags/{slug}/"
+    return base + INDEX if n is None else f"{base}page/{n}/{INDEX}"
+
+
+def desk_path(lang: str, desk: str, n: int | None = None) -> str:
+    """The section (desk) front, or its numbered page ``n`` (1 = the oldest articles).
+
+    Beside the articles' ``{lang}/{desk}/{yyyy}/`` folders: ``page`` is never a year.
+    """
+    base = f"{lang}/{desk}/"
     return base + INDEX if n is None else f"{base}page/{n}/{INDEX}"
 
 
@@ -64,3 +77,15 @@ def canonical(base_url: str, output: str) -> str:
     if output.endswith("/" + INDEX):
         output = output[: -len(INDEX)]
     return base_url + output
+
+
+def site_root_path(base_url: str) -> str:
+    """The path of the site's root on its host (``/`` or ``/news/``), ending in ``/``.
+
+    Only for pages served at an address the build cannot know (the 404 page, which hosts
+    return for any missing path, however deep): there a relative link would resolve
+    against the missing address. A mirror that serves the site under another path
+    prefix than ``base_url`` gets a 404 page whose links miss; every other page still works.
+    """
+    path = urlsplit(base_url).path or "/"
+    return path if path.endswith("/") else path + "/"

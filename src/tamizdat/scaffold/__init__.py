@@ -66,16 +66,31 @@ def _config(title: str, languages: tuple[str, ...]) -> str:
     )
 
 
-def _sample(code: str, default: str, date: str) -> tuple[str, str]:
-    """The sample article in ``code``: (path relative to the site, text)."""
+def _welcome_name(code: str, default: str) -> str:
+    return "welcome.md" if code == default else f"welcome.{code}.md"
+
+
+def _sample(code: str, default: str, date: str, languages: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The sample article in ``code``: (path relative to the site, text).
+
+    The text names its own file and a translation's: one this site really has when it
+    has another language, else the name a translation would take.
+    """
     written = code if code in _SAMPLE_LANGUAGES else "en"
-    text = _read(f"content/welcome.{written}.md").replace("@DATE@", date).replace("@LANG@", code)
+    others = [c for c in languages if c != code]
+    other = others[0] if others else ("ru" if code != "ru" else "en")
+    text = (
+        _read(f"content/welcome.{written}.md")
+        .replace("@DATE@", date)
+        .replace("@LANG@", code)
+        .replace("@SELF@", _welcome_name(code, default))
+        .replace("@OTHER@", _welcome_name(other, default))
+    )
     if written != code:
         text = text.replace(
             "---\n\n", f"---\n\n<!-- Translate this sample into '{code}'. -->\n\n", 1
         )
-    name = "welcome.md" if code == default else f"welcome.{code}.md"
-    return f"content/{name}", text
+    return f"content/{_welcome_name(code, default)}", text
 
 
 def _check_target(directory: Path, force: bool) -> None:
@@ -126,7 +141,7 @@ def init_site(
         "theme/README.md": _read("theme/README.md"),
     }
     for code in languages:
-        path, text = _sample(code, languages[0], date)
+        path, text = _sample(code, languages[0], date, tuple(languages))
         files[path] = text
     for relative, text in files.items():
         write_atomic(directory / relative, text.encode("utf-8"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import threading
@@ -231,3 +232,60 @@ def test_stalling_mirror_times_out_and_is_skipped(
     assert code == 0
     assert report["outcome"] == "current"
     assert any(n["mirror"] == stalled and n["kind"] == "unreachable" for n in report["notes"])
+
+
+def _bilingual_site() -> dict[str, bytes]:
+    files = sample_site()
+    for lang, title in (("en", "Front page"), ("ru", "Главная")):
+        files[f"{lang}/index.html"] = (
+            f'<!doctype html><html lang="{lang}"><body><h1>{title}</h1></body></html>'
+        ).encode()
+        files[f"{lang}/404.html"] = (
+            f'<!doctype html><html lang="{lang}"><body><h1>404 {lang}</h1></body></html>'
+        ).encode()
+    files["404.html"] = b'<!doctype html><html lang="en"><body><h1>404 all</h1></body></html>'
+    return files
+
+
+def test_reading_server_speaks_the_readers_language(
+    tmp_path: Path, serve_dir: Callable[[Path], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    factory = ReleaseFactory.articles()
+    mirror = tmp_path / "mirror"
+    factory.publish(_bilingual_site()).write(mirror)
+    home = tmp_path / "home"
+    _add(home, factory.fingerprint, serve_dir(mirror))
+    code, _report = _run(capsys, "reader", "sync", "news", "--store-dir", str(home))
+    assert code == 0
+    server = make_reading_server(Store.open("news", home))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+
+        def get(path: str, language: str | None = None) -> tuple[int, dict[str, str], str]:
+            connection = http.client.HTTPConnection(str(host), int(port), timeout=10)
+            try:
+                headers = {"Accept-Language": language} if language else {}
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                found = {k.lower(): v for k, v in response.getheaders()}
+                return response.status, found, response.read().decode()
+            finally:
+                connection.close()
+
+        status, headers, _ = get("/", "ru-RU,ru;q=0.9,en;q=0.5")
+        assert (status, headers["location"]) == (302, "/ru/index.html")
+        assert headers["vary"] == "Accept-Language"
+        assert get("/", "fr")[0] == 200
+        assert get("/", "../../etc")[0] == 200
+        status, _, body = get("/ru/missing/page/")
+        assert status == 404
+        assert "404 ru" in body
+        assert "Проверенная копия" in body  # the banner, in the page's language
+        status, _, body = get("/missing", "ru")
+        assert (status, "404 ru" in body) == (404, True)
+        status, _, body = get("/missing")
+        assert (status, "404 all" in body) == (404, True)
+    finally:
+        server.shutdown()
+        server.server_close()

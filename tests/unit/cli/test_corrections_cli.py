@@ -138,10 +138,10 @@ def test_a_template_change_is_not_a_correction_of_every_article(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = (default_theme_dir() / "templates" / "base.html").read_text("utf-8")
-    assert "<footer>" in base
+    assert "</footer>" in base
     templates = site / "theme" / "templates"
     templates.mkdir(parents=True, exist_ok=True)
-    (templates / "base.html").write_text(base.replace("<footer>", "<footer><p>New footer</p>"))
+    (templates / "base.html").write_text(base.replace("</footer>", "<p>New footer</p></footer>"))
     code, report, _ = run_build(site, capsys)
     assert code == 0
     assert report is not None

@@ -34,12 +34,13 @@ def test_hugo_layout_loads_without_edits(tmp_path: Path) -> None:
             "---\ntitle: The court hearing\ndate: 2024-02-10T12:00:00+03:00\n"
             "lastmod: 2024-02-11T09:00:00+03:00\nauthor: anna\ntags: [courts, Moscow]\n"
             "categories: [news]\ndescription: A summary.\nimage: /images/court.jpg\n"
+            "image_alt: The court\n"
             "weight: 10\naliases: [/old-court/]\ndraft: false\n---\n"
             "Text ![photo](/images/inside.jpg) more.\n"
         ),
         "content/posts/court.ru.md": (
             "---\ntitle: Заседание суда\ndate: 2024-02-10T12:00:00+03:00\nauthor: anna\n"
-            "tags: [суды, Москва]\nimage: /images/court.jpg\n---\nТекст.\n"
+            "tags: [суды, Москва]\nimage: /images/court.jpg\nimage_alt: Суд\n---\nТекст.\n"
         ),
         "content/posts/trip/index.md": article("A trip", body="![view](view.jpg)"),
         "content/posts/trip/index.ru.md": article("Поездка", body="![вид](view.jpg)"),
@@ -66,7 +67,7 @@ def test_hugo_layout_loads_without_edits(tmp_path: Path) -> None:
     assert court.summary == "A summary."
     assert court.updated is not None
     assert court.updated > court.date
-    assert court.image == ImageRef("static/images/court.jpg")
+    assert court.image == ImageRef("static/images/court.jpg", "The court")
     assert court.body_images == (("/images/inside.jpg", "static/images/inside.jpg"),)
     trip = by_source["content/posts/trip/index.md"]
     trip_ru = by_source["content/posts/trip/index.ru.md"]
@@ -425,3 +426,25 @@ def test_progress_is_reported(tmp_path: Path) -> None:
 
     load_site(make_site(tmp_path, {"content/a.md": article()}), progress=progress)
     assert calls[-1] == ("load content", 1, 1)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "image: /images/court.jpg\n",
+        "image:\n  src: /images/court.jpg\n  caption: The court\n",
+        "image:\n  src: /images/court.jpg\n  alt: '   '\n",
+        "image: /images/court.jpg\nimage_alt: ''\n",
+    ],
+)
+def test_lead_image_without_alt_text_warns_with_file_and_line(tmp_path: Path, image: str) -> None:
+    loaded = load(
+        tmp_path,
+        {
+            "content/news/court.md": f"---\ntitle: Court\ndate: 2024-05-12\n{image}---\nText.\n",
+            "static/images/court.jpg": JPEG,
+        },
+    )
+    assert len(loaded.warnings) == 1
+    assert loaded.warnings[0].startswith("content/news/court.md:4: the lead image")
+    assert "no alt text" in loaded.warnings[0]

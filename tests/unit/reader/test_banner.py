@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tamizdat.reader.serve import inject_banner, make_banner
 from tamizdat.reader.store import ReleaseInfo
 
@@ -50,3 +52,23 @@ def test_stale_release_gets_a_clear_warning() -> None:
 def test_page_without_body_still_gets_the_banner() -> None:
     assert inject_banner(b"plain", _info(), NOW).endswith(b"plain")
     assert inject_banner(b"plain", _info(), NOW).startswith(b"<link")
+
+
+def test_a_russian_page_gets_a_russian_banner() -> None:
+    page = '<html lang="ru"><body><h1>Привет</h1></body></html>'.encode()
+    out = inject_banner(page, _info(hours=100, expires_in=-2), NOW).decode()
+    assert 'role="status" lang="ru">Проверенная копия · выпуск 7 · обновлено' in out
+    assert "Подлинная копия, опубликована 25 ноября 2026\u202fг., возможно, устарела." in out
+    assert "Отпечаток издателя" in out
+    for english in ("Verified", "release", "Authentic", "fingerprint", "sync"):
+        assert english not in out
+
+
+@pytest.mark.parametrize("lang", ["xx", "de", "zz-Latn", "ru-RU"])
+def test_a_language_without_a_catalog_gets_english_marked_as_english(lang: str) -> None:
+    page = f'<html lang="{lang}"><body>x</body></html>'.encode()
+    out = inject_banner(page, _info(), NOW).decode()
+    if lang == "ru-RU":
+        assert 'lang="ru">Проверенная копия' in out
+    else:
+        assert 'lang="en">Verified copy · release 7' in out

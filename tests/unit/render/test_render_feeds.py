@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+
+from tamizdat.render import Renderer
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -79,3 +86,62 @@ def test_search_index(rendered: dict[str, bytes]) -> None:
     assert f"ru/{first['u']}" in rendered
     # Stable, compact JSON: sorted keys, no spaces.
     assert rendered["ru/search-index.json"].startswith(b'{"items":[{"d":"2024-05-12","k":')
+
+
+_TRICKY = 'Prices "up" <b>5%</b> & rising'
+
+
+def _feeds(kit: Any, full_text: bool) -> dict[str, bytes]:
+    article = kit.make_article(
+        title="Bread", lead=_TRICKY, body="First paragraph with **bold**.\n\n| a |\n|---|\n| 1 |\n"
+    )
+    settings = kit.make_settings()
+    settings = dataclasses.replace(
+        settings, build=dataclasses.replace(settings.build, feed_full_text=full_text)
+    )
+    renderer = Renderer(kit.make_site([article]), settings, kit.images)
+    wanted = {"en/rss.xml", "en/atom.xml", "en/feed.json"}
+    return {p.output: renderer.render(p) for p in renderer.plan() if p.output in wanted}
+
+
+def test_rss_description_is_text_even_to_a_reader_that_reads_it_as_html(kit: Any) -> None:
+    channel = ET.fromstring(_feeds(kit, False)["en/rss.xml"]).find("channel")
+    assert channel is not None
+    description = channel.findall("item")[0].findtext("description")
+    # After XML parsing, the feed reader gets HTML whose text is the lead, tags and all.
+    assert description == html.escape(_TRICKY)
+    assert "<b>" not in str(description)
+
+
+@pytest.mark.parametrize("full_text", [False, True])
+def test_full_text_feeds_carry_the_sanitised_body(kit: Any, full_text: bool) -> None:
+    feeds = _feeds(kit, full_text)
+    item = ET.fromstring(feeds["en/rss.xml"]).find("channel/item")
+    assert item is not None
+    encoded = item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
+    entry = ET.fromstring(feeds["en/atom.xml"]).find(f"{ATOM}entry")
+    assert entry is not None
+    content = entry.find(f"{ATOM}content")
+    json_item = json.loads(feeds["en/feed.json"])["items"][0]
+    if not full_text:
+        assert encoded is None
+        assert content is None
+        assert "content_html" not in json_item
+        return
+    for body in (encoded, content.text if content is not None else None, json_item["content_html"]):
+        assert body is not None
+        assert "<strong>bold</strong>" in body
+        assert "<table>" in body
+    assert content is not None
+    assert content.get("type") == "html"
+
+
+def test_full_text_setting_changes_the_feed_keys(kit: Any) -> None:
+    settings = kit.make_settings()
+    full = dataclasses.replace(
+        settings, build=dataclasses.replace(settings.build, feed_full_text=True)
+    )
+    site = kit.make_site(kit.sample_articles())
+    before = {p.output: p.key for p in Renderer(site, settings, kit.images).plan()}
+    after = {p.output: p.key for p in Renderer(site, full, kit.images).plan()}
+    assert before["en/rss.xml"] != after["en/rss.xml"]

@@ -85,3 +85,40 @@ def test_unknown_body_image_is_a_content_error(kit: Any) -> None:
         body(kit, "Intro\n\n![x](missing.png)\n", body_line=3)
     assert caught.value.where is not None
     assert caught.value.where.endswith(":5")
+
+
+@pytest.mark.parametrize(
+    ("rule", "cell"),
+    [
+        (":--", '<td class="align-left">1</td>'),
+        (":-:", '<td class="align-center">1</td>'),
+        ("--:", '<td class="align-right">1</td>'),
+        ("---", "<td>1</td>"),
+    ],
+)
+def test_gfm_alignment_becomes_a_class_not_an_attribute(kit: Any, rule: str, cell: str) -> None:
+    html = body(kit, f"| a |\n| {rule} |\n| 1 |\n")
+    assert cell in html
+    assert " align=" not in html
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '<table><tr><td align="justify">1</td></tr></table>',
+        '<table><tr><td align="left&quot; onclick=&quot;x">1</td></tr></table>',
+        '<table><tr><th align="">1</th></tr></table>',
+    ],
+)
+def test_hand_written_align_never_survives(kit: Any, raw: str) -> None:
+    html = body(kit, raw)
+    assert " align=" not in html
+    assert "onclick" not in html.replace("&quot;", "")
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Table"), ("ru", "Таблица"), ("de", "Table")])
+def test_every_table_is_a_scroll_region_a_keyboard_reaches(kit: Any, lang: str, label: str) -> None:
+    html = body(kit, "a | b\n--|--\n1 | 2\n\nx\n\n| c |\n|---|\n| 3 |\n", lang=lang)
+    region = f'<div class="table-wrap" tabindex="0" role="region" aria-label="{label}"><table>'
+    assert html.count(region) == 2
+    assert html.count("</table></div>") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import posixpath
 import re
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,13 @@ def test_every_relative_link_resolves_to_a_planned_output(
             if ref.startswith(("https://", "http://", "#", "mailto:")):
                 assert not ref.startswith("https://shore.example/") or "canonical" in data.decode()
                 continue
-            assert not ref.startswith("/"), f"{output}: absolute path {ref}"
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(output), ref))
+            if output.endswith("404.html"):
+                # Served at any missing address: links start from the site's root path.
+                assert ref.startswith("/"), f"{output}: {ref} is relative to the page"
+                target = ref[1:]
+            else:
+                assert not ref.startswith("/"), f"{output}: absolute path {ref}"
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(output), ref))
             assert target in existing, f"{output}: {ref} -> {target}"
             checked += 1
     assert checked > 500
@@ -55,8 +61,13 @@ def test_only_canonical_uses_base_url(rendered: dict[str, bytes]) -> None:
     for output, data in rendered.items():
         if output.endswith(".html"):
             text = data.decode()
+            absolute = re.findall(
+                r'<link rel="(?:canonical|alternate" hreflang="[a-z]+)" '
+                r'href="https://shore\.example/',
+                text,
+            )
             # The verify page also prints the command to check the site at its address.
-            expected = 2 if output.endswith("verify/index.html") else 1
+            expected = len(absolute) + (1 if output.endswith("verify/index.html") else 0)
             assert text.count("https://shore.example/") == expected, output
             assert '<link rel="canonical" href="https://shore.example/' in text
 
@@ -74,25 +85,27 @@ def test_article_page_has_everything_a_reader_expects(rendered: dict[str, bytes]
     assert 'updated <time datetime="2024-05-12T19:30:00+03:00">' in text
     assert "3 min read" in text
     assert '<a href="../../../../../en/tags/novograd/index.html" rel="tag">Novograd</a>' in text
+    # Absolute (search engines ignore relative alternates), the page itself included.
     assert (
-        '<link rel="alternate" hreflang="ru" href="../../../../../ru/news/2024/05/sud-prodlil-arest/index.html">'
+        '<link rel="alternate" hreflang="ru" href="https://shore.example/ru/news/2024/05/sud-prodlil-arest/">'
         in text
     )
+    assert '<link rel="alternate" hreflang="en" href="https://shore.example/en/news/' in text
     assert 'hreflang="de" lang="de" title="Gericht verlängert Haft">Deutsch</a>' in text
     assert (
         '<link rel="canonical" href="https://shore.example/en/news/2024/05/court-extends-detention/">'
         in text
     )
-    figure = re.search(r'<figure class="lead-image">(.*?)</figure>', text, re.S)
+    figure = re.search(r'<figure class="story-image">(.*?)</figure>', text, re.S)
     assert figure is not None
     assert 'alt="The square at dusk"' in figure.group(1)
     assert "srcset=" in figure.group(1)
     assert "<figcaption>Photo: staff</figcaption>" in figure.group(1)
-    related = re.search(r'<aside class="related".*?</aside>', text, re.S)
+    related = re.search(r'<aside class="dont-miss".*?</aside>', text, re.S)
     assert related is not None
     assert "Don&#39;t miss" not in related.group(0)
     assert "Don't miss" in related.group(0)
-    assert related.group(0).count("<li>") == 2
+    assert related.group(0).count('<li class="card">') == 2
     assert '<script src="../../../../../assets/relative-time.js" defer></script>' in text
 
 
@@ -105,12 +118,12 @@ def test_russian_article_is_localised(rendered: dict[str, bytes], kit: Any) -> N
     assert "5 мин чтения" in text
     # The article shares the tag "суды" with four Russian notes: its related block must be
     # there, headed in Russian, and list only Russian articles (same language, newest first).
-    related = re.search(r'<aside class="related".*?</aside>', text, re.S)
+    related = re.search(r'<aside class="dont-miss".*?</aside>', text, re.S)
     assert related is not None
     block = related.group(0)
-    assert '<h2 id="related">Не пропустите</h2>' in block
+    assert '<h2 id="related" class="rubric">Не пропустите</h2>' in block
     assert "Don't miss" not in block
-    assert block.count("<li>") == 2
+    assert block.count('<li class="card">') == 2
     assert "Русская заметка 0" in block
     assert "Русская заметка 1" in block
     assert "/ru/news/" in block
@@ -146,14 +159,16 @@ def test_russian_plural_forms(kit: Any, count: int, expected: str) -> None:
 
 def test_home_pages_count_from_the_oldest_article(rendered: dict[str, bytes]) -> None:
     # en, newest first: the court story, then stories 0..6; three a page.
-    root = rendered["en/index.html"].decode()
+    front = rendered["en/index.html"].decode()
+    # The front's own stories; "Don't miss" below holds the next four (2..5).
+    root, dont_miss = front.split('<section class="dont-miss"')
     assert root.index("Court extends detention") < root.index("English story number 0")
     assert "English story number 1" in root
     assert "English story number 2" not in root
-    assert "8 articles" in root
+    assert [n for n in range(7) if f"English story number {n}<" in dont_miss] == [2, 3, 4, 5]
     # The root's "older" link opens the page holding the newest article it does not show.
-    assert '<a href="../en/page/2/index.html">Older</a>' in root
-    assert "Newer" not in root
+    assert '<a href="../en/page/2/index.html">More news</a>' in front
+    assert "Newer" not in front
     oldest = rendered["en/page/1/index.html"].decode()
     assert [n for n in range(7) if f"English story number {n}<" in oldest] == [4, 5, 6]
     assert oldest.index("number 4") < oldest.index("number 6")  # newest first on a page
@@ -227,11 +242,14 @@ def test_adding_an_article_leaves_older_numbered_pages_alone(kit: Any, count: in
     allowed = {
         "en/index.html",
         "en/tags/courts/index.html",
+        "en/news/index.html",  # the story's section front, paginated like the home page
         f"en/page/{newest_home}/index.html",
+        f"en/news/page/{newest_home}/index.html",
         # The previous newest page gains its "newer" link when it was full.
         *(
             {
                 f"en/page/{newest_home - 1}/index.html",
+                f"en/news/page/{newest_home - 1}/index.html",
                 f"en/tags/courts/page/{count // 3}/index.html",
             }
             if count % 3 == 0
@@ -275,13 +293,20 @@ def test_archive_tag_author_pages(rendered: dict[str, bytes]) -> None:
 
 def test_chooser_links_every_language(rendered: dict[str, bytes]) -> None:
     chooser = rendered["index.html"].decode()
-    for code, name in (("en", "English"), ("ru", "Русский"), ("de", "Deutsch")):
-        assert f'<a href="{code}/index.html" hreflang="{code}" lang="{code}">{name}</a>' in chooser
+    for code in ("en", "ru", "de"):
+        assert f'<a href="{code}/index.html" hreflang="{code}"' in chooser
+        # Each language greets in its own words, marked with its language.
+        assert f'<li lang="{code}">' in chooser
+    assert "Читать новости →" in chooser
+    assert "Read the news →" in chooser
 
 
 def test_verify_page_shows_fingerprint_or_unsigned(rendered: dict[str, bytes], kit: Any) -> None:
     signed = rendered["en/verify/index.html"].decode()
-    assert "abab abab abab" in signed
+    # Sixteen groups of four, and the same fingerprint as an inline QR code (no request).
+    assert signed.count("<span>abab</span>") == 16
+    assert "<svg" in signed
+    assert "QR code of the fingerprint" in signed
     assert f"tamizdat verify https://shore.example/ --fingerprint {'ab' * 32}" in signed
     assert "tamizdat verify --page FILE" in signed
     renderer = Renderer(kit.make_site(kit.sample_articles()), kit.make_settings(), kit.images)
@@ -304,7 +329,63 @@ def test_rendering_is_deterministic(kit: Any, rendered: dict[str, bytes]) -> Non
 
 
 def test_assets_are_small_and_font_free(rendered: dict[str, bytes]) -> None:
-    assert len(rendered["assets/style.css"]) < 4096
+    # Phone-first layout plus the front-page grid: small, and smaller still gzipped.
+    assert len(rendered["assets/style.css"]) < 10240
+    assert len(gzip.compress(rendered["assets/style.css"])) < 3072
     assert b"@font-face" not in rendered["assets/style.css"]
     assert len(rendered["assets/search.js"]) < 4096
     assert len(rendered["assets/relative-time.js"]) < 2048
+
+
+def test_front_page_title_says_the_name_once(rendered: dict[str, bytes]) -> None:
+    assert "<title>The Test Shore</title>" in rendered["en/index.html"].decode()
+    assert "<title>Тестовый берег</title>" in rendered["ru/index.html"].decode()
+    assert "<title>News · The Test Shore</title>" in rendered["en/news/index.html"].decode()
+
+
+def test_pages_describe_themselves_and_carry_the_favicon(
+    rendered: dict[str, bytes], kit: Any
+) -> None:
+    home = rendered["ru/index.html"].decode()
+    assert '<meta name="description" content="Новости по-русски">' in home
+    article = rendered[kit.article_output(rendered, "court-extends-detention")].decode()
+    summary = re.search(r'<meta name="description" content="([^"]*)">', article)
+    assert summary is not None
+    assert summary.group(1)
+    assert summary.group(1) != "News in English"  # the article's own summary or lead
+    for output, data in rendered.items():
+        if output.endswith(".html") and not output.endswith("404.html"):
+            icon = re.search(r'<link rel="icon" href="([^"]+)"', data.decode())
+            assert icon is not None, output
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(output), icon.group(1)))
+            assert target == "assets/favicon.png", output
+    assert "assets/favicon.png" in rendered
+
+
+def test_home_pages_and_section_fronts_list_every_language_absolutely(
+    rendered: dict[str, bytes],
+) -> None:
+    for output in ("en/index.html", "ru/news/index.html", "de/verify/index.html"):
+        text = rendered[output].decode()
+        tail = output.split("/", 1)[1].removesuffix("index.html")
+        for code in ("en", "ru", "de"):
+            href = f"https://shore.example/{code}/{tail}"
+            assert f'<link rel="alternate" hreflang="{code}" href="{href}">' in text, output
+
+
+def test_search_status_speaks_the_page_language(rendered: dict[str, bytes]) -> None:
+    text = rendered["ru/search/index.html"].decode()
+    assert 'data-found="Найдено: {found} из {total}"' in text
+    assert 'data-none="Ничего не найдено."' in text
+
+
+def test_language_switch_marks_each_language_and_the_current_one(
+    rendered: dict[str, bytes], kit: Any
+) -> None:
+    article = rendered[kit.article_output(rendered, "sud-prodlil-arest")].decode()
+    switch = re.search(r'<nav class="langs".*?</nav>', article, re.S)
+    assert switch is not None
+    # To the translation itself, marked with its language; the page's own marked current.
+    assert 'hreflang="en" lang="en">English</a>' in switch.group(0)
+    assert "court-extends-detention/index.html" in switch.group(0)
+    assert 'lang="ru" aria-current="true">Русский</a>' in switch.group(0)

@@ -14,6 +14,7 @@ import pytest
 from tamizdat.content.model import Article
 from tamizdat.render import Renderer
 from tamizdat.render import plans as plans_module
+from tamizdat.render.types import ImageSet
 
 
 def keys(kit: Any, articles: list[Article], **kwargs: Any) -> dict[str, str]:
@@ -66,6 +67,8 @@ def test_title_edit_changes_exactly_the_pages_that_show_it(kit: Any) -> None:
         *neighbours,
         "en/index.html",  # newest: the list roots and the newest numbered pages only
         "en/page/3/index.html",
+        "en/news/index.html",  # its section front lists it too
+        "en/news/page/3/index.html",
         "en/tags/courts/index.html",
         "en/tags/courts/page/2/index.html",
         "en/tags/novograd/index.html",
@@ -148,9 +151,9 @@ def test_plan_work_is_linear_and_never_hashes_bodies(
         digests["digest"] += 1
         return real_digest(*parts)
 
-    def counting_card(article: Article) -> str:
+    def counting_card(article: Article, image: ImageSet | None = None) -> str:
         digests[article.source] += 1
-        return real_card(article)
+        return real_card(article, image)
 
     monkeypatch.setattr(plans_module, "_digest", counting_digest)
     monkeypatch.setattr(plans_module, "card_digest", counting_card)

@@ -22,7 +22,11 @@
     var found = items.filter(function (item) {
       return words.every(function (w) { return item.hay.indexOf(w) >= 0; });
     }).slice(0, 50);
-    status.textContent = found.length + " / " + items.length;
+    // The page's own words (data-found, data-none) keep the status in the page's language.
+    status.textContent = found.length
+      ? (form.getAttribute("data-found") || "{found} / {total}")
+          .replace("{found}", String(found.length)).replace("{total}", String(items.length))
+      : (form.getAttribute("data-none") || "0");
     found.forEach(function (item) {
       var li = document.createElement("li");
       var a = document.createElement("a");
