@@ -62,12 +62,9 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keys = site.parent / "keys"  # outside the site, never the user's own key folder
     with (site / "tamizdat.toml").open("a", encoding="utf-8") as config:
         config.write(f'\n[signing]\nkeys_dir = "{keys.as_posix()}"\n')
-    os.environ["TAMIZDAT_PASSPHRASE"] = "screenshots only"
-    try:
-        assert main(["-q", "-C", str(site), "keys", "init"]) == 0
-        assert main(["-q", "-C", str(site), "build"]) == 0
-    finally:
-        del os.environ["TAMIZDAT_PASSPHRASE"]
+    # Demo keys: only the root fingerprint matters here (the verify page shows it).
+    assert main(["-q", "-C", str(site), "keys", "init", "--demo"]) == 0
+    assert main(["-q", "-C", str(site), "build"]) == 0
     handler = functools.partial(_StaticHost, directory=str(site / "public"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -13,6 +13,7 @@ cross-origin) unless a test turns it off; nothing listens outside 127.0.0.1.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import struct
@@ -77,7 +78,10 @@ class _Handler(SimpleHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        forged = body.replace(b"<h1>", f"<h1>{FORGED} ".encode())
+        # Into the headline (whatever its attributes), else before </body>: always altered.
+        forged, count = re.subn(rb"(<h1[^>]*>)", rb"\1" + FORGED.encode() + b" ", body, count=1)
+        if not count:
+            forged = body.replace(b"</body>", f"<p>{FORGED}</p></body>".encode())
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(forged)))

@@ -428,7 +428,7 @@ class Renderer:
         """``/mirrors/``: the addresses of the signed mirror list, readable without
         JavaScript (where the service worker sends an offline reader it cannot serve)."""
         lang = self.settings.default_language
-        context = self.contexts.common(lang, self._output, self._gettext(lang)("Mirrors"))
+        context = self.contexts.common(lang, self._output, self._t(lang, "Mirrors"))
         context["mirrors"] = self.mirrors
         return self._page(lang, "mirrors.html", context)
 
