@@ -67,11 +67,13 @@ class SignReport:
 
     release_dir: Path
     version: int
-    files: int
+    files: int  # every target: added + changed + unchanged + log_files
     hashed: int
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    unchanged: int  # site files signed as the previous release had them
+    log_files: int  # the publication log's own files (head and entries)
     roles_signed: tuple[str, ...]
     roles_total: int
     metadata_bytes: int  # size of the current metadata (latest version of every file)
@@ -175,6 +177,7 @@ def sign_release(
     )
     _save_hash_cache(cache, cache_file, scan.files, fresh)
     logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
+    log_count = sum(1 for path in targets if is_log_path(path))
     return SignReport(
         release_dir=release_dir,
         version=version,
@@ -183,6 +186,8 @@ def sign_release(
         added=tuple(changes.added),
         changed=tuple(changes.changed),
         removed=tuple(changes.removed),
+        unchanged=len(targets) - log_count - len(changes.added) - len(changes.changed),
+        log_files=log_count,
         roles_signed=tuple(signed_roles),
         roles_total=len(plans),
         metadata_bytes=_current_metadata_bytes(
