@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,7 @@ from tamizdat.stat_cache import StatCache, file_stamp
 from tamizdat.trust.log import PublicationLog, is_log_path
 from tamizdat.trust.log_chain import read_log
 from tamizdat.trust.sign import release_dir as rel
-from tamizdat.trust.sign.hashing import HashedFile, hash_tree, load_hash_cache
+from tamizdat.trust.sign.hashing import FolderIndex, HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.sign.keys import open_store, root_chain
 from tamizdat.trust.sign.keystore import KeyStore, atomic_write
 from tamizdat.trust.sign.log_writer import append_entry, log_files
@@ -91,9 +92,13 @@ class _Scan:
 
 
 def _collect_targets(
-    public_dir: Path, cache: StatCache, extra_files: Mapping[str, bytes], progress: Progress | None
+    public_dir: Path,
+    cache: StatCache,
+    index: FolderIndex,
+    extra_files: Mapping[str, bytes],
+    progress: Progress | None,
 ) -> _Scan:
-    hashed = hash_tree(public_dir, cache, progress=progress)
+    hashed = hash_tree(public_dir, cache, index=index, progress=progress)
     targets = {p: Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
     for path, data in extra_files.items():
         targets[path] = Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
@@ -149,7 +154,10 @@ def sign_release(
     store, roots = _open_signing(config, public_dir, allow_demo=allow_demo)
     cache_file = config.build.cache_dir / "trust" / "hashes.json"
     cache = load_hash_cache(cache_file, public_dir)
-    scan = _collect_targets(public_dir, cache, extra_files or {}, progress)
+    index_file = cache_file.with_name("folders.json")
+    index = FolderIndex.load(index_file, str(public_dir))
+    scanned = time.time_ns()
+    scan = _collect_targets(public_dir, cache, index, extra_files or {}, progress)
     targets = scan.targets
     previous = rel.load_release_state(release_dir)
     before = previous.all_targets() if previous else {}
@@ -176,6 +184,7 @@ def sign_release(
         {path: f.stamp[2] for path, f in scan.files.items()},
     )
     _save_hash_cache(cache, cache_file, scan.files, fresh)
+    index.save(index_file, scanned)
     logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
     log_count = sum(1 for path in targets if is_log_path(path))
     return SignReport(
