@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,8 +240,19 @@ def _scan(root: Path, index: FolderIndex) -> Iterator[_Found]:
     return _Scanner(str(root), root.name, index).scan()
 
 
-def _hash_chunk(items: list[_Found]) -> list[HashedFile]:
-    return [HashedFile(rel, src, stamp[0], sha256_file(src), stamp) for rel, src, stamp in items]
+# Reads, hashes and (for a release being assembled) writes one file: rel, full path →
+# (sha256, length, stamp of what was read). See release_dir.ObjectStager.
+Hasher = Callable[[str, str], tuple[str, int, Stamp]]
+
+
+def _hash_chunk(items: list[_Found], hasher: Hasher | None) -> list[HashedFile]:
+    if hasher is None:
+        return [HashedFile(r, src, stamp[0], sha256_file(src), stamp) for r, src, stamp in items]
+    done = []
+    for rel, src, _walked in items:
+        sha256, length, stamp = hasher(rel, src)
+        done.append(HashedFile(rel, src, length, sha256, stamp))
+    return done
 
 
 def load_hash_cache(cache_file: Path, root: Path) -> StatCache:
@@ -254,12 +265,15 @@ def hash_tree(
     cache: StatCache,
     *,
     index: FolderIndex | None = None,
+    hasher: Hasher | None = None,
     workers: int = 0,
     progress: Progress | None = None,
 ) -> HashResult:
     """Hash every regular file under ``root`` except tamizdat's own metadata and log, taking
     the hash of each file ``cache`` vouches for instead of reading it, and listing only the
     folders ``index`` does not vouch for (it records what this scan saw, for the next one).
+    ``hasher`` reads each file that must be hashed (default: hash it in place); it runs on
+    worker threads.
 
     Raises:
         UnsafeFileError: a link, FIFO, socket or device file under ``root`` (none is read).
@@ -267,13 +281,13 @@ def hash_tree(
     """
     scope = str(root)
     try:
-        return _hash_tree(root, cache, index or FolderIndex(scope), workers, progress)
+        return _hash_tree(root, cache, index or FolderIndex(scope), hasher, workers, progress)
     except _StaleIndexError:
         # A folder changed while we looked (or in the tick before the last scan): the
         # index cannot be trusted this time; list everything.
         fresh = FolderIndex(scope)
         try:
-            result = _hash_tree(root, cache, fresh, workers, progress)
+            result = _hash_tree(root, cache, fresh, hasher, workers, progress)
         except _StaleIndexError as exc:
             raise FileNotFoundError(
                 errno.ENOENT, "a folder vanished while signing", f"{root}/{exc}"
@@ -284,7 +298,12 @@ def hash_tree(
 
 
 def _hash_tree(
-    root: Path, cache: StatCache, index: FolderIndex, workers: int, progress: Progress | None
+    root: Path,
+    cache: StatCache,
+    index: FolderIndex,
+    hasher: Hasher | None,
+    workers: int,
+    progress: Progress | None,
 ) -> HashResult:
     files: dict[str, HashedFile] = {}
     pending: list[Future[list[HashedFile]]] = []
@@ -303,10 +322,10 @@ def _hash_tree(
             batch.append((rel, src, stamp))
             total += 1
             if len(batch) == _CHUNK:
-                pending.append(pool.submit(_hash_chunk, batch))
+                pending.append(pool.submit(_hash_chunk, batch, hasher))
                 batch = []
         if batch:
-            pending.append(pool.submit(_hash_chunk, batch))
+            pending.append(pool.submit(_hash_chunk, batch, hasher))
         done = 0
         for future in pending:
             result = future.result()
