@@ -250,18 +250,38 @@ class ObjectStager:
             UnsafeFileError, OSError: as :func:`copy_hashed`.
         """
         head, name = os.path.split(rel)
-        folder = f"{TARGETS_DIR}/{head}" if head else TARGETS_DIR
-        self.folders.ensure(folder)
-        staged = f"{self.root}/{folder}/.part-{threading.get_ident()}"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staged)
-        sha256, length, stamp = copy_hashed(source, staged)
-        final = f"{self.root}/{folder}/{sha256}.{name}"
-        os.replace(staged, final)
+        folder = f"{self.root}/{TARGETS_DIR}/{head}" if head else f"{self.root}/{TARGETS_DIR}"
+        self.folders.ensure(folder[len(self.root) + 1 :])
+        with open_regular(source) as src:
+            st = os.fstat(src.fileno())
+            data = src.read(_COPY_CHUNK + 1) if st.st_size <= _COPY_CHUNK else None
+        if data is not None and len(data) <= _COPY_CHUNK:
+            # Small (most files): read once, named by its hash, written straight to its name
+            # (nothing serves an assembly folder; an interrupted one is removed).
+            sha256, length, stamp = hashlib.sha256(data).hexdigest(), len(data), stamp_of(st)
+            final = f"{folder}/{sha256}.{name}"
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+        else:
+            staged = f"{folder}/.part-{threading.get_ident()}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)
+            sha256, length, stamp = copy_hashed(source, staged)
+            final = f"{folder}/{sha256}.{name}"
+            os.replace(staged, final)
         if self.natural:
             self.folders.ensure(head)
             os.link(final, f"{self.root}/{rel}")
         return sha256, length, stamp
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class _Folders:

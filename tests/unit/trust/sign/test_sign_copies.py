@@ -125,3 +125,15 @@ def test_a_hash_cache_that_lies_cannot_get_other_bytes_signed(signed_site: Signe
     assert ARTICLE in str(caught.value.where)
     assert (signed_site.release / METADATA_DIR / "timestamp.json").read_bytes() == before
     assert not (signed_site.release / by_hash_path(ARTICLE, lie)).exists()
+
+
+@pytest.mark.parametrize("size", [0, 1 << 20, (1 << 20) + 1, 3 << 20])
+def test_files_of_every_size_are_copied_whole(tmp_path: Path, size: int) -> None:
+    """Read at once up to 1 MiB, streamed above: either way the copy is the signed bytes."""
+    big = "media/news/2026/03/film.mp4"
+    data = bytes(range(256)) * (size // 256) + b"\x01" * (size % 256)
+    site = make_signed_site(tmp_path / "site", {**SAMPLE_FILES, big: data})
+    _assert_release_matches_metadata(site, [big])
+    assert (site.release / big).read_bytes() == data
+    site.resign({big: data[::-1]}, now=NOW + timedelta(hours=1))
+    _assert_release_matches_metadata(site, [big])
