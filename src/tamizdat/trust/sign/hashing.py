@@ -88,7 +88,12 @@ class FolderIndex:
     def __init__(self, scope: str, *, trusted_before: int = 0) -> None:
         self.scope = scope
         self._trusted_before = trusted_before
-        self._old: dict[str, tuple[Stamp, _Listing]] = {}
+        # As loaded (parallel lists, checked when used: loading 60,000 folders into
+        # tuples cost more than the listing they save).
+        self._index: dict[str, int] = {}
+        self._stamps: list[int] = []
+        self._files: list[object] = []
+        self._dirs: list[object] = []
         self._new: dict[str, tuple[Stamp, _Listing]] = {}
 
     @classmethod
@@ -99,34 +104,38 @@ class FolderIndex:
             if data["format"] != _INDEX_FORMAT or data["scope"] != scope:
                 return cls(scope)
             scanned, folders, stamps = data["scanned"], data["folders"], data["stamps"]
-            names, dirs = data["files"], data["dirs"]
+            files, dirs = data["files"], data["dirs"]
             if not (
                 type(scanned) is int
-                and len(stamps) == 4 * len(folders) == 4 * len(names) == 4 * len(dirs)
+                and type(folders) is list
+                and type(stamps) is list
+                and type(files) is list
+                and type(dirs) is list
+                and len(stamps) == 4 * len(folders) == 4 * len(files) == 4 * len(dirs)
                 and all(type(v) is int for v in stamps)
                 and all(type(f) is str for f in folders)
-                and all(type(n) is str for group in (*names, *dirs) for n in group)
             ):
                 return cls(scope)
-            index = cls(scope, trusted_before=scanned - _SETTLE_NS)
-            index._old = {
-                folder: (
-                    (stamps[4 * i], stamps[4 * i + 1], stamps[4 * i + 2], stamps[4 * i + 3]),
-                    (names[i], dirs[i]),
-                )
-                for i, folder in enumerate(folders)
-            }
-            return index
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return cls(scope)
+        index = cls(scope, trusted_before=scanned - _SETTLE_NS)
+        index._index = dict(zip(folders, range(len(folders)), strict=True))
+        index._stamps, index._files, index._dirs = stamps, files, dirs
+        return index
 
     def listing(self, folder: str, stamp: Stamp) -> _Listing | None:
         """The names recorded for ``folder`` if it still has ``stamp`` (and had it for long
         enough before the recording scan), else None: the caller lists it."""
-        old = self._old.get(folder)
-        if old is None or old[0] != stamp or max(stamp[1], stamp[3]) >= self._trusted_before:
+        i = self._index.get(folder)
+        if i is None or max(stamp[1], stamp[3]) >= self._trusted_before:
             return None
-        return old[1]
+        at, stamps = 4 * i, self._stamps
+        if (stamps[at], stamps[at + 1], stamps[at + 2], stamps[at + 3]) != stamp:
+            return None
+        files, dirs = self._files[i], self._dirs[i]
+        if not (_names(files) and _names(dirs)):
+            return None  # damaged: list the folder
+        return files, dirs  # type: ignore[return-value]
 
     def record(self, folder: str, stamp: Stamp, listing: _Listing) -> None:
         self._new[folder] = (stamp, listing)
@@ -232,6 +241,14 @@ class _Scanner:
             where=f"{self.label}/{relative}",
             hint="remove it and run 'tamizdat build' again; only regular files are signed",
         )
+
+
+def _names(value: object) -> bool:
+    """Whether a loaded listing is a list of names (plain strings naming an entry of the
+    folder itself: no slash, not empty, not ``.`` or ``..``)."""
+    return type(value) is list and all(
+        type(n) is str and "/" not in n and n not in ("", ".", "..") for n in value
+    )
 
 
 def _scan(root: Path, index: FolderIndex) -> Iterator[_Found]:

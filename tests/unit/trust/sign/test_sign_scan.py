@@ -206,6 +206,8 @@ DAMAGED: dict[str, Callable[[dict[str, object]], object]] = {
     "stamps-short": lambda d: {**d, "stamps": d["stamps"][:-1]},  # type: ignore[index]
     "name-not-text": lambda d: {**d, "files": [[1]] * len(d["files"])},  # type: ignore[arg-type]
     "scanned-not-int": lambda d: {**d, "scanned": "soon"},
+    "dot-dot-folder": lambda d: {**d, "dirs": [[".."]] * len(d["dirs"])},  # type: ignore[arg-type]
+    "name-with-slash": lambda d: {**d, "files": [["../x"]] * len(d["files"])},  # type: ignore[arg-type]
 }
 
 
