@@ -5,9 +5,15 @@ an error naming it (see :mod:`tamizdat.files`). A file is hashed again unless th
 :class:`~tamizdat.stat_cache.StatCache` of the previous run vouches for it (same size,
 mtime, inode and ctime, recorded before the cache was written); the cache lives outside the
 release (``build.cache_dir``) and is only an accelerator — a missing or damaged cache means
-hashing everything again. The walk runs on the calling thread and hands full chunks of
-files to a thread pool as it goes: ``hashlib`` and file reads release the GIL, so hashing
-overlaps the walk and uses both cores without the cost of starting processes.
+hashing everything again. A folder is listed again unless the :class:`FolderIndex` of the
+previous run vouches for its entries (same stamp, older than that run); every file is
+``lstat``-ed on every run, whatever the index says, because an edit in place changes no
+folder. So what is signed is always what ``public/`` holds now, whoever changed it — the
+build, a hand edit, a planted link — and a daily release reads only the files that changed.
+The walk runs on the calling thread and hands full chunks of files to a thread pool as it
+goes: ``hashlib`` and file reads release the GIL, so hashing (and, for a first release,
+copying: :class:`~tamizdat.trust.sign.release_dir.ObjectStager`) overlaps the walk and uses
+both cores without the cost of starting processes.
 """
 
 # os.stat/lstat/readlink on strings: this module looks at 100,000+ paths per sign.
