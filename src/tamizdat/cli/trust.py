@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tamizdat.cli._output import Output
 from tamizdat.config import Config, load_config
 from tamizdat.errors import UserError
 from tamizdat.trust.sign.keystore import DEMO_ENV, DEMO_LABEL
+
+if TYPE_CHECKING:
+    from tamizdat.trust.sign.signing import SignReport
 
 __all__ = ["register"]
 
@@ -300,6 +303,8 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
         "added": list(report.added),
         "changed": list(report.changed),
         "removed": list(report.removed),
+        "unchanged": report.unchanged,
+        "log_files": report.log_files,
         "roles_signed": list(report.roles_signed),
         "roles_total": report.roles_total,
         "metadata_bytes": report.metadata_bytes,
@@ -309,14 +314,24 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
 
     def human() -> None:
         out.say(
-            f"signed release {report.version}: {report.files} files "
-            f"(+{len(report.added)} ~{len(report.changed)} -{len(report.removed)}), "
+            f"signed release {report.version}: {_counted(report)}, "
             f"{len(report.roles_signed)} of {report.roles_total} roles re-signed, "
             f"{report.new_metadata_bytes / 1024:.1f} KiB new metadata → {report.release_dir}"
         )
 
     out.result(data, human)
     return 0
+
+
+def _counted(report: SignReport) -> str:
+    """The files of a release as parts that add up to its total (removed ones are gone)."""
+    parts = [
+        f"{len(report.added)} added",
+        f"{len(report.changed)} changed",
+        f"{report.unchanged} unchanged",
+        f"{report.log_files} of the publication log",
+    ]
+    return f"{report.files} files ({', '.join(parts)}; {len(report.removed)} removed)"
 
 
 def _timestamp(args: argparse.Namespace, out: Output) -> int:

@@ -88,3 +88,48 @@ def test_add_desk_warns_when_not_configured(site: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
     assert main(["-C", str(site), "keys", "add-desk", "sport"]) == 0
     assert "[desks.sport]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, (0, 0, "all", 0)),
+        ({"index.html": b"changed home", "en/new/index.html": b"new"}, (1, 1, "rest", 0)),
+        ({"robots.txt": None}, (0, 0, "rest", 1)),
+    ],
+    ids=["nothing", "one-added-one-changed", "one-removed"],
+)
+def test_sign_summary_counts_add_up_to_the_total(
+    site: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, bytes | None],
+    expected: tuple[int, int, str, int],
+) -> None:
+    """Added + changed + unchanged + the log's own files = files, in JSON and in the line
+    people read; removed files are counted apart (they are not in the release)."""
+    first = _json(capsys, ["-C", str(site), "sign", "--demo"])
+    assert len(first["added"]) + first["unchanged"] + first["log_files"] == first["files"]
+    assert first["changed"] == []
+    assert first["unchanged"] == 0
+    assert first["log_files"] >= 2
+    for path, data in change.items():
+        target = site / "public" / path
+        if data is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    capsys.readouterr()
+    assert main(["-C", str(site), "sign", "--demo"]) == 0
+    line = capsys.readouterr().out
+    again = _json(capsys, ["-C", str(site), "sign", "--demo"])  # the same tree once more
+    assert again["added"] == again["changed"] == again["removed"] == []
+    assert again["unchanged"] + again["log_files"] == again["files"]
+    added, changed, unchanged, removed = expected
+    site_files = first["files"] - first["log_files"] + added - removed
+    total = site_files + again["log_files"] - 1  # the next release added one log entry
+    want_unchanged = site_files - added - changed if unchanged == "rest" else site_files
+    assert (
+        f"{total} files ({added} added, {changed} changed, {want_unchanged} unchanged, "
+        f"{again['log_files'] - 1} of the publication log; {removed} removed)"
+    ) in line

@@ -10,9 +10,18 @@ Write order (so a crash at any point leaves the previous release usable, DESIGN 
    old one; removed files are deleted (browsers read these; verifying clients read 1–3),
 5. pruning: by-hash objects of neither this release nor the previous one are deleted.
 
-Natural paths and by-hash objects are hard links to ``public/`` when the file systems allow
-(a copy otherwise). That relies on the builder replacing files (``os.replace``) rather than
-rewriting them in place, which tamizdat's build does.
+A first release (no release yet) is assembled in a fresh folder beside ``release/`` and
+renamed into place when complete: nothing serves it before, so the order above does not
+apply, and a failure leaves no ``release/`` at all.
+
+By-hash objects are *copies* of ``public/``'s files, written while the file is hashed (one
+read: the bytes hashed are the bytes written; :func:`copy_hashed`) or, for a file the hash
+cache vouched for, copied and checked against its digest. Natural paths are hard links to
+their by-hash object, inside ``release/``. Never a link to ``public/``: an editor that
+writes a file in place (vim does, for a file with several links) or a tool that restores
+an mtime would otherwise change a signed file under its signature, in the current release
+and in the by-hash object kept for mirrors mid-update. A copy costs one write per new
+file; the tree of folders, not the bytes, is what costs on a first release.
 
 The previous release is read from its own metadata by the one chain reader,
 :func:`tamizdat.release.listing.read_chain` (plain ``json``: it is our output on the local
@@ -26,10 +35,12 @@ disk, already trusted, and 100,000 targets parse fast that way).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,15 +48,18 @@ from pathlib import Path
 from typing import Any
 
 from tamizdat.errors import UserError
-from tamizdat.files import copy_regular
+from tamizdat.files import copy_regular, open_regular
 from tamizdat.layout import LOG_JSON, METADATA_DIR, TARGETS_DIR, by_hash_path
 from tamizdat.release.listing import DirLayout, read_chain
+from tamizdat.stat_cache import Stamp, stamp_of
 from tamizdat.trust.sign.keystore import atomic_write
 
 __all__ = [
+    "ObjectStager",
     "Placement",
     "ReleaseState",
     "RoleState",
+    "copy_hashed",
     "load_release_state",
     "place_files",
     "prune_objects",
@@ -56,6 +70,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_COPY_CHUNK = 1 << 20
 # Fewest items per writing task (below this, thread hand-offs cost more than they save).
 _MIN_TASK = 512
 
@@ -131,6 +146,8 @@ class Placement:
 
     ``inode`` is the source's inode when known: a file already linked to it is left alone.
     ``replace`` False means the path is immutable (by-hash): an existing file is kept.
+    ``expect`` (length, sha256) means ``source`` is outside the release (``public/``): it
+    is copied, never linked, and the copy must have that length and hash.
     """
 
     rel: str
@@ -138,6 +155,45 @@ class Placement:
     data: bytes | None
     inode: int = 0
     replace: bool = True
+    expect: tuple[int, str] | None = None
+
+
+def copy_hashed(source: str, dest: str) -> tuple[str, int, Stamp]:
+    """Copy regular file ``source`` to the new file ``dest``, hashing the bytes as they are
+    copied: return their SHA-256, their length and the stamp of the file they were read from
+    (its open descriptor's). ``dest`` is created exclusively.
+
+    Raises:
+        UnsafeFileError: ``source`` is not a regular file (a link swapped in is not followed).
+        OSError: a file cannot be read or written (``FileExistsError`` if ``dest`` exists).
+    """
+    with open_regular(source) as src:
+        st = os.fstat(src.fileno())
+        digest = hashlib.sha256()
+        length = 0
+        with open(dest, "xb") as dst:  # noqa: PTH123
+            while chunk := src.read(_COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                length += len(chunk)
+    return digest.hexdigest(), length, stamp_of(st)
+
+
+def _copy_expected(source: str, full: str, expect: tuple[int, str]) -> None:
+    """Place a verified copy of ``source`` at ``full`` (staged, then renamed)."""
+    head, name = os.path.split(full)
+    staged = f"{head}/.{name[:64]}.{os.getpid()}.stage"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staged)
+    sha256, length, _stamp = copy_hashed(source, staged)
+    if (length, sha256) != expect:
+        os.unlink(staged)
+        raise UserError(
+            "a file of the built site changed while it was being signed",
+            where=source,
+            hint="run 'tamizdat sign' again once nothing writes to the built site",
+        )
+    os.replace(staged, full)
 
 
 def _link_or_copy(source: str, staged: str) -> None:
@@ -154,6 +210,10 @@ def _place(root: str, item: Placement) -> None:
             atomic_write(Path(full), item.data)
         return
     assert item.source is not None
+    if item.expect is not None:
+        if item.replace or not os.path.exists(full):
+            _copy_expected(item.source, full, item.expect)
+        return
     try:
         os.link(item.source, full)  # a new path: the link appears atomically
         return
@@ -171,6 +231,57 @@ def _place(root: str, item: Placement) -> None:
         os.unlink(staged)
     _link_or_copy(item.source, staged)
     os.replace(staged, full)
+
+
+class ObjectStager:
+    """Writes the by-hash object of each file as it is hashed (one read: the bytes hashed
+    are the bytes written), and for a first release its natural path too (a link to the
+    object), into a release tree being assembled (``root``). Safe from several threads."""
+
+    def __init__(self, root: str, *, natural: bool) -> None:
+        self.folders = _Folders(root)
+        self.root = root
+        self.natural = natural
+
+    def __call__(self, rel: str, source: str) -> tuple[str, int, Stamp]:
+        """Copy and hash ``source`` (target path ``rel``): its SHA-256, length and stamp.
+
+        Raises:
+            UnsafeFileError, OSError: as :func:`copy_hashed`.
+        """
+        head, name = os.path.split(rel)
+        folder = f"{self.root}/{TARGETS_DIR}/{head}" if head else f"{self.root}/{TARGETS_DIR}"
+        self.folders.ensure(folder[len(self.root) + 1 :])
+        with open_regular(source) as src:
+            st = os.fstat(src.fileno())
+            data = src.read(_COPY_CHUNK + 1) if st.st_size <= _COPY_CHUNK else None
+        if data is not None and len(data) <= _COPY_CHUNK:
+            # Small (most files): read once, named by its hash, written straight to its name
+            # (nothing serves an assembly folder; an interrupted one is removed).
+            sha256, length, stamp = hashlib.sha256(data).hexdigest(), len(data), stamp_of(st)
+            final = f"{folder}/{sha256}.{name}"
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+        else:
+            staged = f"{folder}/.part-{threading.get_ident()}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)
+            sha256, length, stamp = copy_hashed(source, staged)
+            final = f"{folder}/{sha256}.{name}"
+            os.replace(staged, final)
+        if self.natural:
+            self.folders.ensure(head)
+            os.link(final, f"{self.root}/{rel}")
+        return sha256, length, stamp
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class _Folders:

@@ -21,6 +21,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import shutil
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,11 +41,11 @@ from tamizdat.errors import KeyStoreError, UserError
 from tamizdat.fingerprint import root_fingerprint
 from tamizdat.layout import LOG_JSON, by_hash_path, metadata_path
 from tamizdat.progress import Progress, report
-from tamizdat.stat_cache import StatCache, file_stamp
+from tamizdat.stat_cache import StatCache
 from tamizdat.trust.log import PublicationLog, is_log_path
 from tamizdat.trust.log_chain import read_log
 from tamizdat.trust.sign import release_dir as rel
-from tamizdat.trust.sign.hashing import HashedFile, hash_tree, load_hash_cache
+from tamizdat.trust.sign.hashing import FolderIndex, HashedFile, hash_tree, load_hash_cache
 from tamizdat.trust.sign.keys import open_store, root_chain
 from tamizdat.trust.sign.keystore import KeyStore, atomic_write
 from tamizdat.trust.sign.log_writer import append_entry, log_files
@@ -54,10 +57,10 @@ __all__ = ["SignReport", "sign_release"]
 
 logger = logging.getLogger(__name__)
 
-# Writing a first release is one mkdir per folder and one link per file, twice (natural and
-# by-hash trees). One thread: on tmpfs it is CPU work (threads only fight over the GIL); on
-# this ext4 disk four threads used twice the CPU and were not faster (30,000 files: 1.8–12.7 s
-# on one thread, 10.6–13.2 s on four, depending on the disk's load). A network disk may differ.
+# Writing a release's new files is one mkdir per new folder and one file per target, twice
+# (by-hash and natural trees). One thread: on tmpfs it is CPU work (threads only fight over
+# the GIL); on this ext4 disk four threads used twice the CPU and were not faster. A first
+# release does this work on the hashing threads instead, overlapping the walk.
 _WRITE_THREADS = 1
 
 
@@ -67,11 +70,13 @@ class SignReport:
 
     release_dir: Path
     version: int
-    files: int
+    files: int  # every target: added + changed + unchanged + log_files
     hashed: int
     added: tuple[str, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    unchanged: int  # site files signed as the previous release had them
+    log_files: int  # the publication log's own files (head and entries)
     roles_signed: tuple[str, ...]
     roles_total: int
     metadata_bytes: int  # size of the current metadata (latest version of every file)
@@ -89,9 +94,14 @@ class _Scan:
 
 
 def _collect_targets(
-    public_dir: Path, cache: StatCache, extra_files: Mapping[str, bytes], progress: Progress | None
+    public_dir: Path,
+    cache: StatCache,
+    index: FolderIndex,
+    extra_files: Mapping[str, bytes],
+    progress: Progress | None,
+    stager: rel.ObjectStager | None,
 ) -> _Scan:
-    hashed = hash_tree(public_dir, cache, progress=progress)
+    hashed = hash_tree(public_dir, cache, index=index, hasher=stager, progress=progress)
     targets = {p: Target(f.length, f.sha256, f.source, None) for p, f in hashed.files.items()}
     for path, data in extra_files.items():
         targets[path] = Target(len(data), hashlib.sha256(data).hexdigest(), None, data)
@@ -147,34 +157,57 @@ def sign_release(
     store, roots = _open_signing(config, public_dir, allow_demo=allow_demo)
     cache_file = config.build.cache_dir / "trust" / "hashes.json"
     cache = load_hash_cache(cache_file, public_dir)
-    scan = _collect_targets(public_dir, cache, extra_files or {}, progress)
-    targets = scan.targets
+    index_file = cache_file.with_name("folders.json")
+    index = FolderIndex.load(index_file, str(public_dir))
     previous = rel.load_release_state(release_dir)
-    before = previous.all_targets() if previous else {}
-    log = _previous_log(release_dir, previous)
-    changes = _diff(targets, before)
-    _keep_log_files(targets, before, release_dir)
-    version = previous.snapshot_version + 1 if previous else 1
-    plans = _plan_roles(config, store, targets, previous, log, changes, version, now)
-    snapshot_bytes = _sign_snapshot(config, store, plans, version, now)
-    _add_log_files(targets, log, changes, version, now, snapshot_bytes)
-    written, signed_roles = _sign_roles(config, store, plans, targets, now, progress)
-    written[metadata_path("snapshot", version)] = snapshot_bytes
-    timestamp_bytes = _sign_timestamp(config, store, previous, version, now, snapshot_bytes)
-    fresh = _write_release(
-        release_dir,
-        targets,
-        roots,
-        written,
-        timestamp_bytes,
-        before,
-        changes.removed,
-        progress,
-        cache_file.with_name("superseded.json"),
-        {path: f.stamp[2] for path, f in scan.files.items()},
-    )
-    _save_hash_cache(cache, cache_file, scan.files, fresh)
+    # A first release is assembled beside release/ and renamed into place: its files are
+    # copied while they are hashed (workers overlap the walk) and no half-written release/
+    # is ever seen. Later releases write in the order of release_dir's module docstring.
+    assembly = _first_release_dir(release_dir) if previous is None else None
+    out_dir = assembly or release_dir
+    try:
+        scanned = time.time_ns()
+        stager = rel.ObjectStager(str(assembly), natural=True) if assembly else None
+        # Every file of a first release is copied, so every one is read (and hashed while
+        # copied): the hash cache has nothing to save here.
+        known = StatCache(str(public_dir)) if assembly else cache
+        scan = _collect_targets(public_dir, known, index, extra_files or {}, progress, stager)
+        targets = scan.targets
+        before = previous.all_targets() if previous else {}
+        log = _previous_log(release_dir, previous)
+        changes = _diff(targets, before)
+        _keep_log_files(targets, before, release_dir)
+        version = previous.snapshot_version + 1 if previous else 1
+        plans = _plan_roles(config, store, targets, previous, log, changes, version, now)
+        snapshot_bytes = _sign_snapshot(config, store, plans, version, now)
+        _add_log_files(targets, log, changes, version, now, snapshot_bytes)
+        written, signed_roles = _sign_roles(config, store, plans, targets, now, progress)
+        written[metadata_path("snapshot", version)] = snapshot_bytes
+        timestamp_bytes = _sign_timestamp(config, store, previous, version, now, snapshot_bytes)
+        _write_release(
+            out_dir,
+            targets,
+            roots,
+            written,
+            timestamp_bytes,
+            before,
+            changes.removed,
+            progress,
+            cache_file.with_name("superseded.json"),
+            staged=assembly is not None,
+        )
+        if assembly is not None:
+            _move_into_place(assembly, release_dir)
+    except BaseException:
+        if assembly is not None:
+            shutil.rmtree(assembly, ignore_errors=True)
+        raise
+    for path, found in scan.files.items():
+        cache.record(path, found.stamp, found.sha256)
+    cache.save(cache_file)
+    index.save(index_file, scanned)
     logger.info("signed release %d: %d roles re-signed", version, len(signed_roles))
+    log_count = sum(1 for path in targets if is_log_path(path))
     return SignReport(
         release_dir=release_dir,
         version=version,
@@ -183,6 +216,8 @@ def sign_release(
         added=tuple(changes.added),
         changed=tuple(changes.changed),
         removed=tuple(changes.removed),
+        unchanged=len(targets) - log_count - len(changes.added) - len(changes.changed),
+        log_files=log_count,
         roles_signed=tuple(signed_roles),
         roles_total=len(plans),
         metadata_bytes=_current_metadata_bytes(
@@ -336,25 +371,6 @@ def _sign_timestamp(
     return to_wire(timestamp)
 
 
-def _save_hash_cache(
-    cache: StatCache, cache_file: Path, files: Mapping[str, HashedFile], linked: set[str]
-) -> None:
-    """Record every file's hash for the next run. A file linked into the release by this
-    run has a new ctime (the link count changed): it is recorded with the stamp taken after
-    linking, but only if nothing else changed since the walk (an inode, size or mtime that
-    moved means a file replaced meanwhile: its walked stamp is kept, so the next run
-    hashes it again)."""
-    for path, found in files.items():
-        stamp = found.stamp
-        if path in linked:
-            with contextlib.suppress(OSError):
-                now = file_stamp(found.source)
-                if now[:3] == stamp[:3]:
-                    stamp = now
-        cache.record(path, stamp, found.sha256)
-    cache.save(cache_file)
-
-
 def _current_metadata_bytes(
     release_dir: Path,
     plans: Mapping[str, RolePlan],
@@ -368,12 +384,48 @@ def _current_metadata_bytes(
     return size
 
 
+def _first_release_dir(release_dir: Path) -> Path | None:
+    """A fresh folder beside ``release_dir`` to assemble a first release in, or None when
+    ``release_dir`` holds something already (then it is written in place). Assembly folders
+    left by an interrupted run are removed first."""
+    with contextlib.suppress(OSError):
+        if release_dir.is_symlink() or any(release_dir.iterdir()):
+            return None
+    for stale in release_dir.parent.glob(f".{release_dir.name}.assembly-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    assembly = release_dir.parent / f".{release_dir.name}.assembly-{os.getpid()}"
+    assembly.mkdir(parents=True)
+    return assembly
+
+
+def _move_into_place(assembly: Path, release_dir: Path) -> None:
+    """Rename the assembled first release to ``release_dir`` (an empty folder there goes)."""
+    with contextlib.suppress(FileNotFoundError):
+        release_dir.rmdir()
+    assembly.rename(release_dir)
+
+
 def _placements(
-    fresh: list[tuple[str, Target]], natural: bool, inodes: Mapping[str, int]
+    release_dir: Path, fresh: list[tuple[str, Target]], natural: bool
 ) -> list[rel.Placement]:
+    """By-hash objects are verified copies of public/'s files (so a later edit of public/
+    cannot change a signed file); natural paths are links to their by-hash object."""
     if natural:
-        return [rel.Placement(p, t.source, t.data, inodes.get(p, 0)) for p, t in fresh]
-    return [rel.Placement(by_hash_path(p, t.sha256), t.source, t.data, 0, False) for p, t in fresh]
+        root = str(release_dir)
+        return [
+            rel.Placement(p, None, t.data)
+            if t.data is not None
+            else rel.Placement(p, f"{root}/{by_hash_path(p, t.sha256)}", None)
+            for p, t in fresh
+        ]
+    return [
+        rel.Placement(by_hash_path(p, t.sha256), t.source, t.data, 0, False)
+        if t.data is not None
+        else rel.Placement(
+            by_hash_path(p, t.sha256), t.source, None, 0, False, (t.length, t.sha256)
+        )
+        for p, t in fresh
+    ]
 
 
 def _write_release(
@@ -386,16 +438,18 @@ def _write_release(
     removed: list[str],
     progress: Progress | None,
     prune_file: Path,
-    inodes: Mapping[str, int],
-) -> set[str]:
-    """Write the release in the order of :mod:`tamizdat.trust.sign.release_dir`; return the paths
-    placed from a source file (linked or copied) by this run."""
+    *,
+    staged: bool,
+) -> None:
+    """Write the release in the order of :mod:`tamizdat.trust.sign.release_dir`. ``staged``:
+    the files of public/ were placed (both trees) while they were hashed."""
     release_dir.mkdir(parents=True, exist_ok=True)
     # 1. by-hash objects: only new ones (an object that exists is immutable).
     fresh = [
         (path, t)
         for path, t in targets.items()
-        if before.get(path) != (t.length, t.sha256) or path == LOG_JSON
+        if (before.get(path) != (t.length, t.sha256) or path == LOG_JSON)
+        and not (staged and t.data is None)
     ]
     total = 2 * len(fresh)
     report(progress, "writing", 0, total)
@@ -405,7 +459,7 @@ def _write_release(
 
     rel.place_files(
         release_dir,
-        _placements(fresh, False, inodes),
+        _placements(release_dir, fresh, False),
         workers=_WRITE_THREADS,
         on_done=written_so_far(0),
     )
@@ -421,7 +475,7 @@ def _write_release(
     # 4. natural paths, each by link or staged rename; then removed files.
     rel.place_files(
         release_dir,
-        _placements(fresh, True, inodes),
+        _placements(release_dir, fresh, True),
         workers=_WRITE_THREADS,
         on_done=written_so_far(len(fresh)),
     )
@@ -442,4 +496,3 @@ def _write_release(
         [p, s] for p, (_n, s) in before.items() if p not in targets or targets[p].sha256 != s
     ]
     atomic_write(prune_file, json.dumps(sorted(superseded)).encode())
-    return {path for path, t in fresh if t.source is not None}
