@@ -28,7 +28,7 @@ from tamizdat.render.images import reencode_image, static_image_type
 from tamizdat.render.listing import Listing, numbered_pages, page_articles, root_older
 from tamizdat.render.markdown import render_body
 from tamizdat.render.plans import plan_pages
-from tamizdat.render.privacy import find_violations
+from tamizdat.render.privacy import find_violations, sitemap_violations
 from tamizdat.render.search import search_index
 from tamizdat.render.sniff import SNIFF_BYTES, sniff_bytes
 from tamizdat.render.static_check import published_file_violations
@@ -155,6 +155,8 @@ class Renderer:
         if plan.kind == "asset":
             # The theme's own files: its scripts are part of the theme (static_check).
             violations = published_file_violations(plan.output, lambda: data, script_allowed=True)
+        elif plan.kind == "sitemap":
+            violations = sitemap_violations(data)
         else:
             violations = find_violations(plan.output, data)
         if not violations:
