@@ -13,13 +13,14 @@ processed again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import cast
+from typing import Any, cast
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from PIL import __version__ as pillow_version
@@ -118,6 +119,7 @@ def static_image_type(source: str, found: FileType) -> FileType:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def slugify_stem(source: str) -> str:
     """An ASCII, URL-safe version of the file name's stem (Cyrillic transliterated)."""
     return slugify(PurePosixPath(source).stem, fallback="image", max_length=60)
@@ -141,11 +143,15 @@ def cache_key(
     ``output`` names the output type and suffix of a static image (two static files with
     the same bytes but different names are re-encoded differently).
     """
+    return f"{source_sha256}-{_settings_digest(widths, quality, output)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _settings_digest(widths: tuple[int, ...] | None, quality: int, output: str) -> str:
     settings = json.dumps(
         [ENCODER_VERSION, pillow_version, list(widths) if widths else "original", quality, output]
     )
-    digest = hashlib.sha256(settings.encode()).hexdigest()[:16]
-    return f"{source_sha256}-{digest}"
+    return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
 def _open(
@@ -447,19 +453,67 @@ class CachedImage:
     removed: tuple[str, ...]
 
 
-def read_cache(cache_dir: Path, key: str) -> CachedImage | None:
-    """The variants cached under ``key``, or ``None`` if absent or incomplete."""
-    meta = cache_dir / f"{key}.json"
+INDEX_NAME = "index.json"
+
+
+def read_cache_index(cache_dir: Path) -> dict[str, object]:
+    """Every cache entry's index in one file (see :func:`write_cache_index`), or ``{}``.
+
+    Reading one file instead of one per image is most of what an unchanged image costs a
+    rebuild. An entry found here is still checked against its files by :func:`read_cache`.
+    """
     try:
-        index = json.loads(meta.read_text("utf-8"))
+        index = json.loads((cache_dir / INDEX_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
+def write_cache_index(cache_dir: Path, entries: dict[str, CachedImage]) -> None:
+    """Store the indexes of ``entries`` (the images of this build) in one file, atomically."""
+    index = {key: _index_data(image.variants, image.removed) for key, image in entries.items()}
+    write_atomic(cache_dir / INDEX_NAME, json.dumps(index, sort_keys=True).encode())
+
+
+def _index_data(variants: tuple[CachedVariant, ...], removed: tuple[str, ...]) -> object:
+    entries = [
+        {
+            "file": variant.file.name,
+            "width": variant.info.width,
+            "height": variant.info.height,
+            "media_type": variant.info.media_type,
+            "ext": variant.info.ext,
+            "sha256": variant.sha256,
+            "size": variant.size,
+        }
+        for variant in variants
+    ]
+    return {"variants": entries, "removed": list(removed)}
+
+
+def read_cache(
+    cache_dir: Path, key: str, index: dict[str, object] | None = None
+) -> CachedImage | None:
+    """The variants cached under ``key``, or ``None`` if absent or incomplete.
+
+    ``index`` (from :func:`read_cache_index`) saves reading the entry's own index file; each
+    variant file must still exist with the recorded size.
+    """
+    try:
+        entry: Any = (index or {}).get(key)
+        data: Any = (
+            entry
+            if entry is not None
+            else json.loads((cache_dir / f"{key}.json").read_text("utf-8"))
+        )
         variants = []
-        for entry in index["variants"]:
-            file = cache_dir / entry["file"]
-            if file.stat().st_size != entry["size"]:
+        for item in data["variants"]:
+            file = cache_dir / item["file"]
+            if "/" in item["file"] or file.stat().st_size != item["size"]:
                 return None
-            info = EncodedImage(entry["width"], entry["height"], entry["media_type"], entry["ext"])
-            variants.append(CachedVariant(info, file, entry["sha256"], entry["size"]))
-        return CachedImage(tuple(variants), tuple(str(r) for r in index["removed"]))
+            info = EncodedImage(item["width"], item["height"], item["media_type"], item["ext"])
+            variants.append(CachedVariant(info, file, item["sha256"], item["size"]))
+        return CachedImage(tuple(variants), tuple(str(r) for r in data["removed"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -475,24 +529,12 @@ def write_cache(
     ``removed`` (see :func:`describe_image_metadata`) is kept for build reports.
     """
     variants = []
-    entries = []
     for index, (info, data) in enumerate(encoded):
         name = f"{key}-{index}-{info.width}.{info.ext}"
         file = cache_dir / name
         write_atomic(file, data)
         digest = hashlib.sha256(data).hexdigest()
         variants.append(CachedVariant(info, file, digest, len(data)))
-        entries.append(
-            {
-                "file": name,
-                "width": info.width,
-                "height": info.height,
-                "media_type": info.media_type,
-                "ext": info.ext,
-                "sha256": digest,
-                "size": len(data),
-            }
-        )
-    index_data = {"variants": entries, "removed": list(removed)}
+    index_data = _index_data(tuple(variants), removed)
     write_atomic(cache_dir / f"{key}.json", json.dumps(index_data, sort_keys=True).encode())
     return CachedImage(tuple(variants), removed)

@@ -55,9 +55,11 @@ from tamizdat.render.images import (
     describe_image_metadata,
     process_image,
     read_cache,
+    read_cache_index,
     reencode_image,
     static_image_type,
     write_cache,
+    write_cache_index,
 )
 from tamizdat.render.sniff import FileType
 from tamizdat.render.strip import can_strip
@@ -458,8 +460,10 @@ def plan_and_process_media(
     all_jobs += [job for _out, job in static.images] + [job for _out, job in static.strips]
     done: dict[str, CachedImage | StrippedFile] = {}
     missing: dict[str, ImageJob | StripJob] = {}
+    image_cache = config.build.cache_dir / "images"
+    index = read_cache_index(image_cache)
     for job in all_jobs:
-        hit = read_cache(job.cache_dir, job.key) if isinstance(job, ImageJob) else None
+        hit = read_cache(job.cache_dir, job.key, index) if isinstance(job, ImageJob) else None
         if hit is not None:
             done[job.key] = hit
         elif isinstance(job, StripJob) and (stripped := read_stripped(job)) is not None:
@@ -468,6 +472,13 @@ def plan_and_process_media(
             missing.setdefault(job.key, job)
     cached = len(done)
     done.update(_run_jobs(list(missing.values()), workers, progress, limits))
+    images = {
+        job.key: result
+        for job in all_jobs
+        if isinstance(job, ImageJob) and isinstance(result := done[job.key], CachedImage)
+    }
+    if images and (missing or set(images) != set(index)):
+        write_cache_index(image_cache, images)
     return _collect(article_jobs, static, owners, done, warnings, len(missing), cached)
 
 
