@@ -49,9 +49,6 @@ from functools import partial
 from typing import Any
 from xml.parsers import expat
 
-import html5lib
-from html5lib import treebuilders
-
 from tamizdat.errors import PrivacyError
 from tamizdat.render.references import Mode, ReferenceRules, Violation, is_external
 from tamizdat.render.strict_html import TagMemo, feed_strict
@@ -104,6 +101,11 @@ def _attribute_name(name: Any) -> str | None:
 
 def _html5_scan(text: str, rules: ReferenceRules) -> None:
     """Feed ``rules`` every element a browser's HTML parser builds from ``text``."""
+    # Imported here: only pages outside the quick path's subset need it, and its import
+    # is a noticeable part of a one-page rebuild.
+    import html5lib
+    from html5lib import treebuilders
+
     base = treebuilders.getTreeBuilder("etree")
     created: list[tuple[Any, int]] = []
     position: list[Callable[[], int]] = [lambda: 1]
