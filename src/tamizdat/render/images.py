@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 # Bump when the encoding changes, so cached variants made by older code are not reused.
-ENCODER_VERSION = "3"
+ENCODER_VERSION = "4"
 # Pillow's writer for each image type we re-encode at original size (static images keep
 # their URL, so their format). HEIF is absent: Pillow cannot read it, so it is refused.
 _WRITERS = {
@@ -280,7 +280,9 @@ def _lossless(data: bytes, kind: str, limits: ImageLimits) -> LosslessImage | No
 
 def _scaled(image: Image.Image, width: int, original: tuple[int, int]) -> Image.Image:
     height = max(1, round(original[1] * width / original[0]))
-    return image.resize((width, height), Image.Resampling.LANCZOS)
+    # Bicubic, Pillow's default: for the at most ~3× reductions made here it looks the same
+    # as Lanczos at about two thirds of the time, which is most of an image's build cost.
+    return image.resize((width, height), Image.Resampling.BICUBIC)
 
 
 def process_image(
@@ -327,7 +329,8 @@ def process_image(
     original = image.size
     targets = sorted({min(w, original[0]) for w in widths} or {original[0]}, reverse=True)
     for width in targets:
-        # Each width from the next larger one: far less work, and Lanczos keeps it sharp.
+        # Each width from the next larger one: far less work, and a filtered resize keeps
+        # it sharp.
         image = image if width == image.width else _scaled(image, width, original)
         out.append(
             (

@@ -66,7 +66,9 @@ def _namespace(qualified: str, scope: dict[str, str], *, attribute: bool) -> str
     return scope.get(prefix, f"undeclared prefix {prefix}")
 
 
-def _clean(node: minidom.Element | minidom.Document, scope: dict[str, str], removed: list[str]) -> None:
+def _clean(
+    node: minidom.Element | minidom.Document, scope: dict[str, str], removed: list[str]
+) -> None:
     for child in list(node.childNodes):
         if child.nodeType == child.COMMENT_NODE:
             node.removeChild(child)
