@@ -321,7 +321,8 @@ def process_image(
                     )
                 )
         out.reverse()
-        out.append((EncodedImage(kept.width, kept.height, "image/jpeg", "jpg"), kept.data))
+        if not widths or max(widths) >= kept.width:  # else every width is a smaller one
+            out.append((EncodedImage(kept.width, kept.height, "image/jpeg", "jpg"), kept.data))
         return out
     image, alpha = _clean_pixels(data, source, limits)
     fmt = "PNG" if alpha else "JPEG"

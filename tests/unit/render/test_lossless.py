@@ -373,6 +373,21 @@ def test_article_image_keeps_its_original_width_without_reencoding() -> None:
         _assert_clean(published)
 
 
+@pytest.mark.parametrize(
+    ("widths", "expected"),
+    [((16, 32), [16, 32]), ((16, 64), [16, 64]), ((16, 65), [16, 64]), ((), [64])],
+)
+def test_kept_size_is_published_only_when_a_width_asks_for_it(
+    widths: tuple[int, ...], expected: list[int]
+) -> None:
+    data = _jpeg()  # 64 px wide, no metadata: the lossless path
+    variants = process_image(data, source="a.jpg", widths=widths, quality=80)
+    assert [info.width for info, _ in variants] == expected
+    kept = strip_lossless(data, "JPEG", max_pixels=MAX)
+    assert kept is not None
+    assert (variants[-1][1] == kept.data) is (expected[-1] == 64)
+
+
 def test_heavy_jpeg_is_reencoded_not_copied() -> None:
     data = _jpeg()
     light = process_image(data, source="a.jpg", widths=(2000,), quality=80)
