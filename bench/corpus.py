@@ -384,8 +384,26 @@ def make_corpus(
     return articles, authors
 
 
+def _camera_exif(rng: random.Random) -> bytes:
+    """EXIF as a phone or camera writes it: make, model, time, software, GPS position."""
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = rng.choice((("Canon", "EOS R6"), ("Apple", "iPhone 13")))
+    exif[0x0132] = f"2024:0{rng.randint(1, 9)}:1{rng.randint(0, 9)} 10:2{rng.randint(0, 9)}:00"
+    exif[0x0131] = "Adobe Lightroom 12.1"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[1], gps[2] = "N", (55.0, float(rng.randint(0, 59)), 21.0)
+    gps[3], gps[4] = "E", (37.0, float(rng.randint(0, 59)), 4.0)
+    return exif.tobytes()
+
+
 def make_image(index: int, seed: int) -> bytes:
-    """A small deterministic JPEG (640–1280 px wide): a gradient with a few rectangles."""
+    """A small deterministic JPEG (640–1280 px wide): a gradient with a few rectangles.
+
+    Two in three carry what real photos carry (camera EXIF with GPS, an XMP packet), so the
+    build's metadata stripping does the work it does on a real site.
+    """
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed * 100_000 + index)
@@ -401,7 +419,11 @@ def make_image(index: int, seed: int) -> bytes:
         colour = tuple(rng.randrange(256) for _ in range(3))
         draw.rectangle([x, y, x + rng.randint(20, 100), y + rng.randint(20, 100)], fill=colour)
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
+    if rng.random() < 2 / 3:
+        xmp = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><dc:creator>Staff</dc:creator></x:xmpmeta>"
+        image.save(buffer, "JPEG", quality=80, exif=_camera_exif(rng), xmp=xmp)
+    else:
+        image.save(buffer, "JPEG", quality=80)
     return buffer.getvalue()
 
 

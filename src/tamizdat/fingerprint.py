@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-
-import segno
+from typing import TYPE_CHECKING
 
 from tamizdat.errors import UserError
+
+if TYPE_CHECKING:
+    import segno
 
 __all__ = [
     "fingerprint_qr_svg",
@@ -54,6 +56,8 @@ def format_fingerprint(fingerprint: str, group: int = 4) -> str:
 
 
 def _qr(fingerprint: str) -> segno.QRCode:
+    import segno  # here: only the verify page and the CLI draw QR codes
+
     # The QR code holds the bare 64 hex digits, which every scanner shows as text and which
     # ``normalize_fingerprint`` (and ``tamizdat verify --fingerprint``) accepts as is.
     return segno.make(normalize_fingerprint(fingerprint), error="m")

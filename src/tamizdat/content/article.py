@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -64,6 +65,7 @@ IGNORED_KEYS = frozenset(
         "featured", "featured_image", "hidden", "math", "mathjax", "katex", "showToc",
         "TocOpen", "cover", "canonicalURL", "robots", "noindex", "subtitle", "thumbnail",
         "categories_weight", "related", "redirect_from", "sidebar", "nav", "og_image",
+        "pubdate", "modified",
     }
 )  # fmt: skip
 
@@ -200,6 +202,42 @@ def _date(fm: FrontMatter, source: str, *keys: str) -> tuple[datetime | None, st
     return None, ""
 
 
+# Where Hugo looks for a page's date, in its order (its ``:default``), then tamizdat's own
+# ``updated``. ``published`` counts only when it holds a date (Jekyll uses it as a flag).
+_DATE_KEYS = ("date", "publishDate", "pubdate", "published", "lastmod", "modified", "updated")
+# A date at the start of the file (or bundle folder) name: Hugo's ``:filename``.
+_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[-_]|$)")
+# Hugo's date for a page that gives none: Go's zero time, shown as 0001-01-01.
+UNDATED = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _dated_by(fm: FrontMatter) -> tuple[str, ...]:
+    return tuple(k for k in _DATE_KEYS if not isinstance(fm.data.get(k), bool))
+
+
+def _undated(source: str, key_path: str) -> tuple[datetime, list[str]]:
+    """The date of a page whose front matter has none, as Hugo gives it, never from the
+    file system (a checkout, a copy or a clock would change it): the date its file or
+    bundle folder name starts with, else Hugo's zero date. Always with a warning."""
+    name = posixpath.basename(key_path)
+    found = _NAME_DATE.match(name)
+    if found is not None:
+        try:
+            year, month, day = (int(part) for part in found.groups())
+            moment = datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return moment, [
+                f"{source}:1: no date in the front matter: dated {moment.date()} from its "
+                "file name, as Hugo's ':filename' does (add 'date: YYYY-MM-DD' to be explicit)"
+            ]
+    return UNDATED, [
+        f"{source}:1: no date in the front matter: dated 0001-01-01 as Hugo does, so it "
+        "sorts last and is filed under 0001/01 (add 'date: YYYY-MM-DD')"
+    ]
+
+
 def _warn_unknown(fm: FrontMatter, source: str) -> list[str]:
     warnings = []
     for key in fm.data:
@@ -282,7 +320,7 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     Raises:
         ContentError: the file is larger than ``settings.limits.max_article_bytes``;
             invalid UTF-8 or front matter (see :func:`parse_front_matter`); a missing
-            title or date, a bad date, slug, language or desk, too many tags or authors,
+            title, a bad date, slug, language or desk, too many tags or authors,
             or a value of the wrong type; a Hugo shortcode without a translation (see
             :func:`translate_shortcodes`); ``where`` is ``FILE:LINE``.
     """
@@ -293,12 +331,8 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     title = _text(fm, source, "title")
     if not title:
         raise _missing_title(source, fm)
-    published, _ = _date(fm, source, "date", "lastmod", "updated")
-    if published is None:
-        raise ContentError(
-            "missing date", where=f"{source}:1", hint="add 'date: YYYY-MM-DD' to the front matter"
-        )
-    updated, _ = _date(fm, source, "lastmod", "updated")
+    published, _ = _date(fm, source, *_dated_by(fm))
+    updated, _ = _date(fm, source, "lastmod", "updated", "modified")
     content_path = posixpath.relpath(source, settings.content_dir)
     key_path, suffix = _split_name(content_path, settings)
     lang = _language(fm, source, suffix, settings)
@@ -320,6 +354,9 @@ def parse_article(source: str, raw: bytes, settings: ParseSettings) -> ParsedFil
     bundle = posixpath.basename(key_path) == "index" and "/" in key_path
     if bundle:
         key_path = posixpath.dirname(key_path)
+    if published is None:
+        published, undated = _undated(source, key_path)
+        warnings += undated
     desk = _text(fm, source, "desk") or settings.default_desk
     if desk not in settings.desks:
         raise ContentError(

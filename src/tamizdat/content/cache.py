@@ -47,7 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "content.pickle"
-CACHE_FORMAT = 4  # 4: Hugo shortcodes translated at parse time; 3: StatCache of its own
+CACHE_FORMAT = 5  # 5: Hugo date fallbacks; 4: Hugo shortcodes translated at parse time; 3: StatCache of its own
 SHARDS = 32
 
 

@@ -4,8 +4,9 @@ Invariant: every static file is sniffed (:mod:`tamizdat.render.sniff`) and then
 
 - an image is re-encoded from its pixels (:mod:`tamizdat.render.images`), whatever its name;
 - audio, video and PDF are stripped (:mod:`tamizdat.render.strip`), cached by content;
-- text (HTML, CSS, JS, SVG, …) and fonts are copied: they carry no camera or author block
-  that a tool could strip (the privacy checks of static text live elsewhere);
+- text (HTML, CSS, JS, …) and fonts are copied: they carry no camera or author block
+  that a tool could strip (the privacy checks of static text live elsewhere); an SVG loses
+  its editor metadata first (:mod:`tamizdat.render.svg_clean`);
 - anything else (archives, Office documents, unknown binary data, HEIF, or a file the
   stripper could not read) is refused, naming the file and the type found, unless the
   publisher listed it under ``[media] publish_unstripped``: then it is copied as it is and

@@ -19,6 +19,7 @@ message and ``where``.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import signal
@@ -35,7 +36,7 @@ from tamizdat.config import Config
 from tamizdat.content.assets import site_file
 from tamizdat.content.model import Article, Site
 from tamizdat.errors import ContentError, InternalError, TamizdatError
-from tamizdat.files import read_regular, sha256_file
+from tamizdat.files import read_regular, sha256_file, write_atomic
 from tamizdat.progress import Progress, report
 from tamizdat.render.cleaning import (
     MediaNote,
@@ -55,12 +56,15 @@ from tamizdat.render.images import (
     describe_image_metadata,
     process_image,
     read_cache,
+    read_cache_index,
     reencode_image,
     static_image_type,
     write_cache,
+    write_cache_index,
 )
 from tamizdat.render.sniff import FileType
 from tamizdat.render.strip import can_strip
+from tamizdat.render.svg_clean import CLEANER_VERSION, clean_svg
 from tamizdat.render.types import ImageSet, ImageVariant
 
 __all__ = [
@@ -387,6 +391,30 @@ class _StaticPlan:
     files: list[FileOutput]
     unstripped: list[MediaNote]
     warnings: list[str]
+    cleaned: list[MediaNote] = field(default_factory=list)  # SVGs without editor metadata
+
+
+def _clean_svg(item: FileOutput, cache_dir: Path, cleaned: list[MediaNote]) -> FileOutput:
+    """``item`` as published: the SVG without editor metadata (see :mod:`.svg_clean`),
+    cached by source hash; the file itself when there is nothing to remove or it is left
+    to the privacy check."""
+    kept = cache_dir / f"{item.sha256}-{CLEANER_VERSION}.svg"
+    note = cache_dir / f"{item.sha256}-{CLEANER_VERSION}.json"
+    try:
+        removed = tuple(str(r) for r in json.loads(note.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        result = clean_svg(read_regular(item.file, where=item.origin))
+        removed = result.removed if result is not None else ()
+        if result is not None and removed:
+            write_atomic(kept, result.data)
+        write_atomic(note, json.dumps(list(removed)).encode())
+    if not removed:
+        return item
+    if not kept.is_file():  # the note without its file: clean again next time
+        note.unlink(missing_ok=True)
+        return _clean_svg(item, cache_dir, cleaned)
+    cleaned.append(MediaNote(item.origin, "SVG", removed))
+    return FileOutput(item.output, kept, sha256_file(kept), item.origin)
 
 
 def _plan_static(config: Config, site: Site, owners: dict[str, Article]) -> _StaticPlan:
@@ -422,7 +450,10 @@ def _plan_static(config: Config, site: Site, owners: dict[str, Article]) -> _Sta
         elif found.family not in ("text", "font") and not allowed:
             raise refuse_unstrippable(source, found)
         if treated == "copied as it is":
-            plan.files.append(FileOutput(static.output, path, static.content_hash, source))
+            output = FileOutput(static.output, path, static.content_hash, source)
+            if static.output.lower().endswith(".svg") and found.family == "text":
+                output = _clean_svg(output, settings.cache_dir / "svg", plan.cleaned)
+            plan.files.append(output)
             if found.family not in ("text", "font"):
                 plan.unstripped.append(MediaNote(source, found.name, ()))
         warning = mismatch_warning(source, found, treated)
@@ -458,8 +489,10 @@ def plan_and_process_media(
     all_jobs += [job for _out, job in static.images] + [job for _out, job in static.strips]
     done: dict[str, CachedImage | StrippedFile] = {}
     missing: dict[str, ImageJob | StripJob] = {}
+    image_cache = config.build.cache_dir / "images"
+    index = read_cache_index(image_cache)
     for job in all_jobs:
-        hit = read_cache(job.cache_dir, job.key) if isinstance(job, ImageJob) else None
+        hit = read_cache(job.cache_dir, job.key, index) if isinstance(job, ImageJob) else None
         if hit is not None:
             done[job.key] = hit
         elif isinstance(job, StripJob) and (stripped := read_stripped(job)) is not None:
@@ -468,6 +501,13 @@ def plan_and_process_media(
             missing.setdefault(job.key, job)
     cached = len(done)
     done.update(_run_jobs(list(missing.values()), workers, progress, limits))
+    images = {
+        job.key: result
+        for job in all_jobs
+        if isinstance(job, ImageJob) and isinstance(result := done[job.key], CachedImage)
+    }
+    if images and (missing or set(images) != set(index)):
+        write_cache_index(image_cache, images)
     return _collect(article_jobs, static, owners, done, warnings, len(missing), cached)
 
 
@@ -482,7 +522,7 @@ def _collect(
 ) -> MediaResult:
     images: dict[str, ImageSet] = {}
     files = list(static.files)
-    cleaned: list[MediaNote] = []
+    cleaned: list[MediaNote] = list(static.cleaned)
     unstripped = list(static.unstripped)
 
     def note(source: str, kind: str, removed: tuple[str, ...]) -> None:

@@ -34,7 +34,7 @@ from tamizdat.render.listing import (
 )
 from tamizdat.render.markdown import render_body
 from tamizdat.render.plans import plan_pages
-from tamizdat.render.privacy import find_violations
+from tamizdat.render.privacy import find_violations, sitemap_violations
 from tamizdat.render.search import search_index
 from tamizdat.render.sniff import SNIFF_BYTES, sniff_bytes
 from tamizdat.render.static_check import published_file_violations
@@ -172,6 +172,8 @@ class Renderer:
         if plan.kind in ("asset", "web", "worker"):
             # The theme's own files: its scripts are part of the theme (static_check).
             violations = published_file_violations(plan.output, lambda: data, script_allowed=True)
+        elif plan.kind == "sitemap":
+            violations = sitemap_violations(data)
         else:
             violations = find_violations(plan.output, data)
         if not violations:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -104,10 +106,51 @@ def test_bad_lastmod_names_its_line(tmp_path: Path) -> None:
     assert error.where == "content/posts/x.md:4"
 
 
-def test_missing_date(tmp_path: Path) -> None:
-    error = error_of(tmp_path, "---\ntitle: T\n---\nbody\n")
-    assert "missing date" in error.message
-    assert error.where == "content/posts/x.md:1"
+# A page without 'date' builds as Hugo builds it (docs/migrating-from-hugo.md): the first of
+# Hugo's other date keys, else a date opening the file or bundle name, else Hugo's zero
+# date; never the file's mtime or git history, so every checkout builds the same site.
+UNDATED_CASES = [
+    ("content/posts/x.md", "publishDate: 2024-02-03", datetime(2024, 2, 3, tzinfo=UTC)),
+    ("content/posts/x.md", "pubdate: 2024-02-04", datetime(2024, 2, 4, tzinfo=UTC)),
+    ("content/posts/x.md", "published: 2024-02-05", datetime(2024, 2, 5, tzinfo=UTC)),
+    ("content/posts/x.md", "lastmod: 2024-02-06", datetime(2024, 2, 6, tzinfo=UTC)),
+    ("content/posts/x.md", "modified: 2024-02-07", datetime(2024, 2, 7, tzinfo=UTC)),
+    ("content/posts/2023-04-05-hello.md", "", datetime(2023, 4, 5, tzinfo=UTC)),
+    ("content/posts/2023-04-06_hello.ru.md", "", datetime(2023, 4, 6, tzinfo=UTC)),
+    ("content/posts/2023-04-07-trip/index.md", "", datetime(2023, 4, 7, tzinfo=UTC)),
+    ("content/posts/2023-13-40-bad.md", "", datetime(1, 1, 1, tzinfo=UTC)),
+    ("content/posts/20230405-no-dashes.md", "", datetime(1, 1, 1, tzinfo=UTC)),
+    ("content/posts/x.md", "", datetime(1, 1, 1, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "expected"), UNDATED_CASES)
+def test_page_without_date_is_dated_as_hugo_does(
+    tmp_path: Path, name: str, line: str, expected: datetime
+) -> None:
+    text = f"---\ntitle: T\n{line}\n---\nbody\n"
+    site = load_site(make_site(tmp_path, {name: text}))
+    (only,) = site.articles
+    assert only.date == expected
+    warned = [w for w in site.warnings if w.startswith(f"{name}:1: no date")]
+    assert bool(warned) is (not line), site.warnings  # warned only when no key dates it
+
+
+def test_undated_page_does_not_depend_on_the_file_system(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"content/posts/x.md": "---\ntitle: T\n---\nbody\n"})
+    first = load_site(config).articles[0].date
+    os.utime(config.root / "content/posts/x.md", (1_700_000_000, 1_700_000_000))
+    shutil.rmtree(config.build.cache_dir, ignore_errors=True)
+    assert load_site(config).articles[0].date == first == datetime(1, 1, 1, tzinfo=UTC)
+
+
+def test_published_false_is_still_a_draft_flag_not_a_date(tmp_path: Path) -> None:
+    site = load_site(
+        make_site(tmp_path, {"content/posts/x.md": "---\ntitle: T\npublished: false\n---\nb\n"}),
+        include_drafts=True,
+    )
+    assert site.articles[0].draft
+    assert site.articles[0].date == datetime(1, 1, 1, tzinfo=UTC)
 
 
 MSK = timezone(timedelta(hours=3))

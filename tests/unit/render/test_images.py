@@ -7,6 +7,7 @@ import json
 import shutil
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
@@ -19,9 +20,11 @@ from tamizdat.render.images import (
     describe_image_metadata,
     process_image,
     read_cache,
+    read_cache_index,
     reencode_image,
     static_image_type,
     write_cache,
+    write_cache_index,
 )
 from tamizdat.render.sniff import sniff_bytes
 
@@ -318,3 +321,22 @@ def test_cache_round_trip_and_key_depends_on_settings(tmp_path: object) -> None:
     assert [v.file.read_bytes() for v in stored.variants] == [data for _, data in encoded]
     stored.variants[0].file.write_bytes(b"truncated")
     assert read_cache(tmp_path, key) is None
+
+
+def test_cache_index_stands_for_the_entry_files_and_damage_is_a_miss(tmp_path: Path) -> None:
+    key = cache_key("ef" * 32, (16,), 80)
+    encoded = process_image(make_jpeg(), source="a.jpg", widths=(16,), quality=80)
+    stored = write_cache(tmp_path, key, encoded)
+    write_cache_index(tmp_path, {key: stored})
+    (tmp_path / f"{key}.json").unlink()  # only the one index file is read now
+    index = read_cache_index(tmp_path)
+    assert read_cache(tmp_path, key, index) == stored
+    assert read_cache(tmp_path, key) is None
+    # An index naming a file outside the cache, or a damaged index, is a miss, not an error.
+    entry = json.loads(json.dumps(index[key]))
+    entry["variants"][0]["file"] = "../" + entry["variants"][0]["file"]
+    assert read_cache(tmp_path, key, {key: entry}) is None
+    (tmp_path / "index.json").write_bytes(b"\xff{not json")
+    assert read_cache_index(tmp_path) == {}
+    stored.variants[0].file.write_bytes(b"short")
+    assert read_cache(tmp_path, key, index) is None
