@@ -18,7 +18,8 @@ Invariants:
   if it resolves to a regular file or folder inside that folder.
 - *Hard links* are regular files and are accepted: a hard link cannot be told from the
   file it shares, and refusing files with more than one link would refuse public/ and
-  release/ themselves (the build and the signer hard-link unchanged files). Creating one
+  release/ themselves (the build hard-links unchanged files; in release/ a natural path is
+  a hard link to its by-hash copy, never a link into public/). Creating one
   needs a shell on the publisher's machine with access to the target — git, ZIP bundles
   and web uploads cannot carry a hard link to a file outside the tree — so the folder, as
   written on this machine, is the trust boundary for hard links.
