@@ -14,15 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support.mail import (
-    ImapServer,
-    MailServer,
-    free_port,
-    make_ca,
-    smtp_server,
-    stop,
-    wait_for_port,
-)
+from support.mail import ImapServer, MailServer, make_ca, smtp_server
+from support.processes import free_port, stop, wait_for_port
 
 
 @pytest.fixture

@@ -268,7 +268,7 @@ def test_an_untrusted_certificate_is_a_tls_failure(smtp: MailServer, tmp_path: P
 
 
 def test_a_server_that_is_down_fails_without_journaling(smtp: MailServer, tmp_path: Path) -> None:
-    from support.mail import free_port
+    from support.processes import free_port
 
     sender = sender_for(smtp, tmp_path, smtp_port=free_port(), max_attempts=2)
     store = open_store(sender.settings)
