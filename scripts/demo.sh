@@ -118,6 +118,50 @@ else
   echo "demo: node/npm not found: skipping the Telegram step (bash scripts/setup.sh --dev)"
 fi
 
+step "6c. announce the release to a local mailbox (an SMTP server on 127.0.0.1; no mail leaves)"
+# aiosmtpd (PyPI) stands in for the newsroom's mail relay and writes what it receives to a
+# Maildir; subscribers are imported as already confirmed (they opted in elsewhere).
+"$root/.venv/bin/python" -c "import aiosmtpd" 2>/dev/null ||
+  "$root/.venv/bin/python" -m pip install -q --disable-pip-version-check aiosmtpd
+mail_port=$((port + 4))
+"$root/.venv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$mail_port" \
+  -c aiosmtpd.handlers.Mailbox "$work/mailbox" >"$work/smtp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  "$root/.venv/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$mail_port" 2>/dev/null && break
+  sleep 0.1
+done
+cat >> "$work/site/tamizdat.toml" <<TOML
+
+[[channels]]
+name = "newsletter"
+kind = "email"
+languages = ["ru", "en"]
+max_stories = 3
+[channels.options]
+from = "news@far-shore.example"
+robot = "robot@far-shore.example"
+smtp_host = "127.0.0.1"
+smtp_port = $mail_port
+smtp_security = "plain"
+TOML
+printf 'reader.one@example.net,ru\nreader.two@example.net,en\n' >"$work/subscribers.csv"
+tamizdat "${site[@]}" subscribers import "$work/subscribers.csv" --confirmed
+tamizdat "${site[@]}" announce --channel newsletter
+echo "-- what the mailbox received:"
+"$root/.venv/bin/python" - "$work/mailbox" <<'PY'
+import mailbox, sys
+from email import policy
+for key, raw in sorted(mailbox.Maildir(sys.argv[1], factory=None).items()):
+    message = mailbox.MaildirMessage(raw)
+    parsed = __import__("email").message_from_bytes(message.as_bytes(), policy=policy.default)
+    text = parsed.get_body(("plain",)).get_content()
+    print(f"-- To: {parsed['To']}\n   Subject: {parsed['Subject']}\n   List-Unsubscribe: {parsed['List-Unsubscribe']}")
+    print("   " + "\n   ".join(text.strip().splitlines()[:6]))
+PY
+echo "-- a second run sends nothing twice:"
+tamizdat "${site[@]}" announce --channel newsletter
+
 step "7. a reader subscribes to both mirrors"
 export TAMIZDAT_READER_HOME=$work/reader
 tamizdat reader add far-shore --mirror "http://127.0.0.1:$port_a/" --mirror "http://127.0.0.1:$port_b/" --fingerprint "$fingerprint"
