@@ -337,8 +337,12 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
 
     def human() -> None:
         for inbox in inboxes:
-            failed = " (failed: see the error above)" if inbox.channel in errors else ""
-            out.say(f"{inbox.channel} ({inbox.kind}): {_summary(totals[inbox.channel])}{failed}")
+            done = totals[inbox.channel]
+            # With --loop, the last poll's error; the earlier polls' answers are counted.
+            text = "failed (see the error above)" if inbox.channel in errors else _summary(done)
+            if inbox.channel in errors and (done.answered or done.refused or done.ignored):
+                text = f"{_summary(done)}; last poll failed (see the warning above)"
+            out.say(f"{inbox.channel} ({inbox.kind}): {text}")
 
     out.result({"sources": sources, "polls": polls}, human)
     if errors and not args.loop:

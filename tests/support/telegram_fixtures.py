@@ -1,5 +1,6 @@
-"""The Telegram Bot API emulator (``support.telegram_servers``), one per test module, and a
-fresh bot token per test: shared by the channel tests (test_telegram.py keeps its own)."""
+"""Fixtures: the Telegram Bot API emulator (``support.telegram_servers``), one per test
+module, and a fresh bot token per test. Re-exported by ``tests/integration/conftest.py`` for
+the channel and mail tests (test_telegram.py keeps its own)."""
 
 from __future__ import annotations
 
