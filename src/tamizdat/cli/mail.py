@@ -307,6 +307,8 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
                 polls += 1
                 errors = {}
                 for inbox in inboxes:
+                    if stop.is_set():  # a signal: end after the poll under way
+                        break
                     try:
                         report = inbox.poll()
                     except TamizdatError as exc:
@@ -318,8 +320,6 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
                     totals[inbox.channel].add(report)
                     if args.loop:
                         out.note(f"{inbox.channel}: {_summary(report)}")
-                    if stop.is_set():
-                        break
                 if not args.loop or stop.wait(args.interval):
                     break
         finally:
