@@ -305,7 +305,6 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
         try:
             while True:
                 polls += 1
-                errors = {}
                 for inbox in inboxes:
                     if stop.is_set():  # a signal: end after the poll under way
                         break
@@ -317,6 +316,7 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
                         # --loop keeps serving the others: a warning; --once: an error.
                         print(f"{'warning' if args.loop else 'error'}: {line}", file=out.stderr)
                         continue
+                    errors.pop(inbox.channel, None)  # each inbox's last poll decides
                     totals[inbox.channel].add(report)
                     if args.loop:
                         out.note(f"{inbox.channel}: {_summary(report)}")
@@ -338,7 +338,7 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
     def human() -> None:
         for inbox in inboxes:
             done = totals[inbox.channel]
-            # With --loop, the last poll's error; the earlier polls' answers are counted.
+            # With --loop: its last poll failed; the earlier polls' answers are counted.
             text = "failed (see the error above)" if inbox.channel in errors else _summary(done)
             if inbox.channel in errors and (done.answered or done.refused or done.ignored):
                 text = f"{_summary(done)}; last poll failed (see the warning above)"

@@ -55,6 +55,19 @@ def site(
     return copy
 
 
+def add_dead_bot_first(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second bot, ``tg-dead``, whose Bot API is a closed loopback port; declared first, so
+    it is polled first: its failure must not stop ``tg`` after it."""
+    text = (site / "tamizdat.toml").read_text(encoding="utf-8")
+    head, tg = text.split("\n[[channels]]", 1)
+    (site / "tamizdat.toml").write_text(head + "\n", encoding="utf-8")
+    add_bot(site, "tg-dead", f"http://127.0.0.1:{free_port()}", "TEST_DEAD_TOKEN",
+            answer_requests=True)  # fmt: skip
+    with (site / "tamizdat.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[[channels]]" + tg)
+    monkeypatch.setenv("TEST_DEAD_TOKEN", "99:dead-bot")
+
+
 def fingerprint(site: Path) -> str:
     return root_fingerprint((site / "release" / metadata_path("root", 1)).read_bytes())
 
@@ -98,15 +111,7 @@ def test_a_dead_bot_api_is_one_error_naming_its_channel_and_the_other_bot_still_
     site: Path, emulator: TelegramEmulator, bot_token: str, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    # Declared first, so it is polled first: its failure must not stop 'tg' after it.
-    text = (site / "tamizdat.toml").read_text(encoding="utf-8")
-    head, tg = text.split("\n[[channels]]", 1)
-    (site / "tamizdat.toml").write_text(head + "\n", encoding="utf-8")
-    add_bot(site, "tg-dead", f"http://127.0.0.1:{free_port()}", "TEST_DEAD_TOKEN",
-            answer_requests=True)  # fmt: skip
-    with (site / "tamizdat.toml").open("a", encoding="utf-8") as handle:
-        handle.write("\n[[channels]]" + tg)
-    monkeypatch.setenv("TEST_DEAD_TOKEN", "99:dead-bot")
+    add_dead_bot_first(site, monkeypatch)
     emulator.send_as_user(bot_token, "/verify", user_id=READER, language_code="en")
     capsys.readouterr()
     assert main(["--json", "-C", str(site), "robot", "--once"]) == 7  # unreachable
@@ -158,6 +163,29 @@ def _robot_process(site: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def wait_for_replies(
+    emulator: TelegramEmulator, token: str, user: int, process: subprocess.Popen[str]
+) -> None:
+    """Until the robot answered ``user`` (bounded only so that a broken robot fails the test
+    instead of hanging it); the robot must still be running."""
+    for _ in range(600):
+        if replies_to(emulator, token, user) or process.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    assert replies_to(emulator, token, user)
+
+
+def stop(process: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    process.send_signal(signum)
+    try:
+        return process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_loop_answers_then_stops_cleanly_on_a_signal(
     signum: int, site: Path, emulator: TelegramEmulator, bot_token: str
@@ -165,21 +193,35 @@ def test_loop_answers_then_stops_cleanly_on_a_signal(
     emulator.send_as_user(bot_token, "/mirrors", user_id=READER, language_code="ru")
     process = _robot_process(site)
     try:
-        # Wait (bounded only so that a broken robot fails instead of hanging) for the answer.
-        for _ in range(600):
-            if replies_to(emulator, bot_token, READER) or process.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        process.send_signal(signum)
-        out, err = process.communicate(timeout=120)
+        wait_for_replies(emulator, bot_token, READER, process)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stop(process, signum)
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert "error" not in err
     assert out.strip() == "tg (telegram): 1 answered (1 mirrors)"
     (reply,) = replies_to(emulator, bot_token, READER)
     assert reply.startswith("Рабочие адреса на сегодня:")
+
+
+def test_loop_keeps_answering_while_another_bot_api_is_down(
+    site: Path, emulator: TelegramEmulator, bot_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_dead_bot_first(site, monkeypatch)
+    emulator.send_as_user(bot_token, "/mirrors", user_id=READER)
+    process = _robot_process(site)
+    try:
+        wait_for_replies(emulator, bot_token, READER, process)
+        # A request that arrives after tg-dead already failed at least once is answered too.
+        emulator.send_as_user(bot_token, "/verify", user_id=READER + 1)
+        wait_for_replies(emulator, bot_token, READER + 1, process)
+    finally:
+        out, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings
+    assert all(w.startswith("warning: channel tg-dead: cannot reach the Bot API") for w in warnings)
+    assert [line for line in err.splitlines() if line.startswith("error")] == []
+    assert out.splitlines()[1] == "tg (telegram): 2 answered (1 mirrors, 1 verify)"
+    assert out.splitlines()[0].startswith("tg-dead (telegram): failed")
