@@ -101,9 +101,26 @@ def register(sub: Any) -> None:
     mode = robot.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="poll each inbox once (the default)")
     mode.add_argument("--loop", action="store_true", help="poll until SIGINT or SIGTERM")
-    robot.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
+    robot.add_argument("--interval", type=_interval, default=60.0, metavar="SECONDS",
                        help="pause between polls with --loop (default 60)")  # fmt: skip
     robot.set_defaults(handler=run_robot, needs_site=True)
+
+
+_MAX_INTERVAL = 86_400.0
+
+
+def _interval(text: str) -> float:
+    """``--interval``: seconds, more than 0 and at most a day (0, a negative number or NaN
+    would poll the servers without pause; infinity cannot be waited for)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, found {text!r:.40}") from None
+    if not 0 < value <= _MAX_INTERVAL:  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(
+            f"expected more than 0 and at most {_MAX_INTERVAL:.0f} seconds, found {text!r:.40}"
+        )
+    return value
 
 
 def _setup(args: argparse.Namespace, need_smtp: bool) -> tuple[Any, Any, Any]:
@@ -318,7 +335,7 @@ def run_robot(args: argparse.Namespace, out: Output) -> int:
                         continue
                     errors.pop(inbox.channel, None)  # each inbox's last poll decides
                     totals[inbox.channel].add(report)
-                    if args.loop:
+                    if args.loop and (report.answered or report.refused or report.ignored):
                         out.note(f"{inbox.channel}: {_summary(report)}")
                 if not args.loop or stop.wait(args.interval):
                     break
