@@ -11,6 +11,8 @@ Invariants:
   channel, no distribution key): :func:`open_inboxes` raises, nothing is answered.
 - *Inboxes fail alone*: a poll raises only for its own inbox (its errors name the channel),
   so the caller can report it and go on with the others.
+- *One inbox per bot*: two telegram channels posting with the same bot cannot both serve
+  its chat (each would read every update with its own offset and answer it): refused.
 - *One rate limit for all inboxes*: every inbox answers ``mirrors`` through the same
   distributor key and request store (the cache folder's ``distribution-requests.sqlite``,
   shared with ``tamizdat mirrors give``), and reads the working mirrors from the latest
@@ -246,6 +248,7 @@ def open_inboxes(
             hint=f"add imap_* options to the e-mail channel, or {ANSWER_REQUESTS} = true to a "
             "telegram channel's [channels.options]",
         )
+    _refuse_shared_bots(chosen, environ)
     give = mirror_giver(config, environ)
     inboxes: list[RequestInbox] = []
     try:
@@ -259,6 +262,33 @@ def open_inboxes(
             inbox.close()
         raise
     return inboxes
+
+
+def _refuse_shared_bots(entries: Sequence[Any], environ: Mapping[str, str]) -> None:
+    """Two channels of one bot would each read its updates with their own offset and both
+    answer every message (and spend the reader's rate limit twice): one must serve it.
+
+    Raises:
+        ConfigError: two chosen telegram channels with the same bot (names both).
+    """
+    from tamizdat.channels.telegram import DEFAULT_API_URL, read_token
+
+    seen: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        if entry.kind != "telegram":
+            continue
+        token = read_token(entry.options, environ, f"channel {entry.name}")
+        api_url = str(entry.options.get("api_url", DEFAULT_API_URL)).rstrip("/")
+        bot = (api_url, token.split(":", 1)[0])  # the bot's numeric id, not the secret
+        if bot in seen:
+            raise ConfigError(
+                f"channels {seen[bot]} and {entry.name} answer as the same bot: each would "
+                "answer every message",
+                where=f"channel {entry.name}: options.{ANSWER_REQUESTS}",
+                hint=f"keep {ANSWER_REQUESTS} = true on one of them (the bot answers in each "
+                "user's language)",
+            )
+        seen[bot] = entry.name
 
 
 def _email_inbox(

@@ -152,6 +152,22 @@ def test_robot_configuration_faults_are_one_error_before_any_poll(
     assert emulator.bot_messages(bot_token) == []
 
 
+def test_two_channels_of_one_bot_cannot_both_answer_it(
+    site: Path, emulator: TelegramEmulator, bot_token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each would read the bot's updates with its own offset: every reader answered twice."""
+    add_bot(site, "tg-en", emulator.api_url + "/", "TEST_TG_TOKEN", answer_requests=True)
+    emulator.send_as_user(bot_token, "/mirrors", user_id=READER)
+    capsys.readouterr()
+    assert main(["-C", str(site), "robot", "--once"]) == 2
+    (line, *_) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: channel tg-en: options.answer_requests: channels tg and tg-en")
+    assert bot_token.split(":")[1] not in line  # the secret part of the token is never shown
+    assert replies_to(emulator, bot_token, READER) == []
+    assert main(["-q", "-C", str(site), "robot", "--once", "--channel", "tg-en"]) == 0
+    assert len(replies_to(emulator, bot_token, READER)) == 1
+
+
 def _robot_process(site: Path) -> subprocess.Popen[str]:
     """``tamizdat robot --loop`` in a fresh interpreter running this checkout's code."""
     src = str(Path(tamizdat.__file__).resolve().parent.parent)
