@@ -41,7 +41,6 @@ __all__ = [
     "ANSWER_REQUESTS",
     "InboxReport",
     "RequestInbox",
-    "latest_mirror_states",
     "mirror_giver",
     "open_inboxes",
 ]
@@ -49,7 +48,6 @@ __all__ = [
 ANSWER_REQUESTS = "answer_requests"  # the telegram channel option that turns its bot on
 # Beside the site, in the cache folder, as 'mirrors give' keeps it: one rate limit for all.
 REQUEST_STORE = "distribution-requests.sqlite"
-MIRRORS_HISTORY = "mirrors-history.jsonl"
 
 
 @dataclass(slots=True)
@@ -97,19 +95,14 @@ class RequestInbox(Protocol):
     def close(self) -> None: ...
 
 
-def latest_mirror_states(config: Config) -> dict[str, str]:
-    """Each mirror's state in the latest ``mirrors check`` (empty before the first check)."""
-    from tamizdat.publish.history import read_latest_entries
-
-    history = config.build.cache_dir / MIRRORS_HISTORY
-    return {name: entry.state for name, entry in read_latest_entries(history).items()}
-
-
 def mirror_giver(
-    config: Config, environ: Mapping[str, str] | None = None
+    config: Config,
+    environ: Mapping[str, str],
+    mirror_states: Callable[[], Mapping[str, str]],
 ) -> Callable[[str, str], Answer]:
     """``(requester, channel) → Answer`` through the distributor, with the rate limit kept
-    in the cache folder; working mirrors are re-read on every call.
+    in the cache folder; ``mirror_states`` (each mirror's state in the latest ``mirrors
+    check``) is called on every request, so the answer follows the checks.
 
     Raises:
         UserError: no signed release here; KeyStoreError: no distribution key.
@@ -132,7 +125,7 @@ def mirror_giver(
     requests = SqliteRequestStore(config.build.cache_dir / REQUEST_STORE)
 
     def give(requester: str, channel: str) -> Answer:
-        states = latest_mirror_states(config)
+        states = mirror_states()
         working: dict[str, Any] = {
             **working_mirrors(listed.read_bytes(), states, str(listed)),
             **unlisted_working(config.mirrors, states),
@@ -215,11 +208,16 @@ def _serves(entry: Any) -> bool:
 
 
 def open_inboxes(
-    config: Config, environ: Mapping[str, str], names: Sequence[str] = ()
+    config: Config,
+    environ: Mapping[str, str],
+    mirror_states: Callable[[], Mapping[str, str]],
+    names: Sequence[str] = (),
 ) -> list[RequestInbox]:
     """The request inboxes of ``names`` (``[[channels]]`` names, e-mail or telegram), or of
     every e-mail channel with ``imap_host`` and every telegram channel with
-    ``answer_requests = true`` when ``names`` is empty. The caller closes them.
+    ``answer_requests = true`` when ``names`` is empty. ``mirror_states`` returns, when
+    called, each mirror's state in the latest ``mirrors check`` (the caller reads the
+    check's history). The caller closes the inboxes.
 
     Raises:
         ConfigError: an unknown or unsuitable channel, no inbox at all, a missing secret or
@@ -249,14 +247,14 @@ def open_inboxes(
             "telegram channel's [channels.options]",
         )
     _refuse_shared_bots(chosen, environ)
-    give = mirror_giver(config, environ)
+    give = mirror_giver(config, environ, mirror_states)
     inboxes: list[RequestInbox] = []
     try:
         for entry in chosen:
             if entry.kind == "email":
                 inboxes.append(_email_inbox(config, entry.name, environ, give))
             else:
-                inboxes.append(_telegram_inbox(config, entry.name, environ))
+                inboxes.append(_telegram_inbox(config, entry.name, environ, mirror_states))
     except BaseException:
         for inbox in inboxes:
             inbox.close()
@@ -313,8 +311,13 @@ def _email_inbox(
     return EmailInbox(settings, imap, robot, store)
 
 
-def _telegram_inbox(config: Config, name: str, environ: Mapping[str, str]) -> TelegramInbox:
+def _telegram_inbox(
+    config: Config,
+    name: str,
+    environ: Mapping[str, str],
+    mirror_states: Callable[[], Mapping[str, str]],
+) -> TelegramInbox:
     from tamizdat.channels.telegram_requests import open_telegram_requests
 
-    bot = open_telegram_requests(config, name, environ, lambda: latest_mirror_states(config))
+    bot = open_telegram_requests(config, name, environ, mirror_states)
     return TelegramInbox(name, bot)

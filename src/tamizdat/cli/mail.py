@@ -312,9 +312,16 @@ def _cell(value: object) -> object:
 def run_robot(args: argparse.Namespace, out: Output) -> int:
     from tamizdat.channels.inboxes import InboxReport, open_inboxes
     from tamizdat.config import load_config
+    from tamizdat.publish.history import read_latest_entries
 
     config = load_config(Path(args.site))
-    inboxes = open_inboxes(config, os.environ, args.channel)
+    history = config.build.cache_dir / "mirrors-history.jsonl"
+
+    def mirror_states() -> dict[str, str]:
+        # Re-read on every request: a robot that loops follows the latest 'mirrors check'.
+        return {name: entry.state for name, entry in read_latest_entries(history).items()}
+
+    inboxes = open_inboxes(config, os.environ, mirror_states, args.channel)
     totals = {inbox.channel: InboxReport() for inbox in inboxes}
     errors: dict[str, TamizdatError] = {}
     polls = 0
