@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in sample, end to end, on this machine only (127.0.0.1):
 #   build the sample site → demo signing keys → sign → verify → publish to two local mirrors
-#   served over HTTP → check the mirrors → announce on a local Telegram emulator → a reader subscribes to both, the first gets
+#   served over HTTP → check the mirrors → announce on a local Telegram emulator (and answer a reader's /mirrors) → a reader subscribes to both, the first gets
 #   "blocked", the reader syncs from the second, verifies, exports a bundle for a friend,
 #   and serves the verified site with its freshness banner.
 # Usage: bash scripts/demo.sh
@@ -96,6 +96,13 @@ per_story = true
 chat_id = "@far_shore"
 api_url = "http://127.0.0.1:$tg_port"
 token_env = "DEMO_TELEGRAM_TOKEN"
+answer_requests = true   # 'tamizdat robot' answers the bot's private chat
+
+[distribution]
+# Demo only: with two mirrors, one bucket for the bot gets both; a real site spreads its
+# mirrors over channel × group buckets, each mirror in exactly one ([distribution]).
+channels = ["telegram"]
+groups = 1
 TOML
   export DEMO_TELEGRAM_TOKEN=1:demo-token
   tamizdat "${site[@]}" announce --dry-run
@@ -114,6 +121,30 @@ for row in json.load(urllib.request.urlopen(request))["result"]:
 PY
   echo "-- a second run sends nothing twice:"
   tamizdat "${site[@]}" announce
+  echo "-- a reader asks the bot for /mirrors; 'tamizdat robot --once' answers from the last check:"
+  # The distributor's secret (demo only: beside the demo keys; keep it like a signing key).
+  head -c 32 /dev/urandom > "$work/keys/distribution.key"
+  "$root/.venv/bin/python" - "$tg_port" send <<'PY'
+import json, sys, time, urllib.request
+reader = {"id": 5005, "first_name": "Reader", "is_bot": False, "language_code": "en"}
+message = {"botToken": "1:demo-token", "from": reader, "date": int(time.time()),
+           "chat": {"id": 5005, "first_name": "Reader", "type": "private"}, "text": "/mirrors"}
+urllib.request.urlopen(urllib.request.Request(
+    f"http://127.0.0.1:{sys.argv[1]}/sendMessage", data=json.dumps(message).encode(),
+    headers={"Content-Type": "application/json"}))
+PY
+  tamizdat "${site[@]}" robot --once --channel tg-demo
+  "$root/.venv/bin/python" - "$tg_port" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(
+    f"http://127.0.0.1:{sys.argv[1]}/getUpdatesHistory",
+    data=json.dumps({"token": "1:demo-token"}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+for row in json.load(urllib.request.urlopen(request))["result"]:
+    if row["message"].get("chat_id") == 5005:
+        print("\n  ".join(["-- the bot's reply:", *row["message"]["text"].splitlines()]))
+PY
 else
   echo "demo: node/npm not found: skipping the Telegram step (bash scripts/setup.sh --dev)"
 fi

@@ -38,6 +38,8 @@ import pytest
 from support.browser import browser
 from support.fixtures import serve_dir
 from support.processes import free_port, stop, wait_for_port
+from support.telegram_fixtures import bot_token as bot_token
+from support.telegram_fixtures import emulator as emulator
 
 __all__ = ["browser", "serve_dir"]
 

@@ -7,6 +7,7 @@ Options (``[channels.options]``)::
     token_env = "TAMIZDAT_TELEGRAM_TOKEN"      # the variable holding the bot token (default)
     api_url = "https://api.telegram.org"       # the Bot API server (default)
     link_preview = false                       # true: a preview of the first mirror link
+    answer_requests = false                    # true: 'tamizdat robot' serves the bot's chat
 
 The transport is one small class, :class:`BotApi` (``call(method, payload)``): plain JSON over
 HTTPS with the standard library, so a local Bot API server or an emulator is one option away.
@@ -340,6 +341,7 @@ class TelegramSender:
         where = f"channel {name}"
         self.name = name
         known = {"chat_id", "token_env", "api_url", "link_preview", "disable_notification"}
+        known.add("answer_requests")  # read by 'tamizdat robot' (channels.inboxes), not here
         for key in options:
             if key not in known and not key.startswith("tamizdat."):  # announce's own keys
                 raise ConfigError(

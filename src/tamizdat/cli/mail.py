@@ -11,17 +11,14 @@ import csv
 import io
 import json
 import os
+import signal
+import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tamizdat.cli._output import Output
-from tamizdat.errors import ExitCode, UserError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tamizdat.channels.distributor import Answer
+from tamizdat.errors import ExitCode, TamizdatError, UserError
 
 __all__ = ["register"]
 
@@ -83,20 +80,47 @@ def register(sub: Any) -> None:
 
     robot = sub.add_parser(
         "robot",
-        help="answer readers' requests (mirrors, subscribe, unsubscribe) from the IMAP inbox",
-        description="Read the e-mail channel's request inbox (imap_* options) and answer each "
-        "new request once, in the reader's language: mirrors (through the distributor, rate-"
-        "limited per reader), subscribe, confirm, unsubscribe. Auto-replies and bounces are "
-        "never answered.",
-        epilog="examples:\n  tamizdat robot --once\n  tamizdat robot --loop --interval 120",
+        help="answer readers' requests (mirrors, subscribe, …) by e-mail and Telegram",
+        description="Serve every request inbox of the site: the e-mail channel's IMAP inbox "
+        "(its imap_* options) and the private chat of each telegram channel with "
+        "'answer_requests = true' in its [channels.options]. Each new request is answered "
+        "once, in the reader's language: mirrors (through the distributor, rate-limited per "
+        "reader, one limit for every inbox), verify, subscribe, confirm, unsubscribe. "
+        "Auto-replies, bounces and bots are never answered. An inbox that fails (its server "
+        "down) is reported on one line naming its channel and the others are still served; "
+        "with --once the exit code is then non-zero. --loop stops after the current poll on "
+        "SIGINT or SIGTERM.",
+        epilog="examples:\n  tamizdat robot --once\n  tamizdat robot --loop --interval 120\n"
+        "  tamizdat --json robot --once --channel tg-ru   # only that telegram bot\n\n"
+        '[[channels]]\nname = "tg-ru"\nkind = "telegram"\n[channels.options]\n'
+        'chat_id = "@example_news"\nanswer_requests = true   # the bot answers /mirrors …',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    robot.add_argument("--channel", metavar="NAME", help="the e-mail channel (if several)")
+    robot.add_argument("--channel", metavar="NAME", action="append", default=[],
+                       help="serve only this channel's inbox (e-mail or telegram; repeatable)")  # fmt: skip
     mode = robot.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="poll once and exit (the default)")
-    mode.add_argument("--loop", action="store_true", help="poll until interrupted")
-    robot.add_argument("--interval", type=float, default=60.0, metavar="SECONDS")
+    mode.add_argument("--once", action="store_true", help="poll each inbox once (the default)")
+    mode.add_argument("--loop", action="store_true", help="poll until SIGINT or SIGTERM")
+    robot.add_argument("--interval", type=_interval, default=60.0, metavar="SECONDS",
+                       help="pause between polls with --loop (default 60)")  # fmt: skip
     robot.set_defaults(handler=run_robot, needs_site=True)
+
+
+_MAX_INTERVAL = 86_400.0
+
+
+def _interval(text: str) -> float:
+    """``--interval``: seconds, more than 0 and at most a day (0, a negative number or NaN
+    would poll the servers without pause; infinity cannot be waited for)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, found {text!r:.40}") from None
+    if not 0 < value <= _MAX_INTERVAL:  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(
+            f"expected more than 0 and at most {_MAX_INTERVAL:.0f} seconds, found {text!r:.40}"
+        )
+    return value
 
 
 def _setup(args: argparse.Namespace, need_smtp: bool) -> tuple[Any, Any, Any]:
@@ -286,88 +310,107 @@ def _cell(value: object) -> object:
 
 
 def run_robot(args: argparse.Namespace, out: Output) -> int:
-    from tamizdat.channels.email.imap import ImapSource
-    from tamizdat.channels.email.settings import read_imap_settings
-    from tamizdat.channels.email.site import (
-        email_channel,
-        email_channel_languages,
-        email_channel_options,
-        site_store,
-    )
-    from tamizdat.channels.email.smtp import SmtpTransport
-    from tamizdat.channels.robot import Robot
+    from tamizdat.channels.inboxes import InboxReport, open_inboxes
     from tamizdat.config import load_config
+    from tamizdat.publish.history import read_latest_entries
 
     config = load_config(Path(args.site))
-    settings = email_channel(config, args.channel)
-    _, options = email_channel_options(config, args.channel)
-    imap = read_imap_settings(settings.channel, options, os.environ)
-    with site_store(config, options) as store:
-        robot = Robot(site_title=config.site.title, store=store, give=_mirror_giver(config),
-                      now=time.time, default_lang=imap.default_lang, robot_address=settings.robot,
-                      newsletter_languages=email_channel_languages(config, settings.channel))  # fmt: skip
-        totals: dict[str, int] = {}
-        while True:
-            source = ImapSource(settings, imap, SmtpTransport(settings.channel, settings.smtp))
-            try:
-                report = robot.run_once(source)
-            finally:
-                source.close()
-            for key, value in report.counts.items():
-                totals[key] = totals.get(key, 0) + value
-            ignored = len(source.ignored)
-            if ignored:
-                totals["ignored"] = totals.get("ignored", 0) + ignored
-            if not args.loop:
-                break
-            out.note(f"answered {sum(report.counts.values())}, ignored {ignored}; next poll in "
-                     f"{args.interval:.0f}s")  # fmt: skip
-            time.sleep(args.interval)
-    summary = ", ".join(f"{v} {k}" for k, v in sorted(totals.items())) or "no new requests"
-    out.result({"channel": settings.channel, "counts": totals}, lambda: out.say(summary))
+    history = config.build.cache_dir / "mirrors-history.jsonl"
+
+    def mirror_states() -> dict[str, str]:
+        # Re-read on every request: a robot that loops follows the latest 'mirrors check'.
+        return {name: entry.state for name, entry in read_latest_entries(history).items()}
+
+    inboxes = open_inboxes(config, os.environ, mirror_states, args.channel)
+    totals = {inbox.channel: InboxReport() for inbox in inboxes}
+    errors: dict[str, TamizdatError] = {}
+    polls = 0
+    with _StopSignals(enabled=args.loop) as stop:
+        try:
+            while True:
+                polls += 1
+                for inbox in inboxes:
+                    if stop.is_set():  # a signal: end after the poll under way
+                        break
+                    try:
+                        report = inbox.poll()
+                    except TamizdatError as exc:
+                        errors[inbox.channel] = exc
+                        line = _naming(inbox.channel, exc)
+                        # --loop keeps serving the others: a warning; --once: an error.
+                        print(f"{'warning' if args.loop else 'error'}: {line}", file=out.stderr)
+                        continue
+                    errors.pop(inbox.channel, None)  # each inbox's last poll decides
+                    totals[inbox.channel].add(report)
+                    if args.loop and (report.answered or report.refused or report.ignored):
+                        out.note(f"{inbox.channel}: {_summary(report)}")
+                if not args.loop or stop.wait(args.interval):
+                    break
+        finally:
+            for inbox in inboxes:
+                inbox.close()
+    sources = [
+        {
+            "channel": inbox.channel,
+            "kind": inbox.kind,
+            **totals[inbox.channel].to_json(),
+            "error": str(errors[inbox.channel]) if inbox.channel in errors else None,
+        }
+        for inbox in inboxes
+    ]
+
+    def human() -> None:
+        for inbox in inboxes:
+            done = totals[inbox.channel]
+            # With --loop: its last poll failed; the earlier polls' answers are counted.
+            text = "failed (see the error above)" if inbox.channel in errors else _summary(done)
+            if inbox.channel in errors and (done.answered or done.refused or done.ignored):
+                text = f"{_summary(done)}; last poll failed (see the warning above)"
+            out.say(f"{inbox.channel} ({inbox.kind}): {text}")
+
+    out.result({"sources": sources, "polls": polls}, human)
+    if errors and not args.loop:
+        return max(int(e.exit_code) for e in errors.values())
     return int(ExitCode.OK)
 
 
-# Beside the site, in the cache folder, as 'mirrors give' keeps it: one rate limit for all.
-_REQUEST_STORE = "distribution-requests.sqlite"
+def _naming(channel: str, error: TamizdatError) -> str:
+    """The error's line, naming the channel if its ``where`` does not already."""
+    text = str(error)
+    return text if f"channel {channel}" in text else f"channel {channel}: {text}"
 
 
-def _mirror_giver(config: Any) -> Callable[[str, str], Answer]:
-    """``(requester, channel) → Answer`` through the distributor, with the rate limit kept
-    in the cache folder; working mirrors are re-read on every call (a robot that loops
-    sees the latest ``mirrors check``).
+def _summary(report: Any) -> str:
+    if not (report.answered or report.refused or report.ignored):
+        return "no new requests"
+    commands = ", ".join(f"{n} {c.lstrip('/')}" for c, n in sorted(report.replies.items()))
+    parts = [f"{report.answered} answered" + (f" ({commands})" if commands else "")]
+    parts += [f"{n} {what}" for what, n in (("refused", report.refused),
+                                            ("ignored", report.ignored)) if n]  # fmt: skip
+    return ", ".join(parts)
 
-    Raises:
-        UserError: no signed release here; KeyStoreError: no distribution key.
-    """
-    from datetime import UTC, datetime
 
-    from tamizdat.channels.distributor import Distributor, unlisted_working, working_mirrors
-    from tamizdat.channels.requests import SqliteRequestStore, give_answer, load_distribution_key
-    from tamizdat.fingerprint import root_fingerprint
-    from tamizdat.layout import MIRRORS_JSON, metadata_path
-    from tamizdat.publish.history import read_latest_entries
+class _StopSignals:
+    """With ``enabled``: SIGINT and SIGTERM set the event (the loop ends after the current
+    poll, answers and offsets saved); a second signal interrupts at once. The previous
+    handlers come back on exit."""
 
-    release = config.signing.release_dir
-    first_root, listed = release / metadata_path("root", 1), release / MIRRORS_JSON
-    for file in (first_root, listed):
-        if not file.is_file():
-            raise UserError("no signed release here", where=str(file), hint="run 'tamizdat sign'")
-    distributor = Distributor(
-        load_distribution_key(config.signing.keys_dir),
-        root_fingerprint(first_root.read_bytes()),
-        config.distribution,
-    )
-    requests = SqliteRequestStore(config.build.cache_dir / _REQUEST_STORE)
-    history = config.build.cache_dir / "mirrors-history.jsonl"
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.event = threading.Event()
+        self.previous: dict[int, Any] = {}
 
-    def give(requester: str, channel: str) -> Answer:
-        states = {name: e.state for name, e in read_latest_entries(history).items()}
-        working: dict[str, Any] = {
-            **working_mirrors(listed.read_bytes(), states, str(listed)),
-            **unlisted_working(config.mirrors, states),
-        }
-        return give_answer(distributor, requests, requester=requester, channel=channel,
-                           now=datetime.now(UTC), working=working)  # fmt: skip
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
 
-    return give
+    def __enter__(self) -> threading.Event:
+        if self.enabled:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self.event
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)

@@ -182,11 +182,13 @@ def test_robot_once_answers_through_the_distributor_and_never_twice(
     dovecot.deliver(b"From: MAILER-DAEMON@readers.example\r\nSubject: mirrors\r\n\r\nx\r\n")
     capsys.readouterr()
     assert run(site, "--json", "robot", "--once") == 0
-    assert json.loads(capsys.readouterr().out)["counts"] == {"ignored": 1, "mirrors": 1}
+    (source,) = json.loads(capsys.readouterr().out)["sources"]
+    assert source == {"channel": "newsletter", "kind": "email", "answered": 1, "refused": 0,
+                      "ignored": 1, "replies": {"mirrors": 1}, "error": None}  # fmt: skip
     (answer,) = smtp.handler.accepted
     assert "https://m" in parse(answer.data).get_content()
     assert run(site, "robot") == 0
-    assert capsys.readouterr().out.strip() == "no new requests"
+    assert capsys.readouterr().out.strip() == "newsletter (email): no new requests"
     assert len(smtp.handler.accepted) == 1
 
 
