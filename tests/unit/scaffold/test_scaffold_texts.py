@@ -15,9 +15,13 @@ README = Path(__file__).resolve().parents[3] / "src/tamizdat/scaffold/files/them
 
 def test_theme_readme_names_exactly_the_default_templates() -> None:
     text = README.read_text(encoding="utf-8")
-    named = set(re.findall(r"`((?:partials/)?[\w-]+\.html)`", text))
+    named = set(re.findall(r"`((?:partials/|email/)?[\w-]+\.(?:html|txt))`", text))
     templates = default_theme_dir() / "templates"
-    shipped = {p.relative_to(templates).as_posix() for p in templates.rglob("*.html")}
+    shipped = {
+        p.relative_to(templates).as_posix()
+        for p in templates.rglob("*")
+        if p.suffix in (".html", ".txt")
+    }
     assert named == shipped
     assets = set(re.findall(r"`([\w-]+\.(?:css|png|js))`", text))
     assert assets == {p.name for p in (default_theme_dir() / "static").iterdir()}
