@@ -26,6 +26,8 @@ __all__ = [
     "accepted_languages",
     "catalog_digest",
     "catalog_languages",
+    "compile_catalog",
+    "locale_dir",
     "preferred_language",
     "translations_for",
 ]
@@ -36,20 +38,31 @@ _TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8}){0,3}$")
 FALLBACK = "en"
 
 
-def _locale_dir() -> Path:
+def locale_dir() -> Path:
+    """Where the shipped catalogs are: ``locale/{lang}/LC_MESSAGES/{domain}.po``."""
     return Path(str(resources.files("tamizdat") / "locale"))
+
+
+def compile_catalog(path: Path, lang: str, domain: str) -> gettext.GNUTranslations:
+    """The ``.po`` file at ``path`` compiled in memory (fuzzy entries left out)."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang.replace("-", "_"), domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 def catalog_languages() -> tuple[str, ...]:
     """Languages with a shipped catalog, sorted."""
-    base = _locale_dir()
+    base = locale_dir()
     return tuple(
         sorted(p.name for p in base.iterdir() if (p / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
     )
 
 
 def _po_path(lang: str) -> Path:
-    return _locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 @functools.cache
@@ -58,12 +71,7 @@ def translations_for(lang: str) -> gettext.GNUTranslations:
     for candidate in (lang, lang.split("-")[0], FALLBACK):
         path = _po_path(candidate)
         if path.is_file():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=candidate.replace("-", "_"), domain=DOMAIN)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog, use_fuzzy=False)
-            buffer.seek(0)
-            return gettext.GNUTranslations(buffer)
+            return compile_catalog(path, candidate, DOMAIN)
     raise FileNotFoundError(_po_path(FALLBACK))  # the English catalog ships with tamizdat
 
 

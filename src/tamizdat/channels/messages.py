@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import functools
 import gettext
-import io
 import re
 import unicodedata
-from importlib import resources
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from tamizdat.catalogs import compile_catalog, locale_dir
 
 __all__ = ["channel_translations", "clean_text", "reader_language"]
 
@@ -33,7 +30,7 @@ _SPACES = frozenset("\u2028\u2029\u0085\t\r\n\x0b\x0c")
 
 
 def _po_path(lang: str) -> Path:
-    return Path(str(resources.files("tamizdat") / "locale")) / lang / "LC_MESSAGES" / "channels.po"
+    return locale_dir() / lang / "LC_MESSAGES" / f"{_DOMAIN}.po"
 
 
 def reader_language(code: object, default: str = "en") -> str:
@@ -51,12 +48,7 @@ def channel_translations(lang: str) -> gettext.NullTranslations:
             break
         path = _po_path(candidate)
         if path.is_file():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=candidate.replace("-", "_"), domain=_DOMAIN)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog, use_fuzzy=False)
-            buffer.seek(0)
-            return gettext.GNUTranslations(buffer)
+            return compile_catalog(path, candidate, _DOMAIN)
     return gettext.NullTranslations()
 
 
