@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from typing import Any
 
 __all__ = ["free_port", "stop", "wait_for_port"]
 
@@ -29,7 +30,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.
     raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[Any]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -14,7 +14,6 @@ import contextlib
 import http.server
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from support.processes import free_port, stop
 
 __all__ = [
     "ScriptedBotApi",
@@ -33,13 +34,6 @@ __all__ = [
 ]
 
 EMULATOR_DIR = Path(__file__).resolve().parent.parent / "telegram"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _post(url: str, payload: dict[str, Any]) -> Any:
@@ -106,12 +100,7 @@ def telegram_emulator() -> Iterator[TelegramEmulator]:
             raise RuntimeError(f"the Telegram emulator did not start: {process.stderr.read()}")
         yield TelegramEmulator(f"http://127.0.0.1:{port}")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
