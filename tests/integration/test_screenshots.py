@@ -11,12 +11,9 @@ stylesheet, whatever address it was served at.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ import pytest
 from PIL import Image
 
 from support.browser import browser_context
+from support.static_host import static_host
 from tamizdat.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,25 +35,6 @@ def _shots_dir(tmp_path: Path) -> Path:
     return SHOTS if os.environ.get("TAMIZDAT_SCREENSHOTS") == "1" else tmp_path
 
 
-class _StaticHost(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; a missing address gets ``404.html`` with status 404 (as hosts do)."""
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = tmp_path_factory.mktemp("screens") / "sample"
@@ -66,13 +45,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Demo keys: only the root fingerprint matters here (the verify page shows it).
     assert main(["-q", "-C", str(site), "keys", "init", "--demo"]) == 0
     assert main(["-q", "-C", str(site), "build"]) == 0
-    handler = functools.partial(_StaticHost, directory=str(site / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with static_host(site / "public") as url:
+        yield url
 
 
 def _pages(lang: str) -> dict[str, str]:

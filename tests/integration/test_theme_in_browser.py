@@ -8,10 +8,7 @@ working links, and the front page must read with JavaScript off.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,29 +16,13 @@ from typing import Any
 import pytest
 
 from support.browser import browser_context
+from support.static_host import static_host
 from tamizdat.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.integration
-
-
-class _StaticHost(http.server.SimpleHTTPRequestHandler):
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +36,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     article = site / "content/news/ferry-cancelled.md"
     article.write_text(article.read_text(encoding="utf-8") + "\n" + wide + code, "utf-8")
     assert main(["-q", "-C", str(site), "build"]) == 0
-    handler = functools.partial(_StaticHost, directory=str(site / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with static_host(site / "public") as url:
+        yield url
 
 
 PAGES = [
